@@ -1,0 +1,129 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the service reads, parsed once at start. Nothing else in the code
+ * reads `process.env`. A bad value stops the process with a message naming the variable.
+ */
+const int = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(fallback);
+
+const list = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** `1:<base64 of ≥32 bytes>,2:<...>` — several versions open; the highest version seals. */
+const masterKeys = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const keys = new Map<number, Buffer>();
+    for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const match = /^(\d{1,6}):([A-Za-z0-9+/=_-]+)$/.exec(entry);
+      const key = match ? Buffer.from(match[2] as string, 'base64') : undefined;
+      if (!match || !key || key.length < 32) {
+        ctx.addIssue({ code: 'custom', message: 'each entry must be <version>:<base64 of at least 32 bytes>' });
+        return z.NEVER;
+      }
+      keys.set(Number(match[1]), key);
+    }
+    return keys;
+  });
+
+export const EnvSchema = z.object({
+  /** `development` and `test` allow a built-in master key; `production` requires MASTER_KEYS. */
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Interface and port of the HTTP server (REST, tRPC). */
+  API_HOST: z.string().default('0.0.0.0'),
+  API_PORT: int(8080, 0, 65535),
+  /** Where connections are stored; the scheme picks the store: mongodb(+srv):// or postgres(ql)://. */
+  STORE_URL: z
+    .string()
+    .regex(/^(mongodb|mongodb\+srv|postgres|postgresql):\/\//, 'must be a mongodb://, mongodb+srv:// or postgres:// URL')
+    .default('mongodb://127.0.0.1:27017/dbconn'),
+  /** Redis for the queues (and, later, rate limits and caches). */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  /** Key prefix of every BullMQ queue, so several deployments can share one Redis. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('dbconn'),
+  MASTER_KEYS: masterKeys,
+  /** The organization every request belongs to while auth is disabled. */
+  DEFAULT_ORGANIZATION_ID: z.string().min(1).max(100).default('default'),
+  /** Background verifications one worker process runs at once. */
+  WORKER_CONCURRENCY: int(8, 1, 1000),
+  /** Deadline of one whole verification (all stages). */
+  VERIFY_TIMEOUT_MS: int(10_000, 100, 600_000),
+  /** Deadline of one stage (dns, tcp, tls, auth, database, schema). */
+  VERIFY_STAGE_TIMEOUT_MS: int(5_000, 50, 600_000),
+  /** Attempts of a verification that fails with a transient code (DNS_TEMPORARY, TCP_*, timeouts). */
+  VERIFY_ATTEMPTS: int(3, 1, 20),
+  /** First retry delay; doubles at each attempt. */
+  VERIFY_BACKOFF_MS: int(2_000, 0, 600_000),
+  /** How often the sweeper looks for connections left pending/verifying. */
+  SWEEP_INTERVAL_MS: int(30_000, 100, 86_400_000),
+  /** A connection pending/verifying longer than this is re-enqueued by the sweeper. */
+  SWEEP_STALE_AFTER_MS: int(120_000, 100, 86_400_000),
+  /** `default` refuses link-local and cloud metadata addresses; `strict` also loopback and private ranges. */
+  EGRESS_MODE: z.enum(['default', 'strict']).default('default'),
+  /** Comma-separated CIDRs or host names always allowed (checked before the deny rules). */
+  EGRESS_ALLOW: list,
+  /** Comma-separated CIDRs or host names always refused. */
+  EGRESS_DENY: list,
+});
+
+export type Env = z.output<typeof EnvSchema>;
+/** The names of every variable the service accepts (used to check docker-compose and docs). */
+export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[];
+
+/** Master key used only in development and test, so a fresh checkout runs without setup. */
+const DEVELOPMENT_MASTER_KEY = Buffer.from('dbconn-development-master-key-not-for-production!!');
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  if (!e.MASTER_KEYS && e.NODE_ENV === 'production') {
+    throw new ConfigError(['MASTER_KEYS: required when NODE_ENV=production (secrets cannot be sealed without it)']);
+  }
+  const keys = e.MASTER_KEYS ?? new Map([[1, DEVELOPMENT_MASTER_KEY]]);
+  return {
+    env: e.NODE_ENV,
+    log: { level: e.LOG_LEVEL },
+    api: { host: e.API_HOST, port: e.API_PORT },
+    store: { url: e.STORE_URL },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
+    secrets: { keys, usingDevelopmentKey: !e.MASTER_KEYS },
+    auth: { defaultOrganizationId: e.DEFAULT_ORGANIZATION_ID },
+    worker: { concurrency: e.WORKER_CONCURRENCY },
+    verify: {
+      timeoutMs: e.VERIFY_TIMEOUT_MS,
+      stageTimeoutMs: e.VERIFY_STAGE_TIMEOUT_MS,
+      attempts: e.VERIFY_ATTEMPTS,
+      backoffMs: e.VERIFY_BACKOFF_MS,
+    },
+    sweep: { intervalMs: e.SWEEP_INTERVAL_MS, staleAfterMs: e.SWEEP_STALE_AFTER_MS },
+    egress: { mode: e.EGRESS_MODE, allow: e.EGRESS_ALLOW, deny: e.EGRESS_DENY },
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;

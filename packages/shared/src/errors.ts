@@ -1,0 +1,95 @@
+/**
+ * The one error catalogue: every stable code the service can answer with, its HTTP status and
+ * its tRPC code. REST and tRPC both map through this table, so a code cannot mean two things.
+ */
+export const ERROR_CATALOGUE = {
+  VALIDATION_FAILED: { status: 400, trpc: 'BAD_REQUEST', title: 'The request has invalid fields' },
+  INVALID_HEADER: { status: 400, trpc: 'BAD_REQUEST', title: 'A request header is invalid' },
+  MALFORMED_REQUEST: { status: 400, trpc: 'PARSE_ERROR', title: 'The request body is not valid JSON' },
+  UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED', title: 'Authentication is required' },
+  FORBIDDEN: { status: 403, trpc: 'FORBIDDEN', title: 'Not allowed' },
+  NOT_FOUND: { status: 404, trpc: 'NOT_FOUND', title: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED', title: 'Method not allowed' },
+  CONFIG_NAME_TAKEN: { status: 409, trpc: 'CONFLICT', title: 'The configName is already in use' },
+  ALREADY_ASSIGNED: { status: 409, trpc: 'CONFLICT', title: 'The connection already has a product' },
+  VERSION_MISMATCH: { status: 412, trpc: 'PRECONDITION_FAILED', title: 'The connection has changed' },
+  PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE', title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    trpc: 'UNSUPPORTED_MEDIA_TYPE',
+    title: 'The request body must be application/json',
+  },
+  SCHEMA_VALIDATION_FAILED: {
+    status: 422,
+    trpc: 'UNPROCESSABLE_CONTENT',
+    title: 'Some mapped fields do not exist',
+  },
+  RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS', title: 'Too many requests' },
+  INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR', title: 'Internal error' },
+  UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE', title: 'A dependency is unavailable' },
+} as const satisfies Record<string, { status: number; trpc: string; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
+
+/** One bad input field: `field` is a dotted path as the caller wrote it (`metadata.team`, `ssl.key`). */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+export interface AppErrorOptions {
+  errors?: FieldError[];
+  /** Seconds, sent as `Retry-After` with 429 and 503. */
+  retryAfter?: number;
+  /** Extra members for the problem body (for example `errors` of schema validation). */
+  extra?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** The only error type that crosses a door. Anything else becomes INTERNAL with its cause logged. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly errors: FieldError[] | undefined;
+  readonly retryAfter: number | undefined;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options: AppErrorOptions = {}) {
+    super(detail ?? ERROR_CATALOGUE[code].title, { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.errors = options.errors;
+    this.retryAfter = options.retryAfter;
+    this.extra = options.extra;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+}
+
+export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
+
+/** The RFC 9457 problem body for an error code. `type` is a stable URN per code. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+  [extra: string]: unknown;
+}
+
+export function toProblem(error: AppError): Problem {
+  const entry = ERROR_CATALOGUE[error.code];
+  return {
+    type: `urn:dbconn:error:${error.code.toLowerCase().replaceAll('_', '-')}`,
+    title: entry.title,
+    status: entry.status,
+    detail: error.message,
+    code: error.code,
+    ...(error.errors ? { errors: error.errors } : {}),
+    ...error.extra,
+  };
+}

@@ -1,0 +1,40 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * Paths that may hold a secret anywhere a connection, a request body or a driver config is
+ * logged. pino's `*` matches one level, so each depth we log at is listed.
+ */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  '*.*.password',
+  'ssl.ca',
+  'ssl.cert',
+  'ssl.key',
+  '*.ssl.ca',
+  '*.ssl.cert',
+  '*.ssl.key',
+  '*.*.ssl.key',
+  '*.*.ssl.cert',
+  '*.*.ssl.ca',
+  'sealedSecrets',
+  '*.sealedSecrets',
+  'secrets',
+  '*.secrets',
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+];
+
+export function createLogger(options: { level: string; name: string }, destination?: pino.DestinationStream): Logger {
+  const opts: LoggerOptions = {
+    name: options.name,
+    level: options.level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    base: { service: options.name },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return destination ? pino(opts, destination) : pino(opts);
+}
+
+export type { Logger };

@@ -1,0 +1,33 @@
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { JOB_NAMES, QUEUE_NAMES, type VerifyConnectionJob, VerifyConnectionJobSchema, verifyJobId } from './jobs.js';
+
+/**
+ * A Redis client as BullMQ wants it. bullmq 6 loaded as ESM cannot build its own client, so every
+ * queue and worker is handed one. Workers need `maxRetriesPerRequest: null` (blocking commands).
+ */
+export function createRedis(url: string, options: { blocking?: boolean } = {}): Redis {
+  const opts: RedisOptions = {
+    maxRetriesPerRequest: options.blocking ? null : 1,
+    enableOfflineQueue: options.blocking ? true : false,
+    lazyConnect: false,
+  };
+  return new Redis(url, opts);
+}
+
+export function createVerifyQueue(connection: Redis, prefix: string): Queue<VerifyConnectionJob> {
+  return new Queue<VerifyConnectionJob>(QUEUE_NAMES.verify, {
+    connection,
+    prefix,
+    defaultJobOptions: {
+      removeOnComplete: { count: 1000 },
+      removeOnFail: { count: 5000 },
+    },
+  });
+}
+
+/** Enqueues one verification; the id is deterministic so a duplicate enqueue is a no-op. */
+export async function enqueueVerification(queue: Queue<VerifyConnectionJob>, job: VerifyConnectionJob) {
+  const data = VerifyConnectionJobSchema.parse(job);
+  return queue.add(JOB_NAMES.verifyConnection, data, { jobId: verifyJobId(data) });
+}

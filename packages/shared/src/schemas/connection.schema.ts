@@ -1,0 +1,280 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+export const CONNECTION_TYPES = ['ORACLE', 'SQL_SERVER', 'POSTGRESQL', 'MONGODB', 'MYSQL'] as const;
+export const CONNECTION_STATUSES = ['pending', 'verifying', 'active', 'failed'] as const;
+export const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+
+export type ConnectionType = (typeof CONNECTION_TYPES)[number];
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+export type SslMode = (typeof SSL_MODES)[number];
+
+/**
+ * Engine-native spellings accepted for `ssl.mode`, normalised to libpq's vocabulary (spec §5).
+ * MySQL (Go driver / ssl-mode), SQL Server (`encrypt=`) and MongoDB (`tls=`) spellings.
+ */
+export const SSL_MODE_ALIASES: Record<string, SslMode> = {
+  disable: 'disable',
+  disabled: 'disable',
+  false: 'disable',
+  prefer: 'prefer',
+  preferred: 'prefer',
+  require: 'require',
+  required: 'require',
+  'skip-verify': 'require',
+  insecure: 'require',
+  'verify-ca': 'verify-ca',
+  verify_ca: 'verify-ca',
+  'verify-full': 'verify-full',
+  verify_identity: 'verify-full',
+  true: 'verify-full',
+  strict: 'verify-full',
+};
+
+const CONTROL_CHARS = /\p{Cc}/u;
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+/** Product names as the seed defines them: alphanumerics, `_` and `-`, at most 100. */
+export const PRODUCT_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
+const PEM_MAX_BYTES = 64 * 1024;
+
+/** RFC 1123 host name (≤253, labels ≤63, no leading/trailing hyphen) or an IPv4/IPv6 literal. */
+export function isValidHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (name.length === 0 || name.length > 253) return false;
+  const labels = name.split('.');
+  // An all-numeric dotted name that is not a valid IPv4 address (e.g. 300.1.1.1) is a typo, not a host.
+  if (labels.every((l) => /^\d+$/.test(l))) return false;
+  return labels.every((label) => HOST_LABEL.test(label));
+}
+
+const trimmed = (min: number, max: number, what: string) =>
+  z
+    .string({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be a string`) })
+    .trim()
+    .min(min, min === 1 ? `${what} must not be empty` : `${what} must be at least ${min} characters`)
+    .max(max, `${what} must be at most ${max} characters`)
+    .refine((v) => !CONTROL_CHARS.test(v), `${what} must not contain control characters`);
+
+export const ConfigNameSchema = trimmed(3, 100, 'configName');
+
+export const ConnectionTypeSchema = z
+  .string({ error: (i) => (i.input === undefined ? 'type is required' : 'type must be a string') })
+  .trim()
+  .toUpperCase()
+  .pipe(z.enum(CONNECTION_TYPES, { error: `type must be one of ${CONNECTION_TYPES.join(', ')}` }));
+
+export const HostSchema = z
+  .string({ error: (i) => (i.input === undefined ? 'host is required' : 'host must be a string') })
+  .trim()
+  .min(1, 'host must not be empty')
+  .max(253, 'host must be at most 253 characters')
+  .refine(isValidHost, 'host must be a DNS name or an IP address, without scheme, port or path');
+
+export const PortSchema = z
+  .number({ error: (i) => (i.input === undefined ? 'port is required' : 'port must be an integer') })
+  .int('port must be an integer')
+  .min(1, 'port must be between 1 and 65535')
+  .max(65535, 'port must be between 1 and 65535');
+
+export const DatabaseNameSchema = trimmed(1, 128, 'databaseName');
+export const UserNameSchema = trimmed(1, 128, 'userName');
+export const SchemaNameSchema = trimmed(1, 128, 'schema');
+
+export const PasswordSchema = z
+  .string({ error: (i) => (i.input === undefined ? 'password is required' : 'password must be a string') })
+  .min(1, 'password must not be empty')
+  .max(1024, 'password must be at most 1024 characters');
+
+export const SslModeSchema = z
+  .string({ error: 'ssl.mode must be a string' })
+  .trim()
+  .toLowerCase()
+  .refine((m) => m in SSL_MODE_ALIASES, {
+    error: `ssl.mode must be one of ${SSL_MODES.join(', ')} (or an engine alias: ${Object.keys(SSL_MODE_ALIASES)
+      .filter((a) => !(SSL_MODES as readonly string[]).includes(a))
+      .join(', ')})`,
+  })
+  .transform((m) => SSL_MODE_ALIASES[m] as SslMode);
+
+const pem = (what: string) =>
+  z
+    .string({ error: `${what} must be a string of PEM text` })
+    .refine((v) => Buffer.byteLength(v) <= PEM_MAX_BYTES, `${what} must be at most 64 KiB`)
+    .refine((v) => /-----BEGIN [A-Z0-9 ]+-----/.test(v), `${what} must be PEM text (-----BEGIN ...-----)`);
+
+export const SslInputSchema = z
+  .strictObject(
+    {
+      mode: SslModeSchema,
+      ca: pem('ssl.ca').optional(),
+      cert: pem('ssl.cert').optional(),
+      key: pem('ssl.key').optional(),
+    },
+    { error: 'ssl must be an object' },
+  )
+  .superRefine((ssl, ctx) => {
+    if ((ssl.cert === undefined) !== (ssl.key === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [ssl.cert === undefined ? 'cert' : 'key'],
+        message: 'ssl.cert and ssl.key must be given together',
+      });
+    }
+  });
+
+export const MetadataSchema = z
+  .record(
+    z.string().min(1, 'metadata keys must not be empty').max(100, 'metadata keys must be at most 100 characters'),
+    z
+      .string({ error: 'metadata values must be strings (no nested objects, arrays, numbers or null)' })
+      .max(2000, 'metadata values must be at most 2000 characters'),
+    { error: 'metadata must be an object of string values' },
+  )
+  .refine((m) => Object.keys(m).length <= 50, 'metadata must have at most 50 keys');
+
+export const ProductNameSchema = z
+  .string({ error: 'productName must be a string' })
+  .trim()
+  .min(1, 'productName must not be empty')
+  .max(100, 'productName must be at most 100 characters')
+  .regex(PRODUCT_NAME_PATTERN, 'productName may contain only letters, digits, _ and -')
+  .toLowerCase();
+
+/** The create body (seed). `productName` comes from the X-Product-Name header on REST. */
+export const CreateConnectionInputSchema = z.strictObject(
+  {
+    configName: ConfigNameSchema,
+    type: ConnectionTypeSchema,
+    host: HostSchema,
+    port: PortSchema,
+    databaseName: DatabaseNameSchema,
+    userName: UserNameSchema,
+    password: PasswordSchema,
+    schema: SchemaNameSchema.optional(),
+    ssl: SslInputSchema.optional(),
+    metadata: MetadataSchema.optional(),
+  },
+  { error: 'the body must be a JSON object' },
+);
+export type CreateConnectionInput = z.output<typeof CreateConnectionInputSchema>;
+
+export const IdSchema = z.uuid({ error: 'id must be a UUID' });
+
+// ---- verification result (spec §6) ----
+
+export const STAGE_NAMES = ['dns', 'tcp', 'tls', 'auth', 'database', 'schema'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+export const StageResultSchema = z.object({
+  name: z.enum(STAGE_NAMES),
+  status: z.enum(['ok', 'failed', 'skipped']),
+  durationMs: z.number().nonnegative(),
+  code: z.string().optional(),
+});
+export type StageResult = z.infer<typeof StageResultSchema>;
+
+export const VerificationErrorSchema = z.object({
+  stage: z.enum(STAGE_NAMES),
+  code: z.string(),
+  message: z.string(),
+  hint: z.string(),
+});
+export type VerificationError = z.infer<typeof VerificationErrorSchema>;
+
+export const VerificationSchema = z.object({
+  outcome: z.enum(['passed', 'failed']),
+  checkedAt: z.iso.datetime(),
+  latencyMs: z.number().nonnegative(),
+  attempts: z.number().int().positive().optional(),
+  stages: z.array(StageResultSchema),
+  error: VerificationErrorSchema.optional(),
+  server: z
+    .object({
+      version: z.string().optional(),
+      tls: z
+        .object({
+          version: z.string(),
+          cipher: z.string(),
+          certExpiresAt: z.iso.datetime().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+});
+export type Verification = z.infer<typeof VerificationSchema>;
+
+// ---- the resource (spec §1) ----
+
+export const ConnectionSchema = z.object({
+  id: z.uuid(),
+  configName: z.string(),
+  productName: z.string().optional(),
+  type: z.enum(CONNECTION_TYPES),
+  host: z.string(),
+  port: z.number().int(),
+  databaseName: z.string(),
+  userName: z.string(),
+  schema: z.string().optional(),
+  ssl: z.object({ mode: z.enum(SSL_MODES) }).optional(),
+  metadata: z.record(z.string(), z.string()),
+  status: z.enum(CONNECTION_STATUSES),
+  verification: VerificationSchema.optional(),
+  lastVerifiedAt: z.iso.datetime().optional(),
+  version: z.number().int().positive(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+export type Connection = z.infer<typeof ConnectionSchema>;
+
+// ---- list (spec §2) ----
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const dateParam = (what: string) =>
+  z
+    .string()
+    .regex(DATE, `${what} must be a date as YYYY-MM-DD`)
+    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), `${what} is not a real date`);
+
+/** Integers from a query string ("2") or from JSON (2); "2.5", "abc" and "" are errors. */
+const intParam = (what: string, min: number, max: number, fallback: number) =>
+  z
+    .union([z.number(), z.string().regex(/^\d+$/, `${what} must be an integer`).transform(Number)])
+    .pipe(
+      z
+        .number()
+        .int(`${what} must be an integer`)
+        .min(min, `${what} must be between ${min} and ${max}`)
+        .max(max, `${what} must be between ${min} and ${max}`),
+    )
+    .default(fallback);
+
+export const ListConnectionsQuerySchema = z
+  .strictObject({
+    page: intParam('page', 1, 1_000_000, 1),
+    limit: intParam('limit', 1, 100, 10),
+    sortOrder: z
+      .string()
+      .toLowerCase()
+      .pipe(z.enum(['asc', 'desc'], { error: 'sortOrder must be asc or desc' }))
+      .default('desc'),
+    type: ConnectionTypeSchema.optional(),
+    status: z.enum(CONNECTION_STATUSES, { error: `status must be one of ${CONNECTION_STATUSES.join(', ')}` }).optional(),
+    startDate: dateParam('startDate').optional(),
+    endDate: dateParam('endDate').optional(),
+    metadata: z.record(z.string().min(1).max(100), z.string().max(2000)).optional(),
+    productName: ProductNameSchema.optional(),
+  })
+  .refine((q) => !q.startDate || !q.endDate || q.startDate <= q.endDate, {
+    path: ['endDate'],
+    message: 'endDate must not be before startDate',
+  });
+export type ListConnectionsQuery = z.output<typeof ListConnectionsQuerySchema>;
+
+export const ConnectionPageSchema = z.object({
+  items: z.array(ConnectionSchema),
+  page: z.number().int(),
+  limit: z.number().int(),
+  total: z.number().int(),
+});
+export type ConnectionPage = z.infer<typeof ConnectionPageSchema>;

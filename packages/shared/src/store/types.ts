@@ -1,0 +1,114 @@
+import type {
+  ConnectionStatus,
+  ConnectionType,
+  ListConnectionsQuery,
+  SslMode,
+  Verification,
+} from '../schemas/connection.schema.js';
+
+/**
+ * A stored connection. Secrets live only in `sealedSecrets` (see crypto/seal.ts); the API maps a
+ * record to the public resource with `toConnection`, which never copies them.
+ */
+export interface ConnectionRecord {
+  id: string;
+  organizationId: string;
+  configName: string;
+  productName?: string | undefined;
+  type: ConnectionType;
+  host: string;
+  port: number;
+  databaseName: string;
+  userName: string;
+  schema?: string | undefined;
+  sslMode?: SslMode | undefined;
+  sealedSecrets: string;
+  metadata: Record<string, string>;
+  status: ConnectionStatus;
+  verification?: Verification | undefined;
+  /** +1 on every change made through the API; `If-Match` compares it. */
+  version: number;
+  /** +1 only when something that is dialled changes; verification results are guarded by it. */
+  dialVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+  /** When the status last changed; the sweeper finds stranded pending/verifying records by it. */
+  statusChangedAt: Date;
+  lastVerifiedAt?: Date | undefined;
+}
+
+/** Lower-cased, trimmed configName: the uniqueness key among an organization's live connections. */
+export const normaliseConfigName = (name: string) => name.trim().toLowerCase();
+
+export interface Scope {
+  organizationId: string;
+  /** When set, only this product's connections are visible. */
+  productName?: string | undefined;
+}
+
+export interface ListResult {
+  items: ConnectionRecord[];
+  total: number;
+}
+
+/** Fields a partial update may set (already validated and sealed). */
+export type ConnectionChanges = Partial<
+  Pick<
+    ConnectionRecord,
+    | 'configName'
+    | 'type'
+    | 'host'
+    | 'port'
+    | 'databaseName'
+    | 'userName'
+    | 'schema'
+    | 'sslMode'
+    | 'sealedSecrets'
+    | 'metadata'
+    | 'productName'
+  >
+> & {
+  /** True when a dialled field changed: bumps dialVersion and sets status back to pending. */
+  redial: boolean;
+};
+
+/**
+ * The store behind one interface (spec §10). Every implementation passes the same contract
+ * suite (store/contract.ts). Writes by the worker are conditional on `dialVersion`, writes by the
+ * API on `version`, so no update is lost.
+ */
+export interface ConnectionStore {
+  readonly kind: 'mongodb' | 'postgres';
+  /** Creates collections/tables and indexes; safe to run from several processes at once. */
+  init(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Throws AppError CONFIG_NAME_TAKEN when a live connection of the organization has the name. */
+  insert(record: ConnectionRecord): Promise<void>;
+  findById(scope: Scope, id: string): Promise<ConnectionRecord | null>;
+  list(scope: Scope, query: ListConnectionsQuery): Promise<ListResult>;
+  /** Soft delete; the name becomes free. False when there was nothing (live) to delete. */
+  softDelete(scope: Scope, id: string): Promise<boolean>;
+  /**
+   * Applies changes if the record is live and (when given) still at `expectedVersion`.
+   * Returns the new record, or null (not found, or version mismatch — the caller re-reads to tell).
+   * Throws CONFIG_NAME_TAKEN on a rename onto a taken name.
+   */
+  update(scope: Scope, id: string, changes: ConnectionChanges, expectedVersion?: number): Promise<ConnectionRecord | null>;
+
+  /** Worker: pending|failed|active → verifying, only while `dialVersion` matches. Null = stale or deleted. */
+  markVerifying(organizationId: string, id: string, dialVersion: number): Promise<ConnectionRecord | null>;
+  /** Worker: records a result and the final status, only while `dialVersion` matches. False = stale. */
+  recordVerification(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    status: 'active' | 'failed',
+    verification: Verification,
+  ): Promise<boolean>;
+  /** Sweeper: live records left pending/verifying since before `olderThan`. */
+  findStranded(olderThan: Date, limit: number): Promise<ConnectionRecord[]>;
+  /** Sweeper: touches statusChangedAt (and sets pending) so the record is not swept again at once. */
+  requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean>;
+}
