@@ -95,7 +95,12 @@ export interface ConnectionStore {
    * Returns the new record, or null (not found, or version mismatch — the caller re-reads to tell).
    * Throws CONFIG_NAME_TAKEN on a rename onto a taken name.
    */
-  update(scope: Scope, id: string, changes: ConnectionChanges, expectedVersion?: number): Promise<ConnectionRecord | null>;
+  update(
+    scope: Scope,
+    id: string,
+    changes: ConnectionChanges,
+    expectedVersion?: number,
+  ): Promise<ConnectionRecord | null>;
 
   /** Worker: pending|failed|active → verifying, only while `dialVersion` matches. Null = stale or deleted. */
   markVerifying(organizationId: string, id: string, dialVersion: number): Promise<ConnectionRecord | null>;

@@ -1,0 +1,772 @@
+/**
+ * The behaviour every ConnectionStore must have (spec §10), as one vitest suite that each adapter's
+ * integration test runs against a real server. It imports vitest, so it is excluded from the build
+ * and never exported from the package.
+ *
+ * Every test works in its own organization, so tests do not see each other's records. The sweeper
+ * tests (findStranded, requeue) are the exception: they read across organizations, so their records
+ * use timestamps from 2000–2002, which nothing else here uses.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../errors.js';
+import type { ListConnectionsQuery, Verification } from '../schemas/connection.schema.js';
+import { uuidv7 } from '../uuid.js';
+import type { ConnectionRecord, ConnectionStore } from './types.js';
+
+/** A complete, valid record; `overrides` replace fields. The id is a UUID v7 of `createdAt`. */
+export function makeTestRecord(overrides: Partial<ConnectionRecord> = {}): ConnectionRecord {
+  const createdAt = overrides.createdAt ?? new Date();
+  return {
+    id: uuidv7(createdAt.getTime()),
+    organizationId: 'org-contract',
+    configName: `connection ${uuidv7().slice(-12)}`,
+    type: 'POSTGRESQL',
+    host: 'db.example.invalid',
+    port: 5432,
+    databaseName: 'app',
+    userName: 'app_user',
+    sealedSecrets: 'v1.key1.iv.ciphertext',
+    metadata: {},
+    status: 'pending',
+    version: 1,
+    dialVersion: 1,
+    createdAt,
+    updatedAt: createdAt,
+    statusChangedAt: createdAt,
+    ...overrides,
+  };
+}
+
+const RECORD_KEYS = [
+  'id',
+  'organizationId',
+  'configName',
+  'productName',
+  'type',
+  'host',
+  'port',
+  'databaseName',
+  'userName',
+  'schema',
+  'sslMode',
+  'sealedSecrets',
+  'metadata',
+  'status',
+  'verification',
+  'version',
+  'dialVersion',
+  'createdAt',
+  'updatedAt',
+  'statusChangedAt',
+  'lastVerifiedAt',
+];
+
+const newOrganization = () => `org-${uuidv7()}`;
+const at = (iso: string) => new Date(iso);
+const ids = (records: ConnectionRecord[]) => records.map((r) => r.id);
+
+const verificationResult = (checkedAt: string, outcome: 'passed' | 'failed' = 'passed'): Verification => ({
+  outcome,
+  checkedAt,
+  latencyMs: 12,
+  attempts: 1,
+  stages: [
+    { name: 'dns', status: 'ok', durationMs: 1 },
+    { name: 'tcp', status: 'ok', durationMs: 2 },
+    { name: 'tls', status: 'skipped', durationMs: 0 },
+    { name: 'auth', status: outcome === 'passed' ? 'ok' : 'failed', durationMs: 8, code: 'AUTH_FAILED' },
+  ],
+  ...(outcome === 'failed'
+    ? {
+        error: {
+          stage: 'auth',
+          code: 'AUTH_FAILED',
+          message: 'the server refused the password',
+          hint: 'check it',
+        },
+      }
+    : { server: { version: 'PostgreSQL 15.8' } }),
+});
+
+async function expectAppError(promise: Promise<unknown>, code: string) {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AppError);
+  expect((error as AppError).code).toBe(code);
+}
+
+export function describeStoreContract(
+  name: string,
+  makeStore: () => Promise<ConnectionStore>,
+  cleanup: (store: ConnectionStore) => Promise<void>,
+) {
+  describe(`${name} store contract`, () => {
+    let store: ConnectionStore;
+
+    beforeAll(async () => {
+      store = await makeStore();
+      await store.init();
+    });
+
+    afterAll(async () => {
+      if (store) await cleanup(store);
+    });
+
+    const query = (q: Partial<ListConnectionsQuery> = {}): ListConnectionsQuery => ({
+      page: 1,
+      limit: 100,
+      sortOrder: 'asc',
+      ...q,
+    });
+
+    /** Inserts records for one organization and returns them. */
+    async function seed(organizationId: string, ...overrides: Partial<ConnectionRecord>[]) {
+      const records = overrides.map((o) => makeTestRecord({ organizationId, ...o }));
+      for (const record of records) await store.insert(record);
+      return records;
+    }
+
+    it('answers ping', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+
+    describe('insert and findById', () => {
+      it('returns a full record exactly as inserted, with no storage fields', async () => {
+        const organizationId = newOrganization();
+        const record = makeTestRecord({
+          organizationId,
+          configName: 'Orders DB',
+          productName: 'reporter',
+          type: 'MYSQL',
+          host: '10.0.0.7',
+          port: 3306,
+          schema: 'sales',
+          sslMode: 'verify-full',
+          sealedSecrets: 'v3.key7.aXY.Y2lwaGVy',
+          metadata: { team: 'core', empty: '', 'app.tier': 'web', $odd: 'dollar' },
+          status: 'active',
+          verification: verificationResult('2024-05-01T10:00:00.000Z'),
+          version: 4,
+          dialVersion: 2,
+          createdAt: at('2024-05-01T09:00:00.123Z'),
+          updatedAt: at('2024-05-01T10:00:01.456Z'),
+          statusChangedAt: at('2024-05-01T10:00:01.000Z'),
+          lastVerifiedAt: at('2024-05-01T10:00:00.000Z'),
+        });
+        await store.insert(record);
+        const found = await store.findById({ organizationId }, record.id);
+        expect(found).toEqual(record);
+        expect(found?.createdAt).toBeInstanceOf(Date);
+        expect(Object.keys(found ?? {}).filter((k) => !RECORD_KEYS.includes(k))).toEqual([]);
+      });
+
+      it('leaves optional fields absent when they were not set', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, {});
+        const found = await store.findById({ organizationId }, record?.id ?? '');
+        expect(found).toEqual(record);
+        for (const key of ['productName', 'schema', 'sslMode', 'verification', 'lastVerifiedAt']) {
+          expect(found?.[key as keyof ConnectionRecord]).toBeUndefined();
+        }
+        expect(found?.metadata).toEqual({});
+      });
+
+      it('finds by id in any letter case, and null for an unknown or malformed id', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, {});
+        const id = record?.id ?? '';
+        expect((await store.findById({ organizationId }, id.toUpperCase()))?.id).toBe(id);
+        expect(await store.findById({ organizationId }, uuidv7())).toBeNull();
+        expect(await store.findById({ organizationId }, 'not-a-uuid')).toBeNull();
+      });
+
+      it('hides a record from another organization and from another product', async () => {
+        const organizationId = newOrganization();
+        const [withProduct, withoutProduct] = await seed(organizationId, { productName: 'alpha' }, {});
+        const a = withProduct?.id ?? '';
+        const b = withoutProduct?.id ?? '';
+        expect(await store.findById({ organizationId: newOrganization() }, a)).toBeNull();
+        expect(await store.findById({ organizationId, productName: 'beta' }, a)).toBeNull();
+        expect(await store.findById({ organizationId, productName: 'alpha' }, b)).toBeNull();
+        expect((await store.findById({ organizationId, productName: 'alpha' }, a))?.id).toBe(a);
+        expect((await store.findById({ organizationId }, a))?.id).toBe(a);
+        expect((await store.findById({ organizationId }, b))?.id).toBe(b);
+      });
+    });
+
+    describe('configName uniqueness', () => {
+      it('refuses a live name of the same organization in any case or padding', async () => {
+        const organizationId = newOrganization();
+        await seed(organizationId, { configName: 'Sales DB' });
+        for (const configName of ['Sales DB', 'sales db', 'SALES DB', '  sales DB ']) {
+          await expectAppError(
+            store.insert(makeTestRecord({ organizationId, configName })),
+            'CONFIG_NAME_TAKEN',
+          );
+        }
+        expect((await store.list({ organizationId }, query())).total).toBe(1);
+      });
+
+      it('allows the same name in another organization and a different name in the same one', async () => {
+        const organizationId = newOrganization();
+        await seed(organizationId, { configName: 'Sales DB' });
+        await expect(
+          store.insert(makeTestRecord({ organizationId: newOrganization(), configName: 'Sales DB' })),
+        ).resolves.toBeUndefined();
+        await expect(
+          store.insert(makeTestRecord({ organizationId, configName: 'Sales DB 2' })),
+        ).resolves.toBeUndefined();
+      });
+
+      it('lets exactly one of several concurrent inserts of one name win', async () => {
+        const organizationId = newOrganization();
+        const names = ['Race', 'race', 'RACE', ' Race ', 'rAcE', 'race '];
+        const results = await Promise.allSettled(
+          names.map((configName) => store.insert(makeTestRecord({ organizationId, configName }))),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
+          expect(r.reason).toBeInstanceOf(AppError);
+          expect((r.reason as AppError).code).toBe('CONFIG_NAME_TAKEN');
+        }
+        expect((await store.list({ organizationId }, query())).total).toBe(1);
+      });
+    });
+
+    describe('softDelete', () => {
+      it('hides the record, frees its name, and answers false the second time', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, { configName: 'Billing' });
+        const id = record?.id ?? '';
+        expect(await store.softDelete({ organizationId }, id)).toBe(true);
+        expect(await store.findById({ organizationId }, id)).toBeNull();
+        expect((await store.list({ organizationId }, query())).total).toBe(0);
+        expect(await store.softDelete({ organizationId }, id)).toBe(false);
+
+        const again = makeTestRecord({ organizationId, configName: 'BILLING' });
+        await store.insert(again);
+        expect((await store.findById({ organizationId }, again.id))?.configName).toBe('BILLING');
+        await expectAppError(
+          store.insert(makeTestRecord({ organizationId, configName: 'billing' })),
+          'CONFIG_NAME_TAKEN',
+        );
+      });
+
+      it('answers false for an unknown id, another organization or another product, and keeps the record', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, { productName: 'alpha' });
+        const id = record?.id ?? '';
+        expect(await store.softDelete({ organizationId }, uuidv7())).toBe(false);
+        expect(await store.softDelete({ organizationId }, 'not-a-uuid')).toBe(false);
+        expect(await store.softDelete({ organizationId: newOrganization() }, id)).toBe(false);
+        expect(await store.softDelete({ organizationId, productName: 'beta' }, id)).toBe(false);
+        expect(await store.findById({ organizationId }, id)).toEqual(record);
+        expect(await store.softDelete({ organizationId, productName: 'alpha' }, id)).toBe(true);
+      });
+    });
+
+    describe('list', () => {
+      it('scopes by organization and product (from the scope or the query) and excludes deleted', async () => {
+        const organizationId = newOrganization();
+        const [a1, a2, b1, none, deleted] = await seed(
+          organizationId,
+          { productName: 'alpha' },
+          { productName: 'alpha' },
+          { productName: 'beta' },
+          {},
+          { productName: 'alpha' },
+        );
+        await seed(newOrganization(), { productName: 'alpha' });
+        await store.softDelete({ organizationId }, deleted?.id ?? '');
+
+        const all = await store.list({ organizationId }, query());
+        expect(all.total).toBe(4);
+        expect(new Set(ids(all.items))).toEqual(new Set(ids([a1, a2, b1, none] as ConnectionRecord[])));
+
+        const alpha = await store.list({ organizationId, productName: 'alpha' }, query());
+        expect(new Set(ids(alpha.items))).toEqual(new Set(ids([a1, a2] as ConnectionRecord[])));
+        expect(alpha.total).toBe(2);
+
+        const byQuery = await store.list({ organizationId }, query({ productName: 'beta' }));
+        expect(ids(byQuery.items)).toEqual([b1?.id]);
+        expect(byQuery.total).toBe(1);
+
+        const contradictory = await store.list(
+          { organizationId, productName: 'alpha' },
+          query({ productName: 'beta' }),
+        );
+        expect(contradictory).toEqual({ items: [], total: 0 });
+
+        expect(await store.list({ organizationId: newOrganization() }, query())).toEqual({
+          items: [],
+          total: 0,
+        });
+      });
+
+      it('filters by type and by status', async () => {
+        const organizationId = newOrganization();
+        const [pgActive, pgFailed, mysqlActive] = await seed(
+          organizationId,
+          { type: 'POSTGRESQL', status: 'active' },
+          { type: 'POSTGRESQL', status: 'failed' },
+          { type: 'MYSQL', status: 'active' },
+          { type: 'ORACLE', status: 'pending' },
+        );
+        const byType = await store.list({ organizationId }, query({ type: 'POSTGRESQL' }));
+        expect(new Set(ids(byType.items))).toEqual(new Set([pgActive?.id, pgFailed?.id]));
+        expect(byType.total).toBe(2);
+        const byStatus = await store.list({ organizationId }, query({ status: 'active' }));
+        expect(new Set(ids(byStatus.items))).toEqual(new Set([pgActive?.id, mysqlActive?.id]));
+        const both = await store.list({ organizationId }, query({ type: 'POSTGRESQL', status: 'active' }));
+        expect(ids(both.items)).toEqual([pgActive?.id]);
+        expect((await store.list({ organizationId }, query({ type: 'MONGODB' }))).total).toBe(0);
+      });
+
+      it('matches metadata exactly, every given key ANDed, including keys with dots and dollars', async () => {
+        const organizationId = newOrganization();
+        const [coreProd, coreDev, , dotted] = await seed(
+          organizationId,
+          { metadata: { team: 'core', env: 'prod' } },
+          { metadata: { team: 'core', env: 'dev' } },
+          { metadata: { team: 'edge', env: 'prod' } },
+          { metadata: { 'app.tier': 'web', $owner: 'ops', team: 'core ' } },
+          {},
+        );
+        const list = (metadata: Record<string, string>) =>
+          store.list({ organizationId }, query({ metadata }));
+        expect(ids((await list({ team: 'core', env: 'prod' })).items)).toEqual([coreProd?.id]);
+        expect((await list({ team: 'core', env: 'prod' })).total).toBe(1);
+        expect(new Set(ids((await list({ team: 'core' })).items))).toEqual(
+          new Set([coreProd?.id, coreDev?.id]),
+        );
+        expect((await list({ team: 'Core' })).total).toBe(0);
+        expect((await list({ team: 'cor' })).total).toBe(0);
+        expect((await list({ team: 'core', missing: 'x' })).total).toBe(0);
+        expect(ids((await list({ 'app.tier': 'web' })).items)).toEqual([dotted?.id]);
+        expect(ids((await list({ $owner: 'ops' })).items)).toEqual([dotted?.id]);
+        expect((await list({ app: 'web' })).total).toBe(0);
+        expect((await list({})).total).toBe(5);
+      });
+
+      it('filters createdAt by whole UTC days, both ends inclusive', async () => {
+        const organizationId = newOrganization();
+        const [beforeDay, dayStart, dayEnd, nextDay] = await seed(
+          organizationId,
+          { createdAt: at('2024-02-29T23:59:59.999Z') },
+          { createdAt: at('2024-03-01T00:00:00.000Z') },
+          { createdAt: at('2024-03-01T23:59:59.999Z') },
+          { createdAt: at('2024-03-02T00:00:00.000Z') },
+        );
+        const list = async (q: Partial<ListConnectionsQuery>) =>
+          ids((await store.list({ organizationId }, query(q))).items);
+        expect(await list({ startDate: '2024-03-01', endDate: '2024-03-01' })).toEqual([
+          dayStart?.id,
+          dayEnd?.id,
+        ]);
+        expect(await list({ startDate: '2024-03-01' })).toEqual([dayStart?.id, dayEnd?.id, nextDay?.id]);
+        expect(await list({ endDate: '2024-03-01' })).toEqual([beforeDay?.id, dayStart?.id, dayEnd?.id]);
+        expect(await list({ endDate: '2024-02-29' })).toEqual([beforeDay?.id]);
+        expect(await list({ startDate: '2024-03-02' })).toEqual([nextDay?.id]);
+        expect(await list({ startDate: '2024-03-03' })).toEqual([]);
+        expect(
+          (await store.list({ organizationId }, query({ startDate: '2024-02-29', endDate: '2024-03-02' })))
+            .total,
+        ).toBe(4);
+      });
+
+      it('sorts by createdAt then id in both orders', async () => {
+        const organizationId = newOrganization();
+        const tie = at('2024-06-01T12:00:00.000Z');
+        const records = await seed(
+          organizationId,
+          { createdAt: at('2024-06-02T00:00:00.000Z') },
+          { createdAt: tie },
+          { createdAt: tie },
+          { createdAt: tie },
+          { createdAt: at('2024-05-31T00:00:00.000Z') },
+        );
+        const expected = [...records]
+          .sort(
+            (x, y) =>
+              x.createdAt.getTime() - y.createdAt.getTime() || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0),
+          )
+          .map((r) => r.id);
+        const asc = await store.list({ organizationId }, query({ sortOrder: 'asc' }));
+        expect(ids(asc.items)).toEqual(expected);
+        const desc = await store.list({ organizationId }, query({ sortOrder: 'desc' }));
+        expect(ids(desc.items)).toEqual([...expected].reverse());
+      });
+
+      it('pages with limit and reports the total of all matches', async () => {
+        const organizationId = newOrganization();
+        const records = await seed(
+          organizationId,
+          ...[1, 2, 3, 4, 5].map((d) => ({
+            createdAt: at(`2024-07-0${d}T08:00:00.000Z`),
+            status: 'active' as const,
+          })),
+          { createdAt: at('2024-07-06T08:00:00.000Z'), status: 'failed' },
+        );
+        const page = async (p: number, sortOrder: 'asc' | 'desc' = 'asc') =>
+          store.list({ organizationId }, query({ page: p, limit: 2, sortOrder, status: 'active' }));
+        expect(await page(1)).toEqual({ items: records.slice(0, 2), total: 5 });
+        expect(ids((await page(2)).items)).toEqual(ids(records.slice(2, 4)));
+        expect(await page(3)).toEqual({ items: records.slice(4, 5), total: 5 });
+        expect(await page(4)).toEqual({ items: [], total: 5 });
+        expect(ids((await page(1, 'desc')).items)).toEqual(
+          ids([records[4], records[3]] as ConnectionRecord[]),
+        );
+      });
+    });
+
+    describe('update', () => {
+      const base = () =>
+        makeTestRecord({
+          configName: 'Warehouse',
+          schema: 'public',
+          sslMode: 'require',
+          status: 'active',
+          verification: verificationResult('2024-01-01T00:00:05.000Z'),
+          lastVerifiedAt: at('2024-01-01T00:00:05.000Z'),
+          createdAt: at('2024-01-01T00:00:00.000Z'),
+          version: 3,
+          dialVersion: 2,
+        });
+
+      it('applies changes at the expected version: version +1, updatedAt now, dialVersion kept', async () => {
+        const organizationId = newOrganization();
+        const record = { ...base(), organizationId };
+        await store.insert(record);
+        const updated = await store.update(
+          { organizationId },
+          record.id,
+          { metadata: { owner: 'data' }, redial: false },
+          3,
+        );
+        expect(updated).toEqual({
+          ...record,
+          metadata: { owner: 'data' },
+          version: 4,
+          updatedAt: updated?.updatedAt,
+        });
+        expect(updated?.updatedAt.getTime()).toBeGreaterThan(record.updatedAt.getTime());
+        expect(await store.findById({ organizationId }, record.id)).toEqual(updated);
+        // Without an expected version the change always applies.
+        expect(
+          (await store.update({ organizationId }, record.id, { host: 'db2.example.invalid', redial: false }))
+            ?.version,
+        ).toBe(5);
+      });
+
+      it('returns null and changes nothing at a wrong version, or for a missing, deleted or hidden record', async () => {
+        const organizationId = newOrganization();
+        const record = { ...base(), organizationId, productName: 'alpha' };
+        const gone = { ...base(), organizationId, configName: 'Gone' };
+        await store.insert(record);
+        await store.insert(gone);
+        await store.softDelete({ organizationId }, gone.id);
+        const change = { metadata: { a: 'b' }, redial: false };
+        expect(await store.update({ organizationId }, record.id, change, 2)).toBeNull();
+        expect(await store.update({ organizationId }, record.id, change, 4)).toBeNull();
+        expect(await store.update({ organizationId }, uuidv7(), change)).toBeNull();
+        expect(await store.update({ organizationId }, 'not-a-uuid', change)).toBeNull();
+        expect(await store.update({ organizationId }, gone.id, change)).toBeNull();
+        expect(await store.update({ organizationId: newOrganization() }, record.id, change)).toBeNull();
+        expect(await store.update({ organizationId, productName: 'beta' }, record.id, change)).toBeNull();
+        expect(await store.findById({ organizationId }, record.id)).toEqual(record);
+      });
+
+      it('on redial bumps dialVersion, sets pending now and keeps the last verification', async () => {
+        const organizationId = newOrganization();
+        const record = { ...base(), organizationId };
+        await store.insert(record);
+        const updated = await store.update(
+          { organizationId },
+          record.id,
+          { host: 'db9.example.invalid', port: 6543, sealedSecrets: 'v1.key1.iv.new', redial: true },
+          3,
+        );
+        expect(updated).toMatchObject({
+          host: 'db9.example.invalid',
+          port: 6543,
+          sealedSecrets: 'v1.key1.iv.new',
+          status: 'pending',
+          version: 4,
+          dialVersion: 3,
+          verification: record.verification,
+          lastVerifiedAt: record.lastVerifiedAt,
+        });
+        expect(updated?.statusChangedAt.getTime()).toBeGreaterThan(record.statusChangedAt.getTime());
+      });
+
+      it('on a metadata-only change keeps dialVersion, status and statusChangedAt', async () => {
+        const organizationId = newOrganization();
+        const record = { ...base(), organizationId };
+        await store.insert(record);
+        const updated = await store.update({ organizationId }, record.id, { metadata: {}, redial: false });
+        expect(updated).toMatchObject({ status: 'active', dialVersion: 2, version: 4, metadata: {} });
+        expect(updated?.statusChangedAt).toEqual(record.statusChangedAt);
+      });
+
+      it('removes schema and sslMode given as undefined, and leaves them alone when absent', async () => {
+        const organizationId = newOrganization();
+        const record = { ...base(), organizationId };
+        await store.insert(record);
+        const kept = await store.update({ organizationId }, record.id, { userName: 'other', redial: true });
+        expect(kept).toMatchObject({ schema: 'public', sslMode: 'require', userName: 'other' });
+        const removed = await store.update({ organizationId }, record.id, {
+          schema: undefined,
+          sslMode: undefined,
+          redial: true,
+        });
+        expect(removed?.schema).toBeUndefined();
+        expect(removed?.sslMode).toBeUndefined();
+        expect(removed?.userName).toBe('other');
+        const found = await store.findById({ organizationId }, record.id);
+        expect(found).toEqual(removed);
+      });
+
+      it('sets a product, after which other products cannot see it', async () => {
+        const organizationId = newOrganization();
+        const record = { ...base(), organizationId };
+        await store.insert(record);
+        const assigned = await store.update(
+          { organizationId },
+          record.id,
+          { productName: 'gamma', redial: false },
+          3,
+        );
+        expect(assigned?.productName).toBe('gamma');
+        expect(await store.findById({ organizationId, productName: 'delta' }, record.id)).toBeNull();
+        expect((await store.findById({ organizationId, productName: 'gamma' }, record.id))?.version).toBe(4);
+      });
+
+      it('renames: refuses a taken name in any case, accepts its own name in a new case, frees the old one', async () => {
+        const organizationId = newOrganization();
+        const [alpha, beta] = await seed(organizationId, { configName: 'Alpha' }, { configName: 'Beta' });
+        const alphaId = alpha?.id ?? '';
+        const betaId = beta?.id ?? '';
+        await expectAppError(
+          store.update({ organizationId }, betaId, { configName: 'ALPHA', redial: false }),
+          'CONFIG_NAME_TAKEN',
+        );
+        expect(await store.findById({ organizationId }, betaId)).toEqual(beta);
+
+        expect(
+          (await store.update({ organizationId }, betaId, { configName: 'BETA', redial: false }))?.configName,
+        ).toBe('BETA');
+        expect(
+          (await store.update({ organizationId }, alphaId, { configName: 'Gamma', redial: false }))
+            ?.configName,
+        ).toBe('Gamma');
+        await expect(
+          store.insert(makeTestRecord({ organizationId, configName: 'alpha' })),
+        ).resolves.toBeUndefined();
+        await expectAppError(
+          store.insert(makeTestRecord({ organizationId, configName: 'gamma' })),
+          'CONFIG_NAME_TAKEN',
+        );
+        await expectAppError(
+          store.insert(makeTestRecord({ organizationId, configName: 'beta' })),
+          'CONFIG_NAME_TAKEN',
+        );
+      });
+    });
+
+    describe('markVerifying and recordVerification', () => {
+      it('markVerifying takes the record from any status while dialVersion matches, without a new version', async () => {
+        const organizationId = newOrganization();
+        const createdAt = at('2024-02-01T00:00:00.000Z');
+        const records = await seed(
+          organizationId,
+          { status: 'pending', dialVersion: 3, createdAt },
+          { status: 'active', dialVersion: 3, createdAt },
+          { status: 'failed', dialVersion: 3, createdAt },
+          { status: 'verifying', dialVersion: 3, createdAt },
+        );
+        for (const record of records) {
+          const taken = await store.markVerifying(organizationId, record.id, 3);
+          expect(taken).toEqual({ ...record, status: 'verifying', statusChangedAt: taken?.statusChangedAt });
+          expect(taken?.statusChangedAt.getTime()).toBeGreaterThan(createdAt.getTime());
+          expect(await store.findById({ organizationId }, record.id)).toEqual(taken);
+        }
+      });
+
+      it('markVerifying returns null and changes nothing when stale, deleted or of another organization', async () => {
+        const organizationId = newOrganization();
+        const [record, deleted] = await seed(organizationId, { dialVersion: 2 }, { dialVersion: 2 });
+        const id = record?.id ?? '';
+        await store.softDelete({ organizationId }, deleted?.id ?? '');
+        expect(await store.markVerifying(organizationId, id, 1)).toBeNull();
+        expect(await store.markVerifying(organizationId, id, 3)).toBeNull();
+        expect(await store.markVerifying(newOrganization(), id, 2)).toBeNull();
+        expect(await store.markVerifying(organizationId, deleted?.id ?? '', 2)).toBeNull();
+        expect(await store.markVerifying(organizationId, uuidv7(), 2)).toBeNull();
+        expect(await store.findById({ organizationId }, id)).toEqual(record);
+      });
+
+      it('recordVerification stores the result and status while dialVersion matches, without a new version', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, {
+          status: 'verifying',
+          dialVersion: 4,
+          version: 6,
+          createdAt: at('2024-02-01T00:00:00.000Z'),
+        });
+        const id = record?.id ?? '';
+        const result = verificationResult('2024-02-01T00:05:00.250Z', 'failed');
+        expect(await store.recordVerification(organizationId, id, 4, 'failed', result)).toBe(true);
+        const found = await store.findById({ organizationId }, id);
+        expect(found).toEqual({
+          ...record,
+          status: 'failed',
+          verification: result,
+          lastVerifiedAt: at('2024-02-01T00:05:00.250Z'),
+          statusChangedAt: found?.statusChangedAt,
+          updatedAt: found?.updatedAt,
+        });
+        expect(found?.statusChangedAt.getTime()).toBeGreaterThan(
+          record?.statusChangedAt.getTime() ?? Infinity,
+        );
+        expect(found?.updatedAt.getTime()).toBeGreaterThan(record?.updatedAt.getTime() ?? Infinity);
+
+        const passed = verificationResult('2024-02-01T00:06:00.000Z');
+        expect(await store.recordVerification(organizationId, id, 4, 'active', passed)).toBe(true);
+        expect(await store.findById({ organizationId }, id)).toMatchObject({
+          status: 'active',
+          verification: passed,
+          version: 6,
+        });
+      });
+
+      it('recordVerification returns false and changes nothing when stale, deleted or of another organization', async () => {
+        const organizationId = newOrganization();
+        const [record, deleted] = await seed(
+          organizationId,
+          { status: 'verifying', dialVersion: 2 },
+          { status: 'verifying', dialVersion: 2 },
+        );
+        const id = record?.id ?? '';
+        await store.softDelete({ organizationId }, deleted?.id ?? '');
+        const result = verificationResult('2024-02-01T00:05:00.000Z');
+        expect(await store.recordVerification(organizationId, id, 1, 'active', result)).toBe(false);
+        expect(await store.recordVerification(organizationId, id, 3, 'active', result)).toBe(false);
+        expect(await store.recordVerification(newOrganization(), id, 2, 'active', result)).toBe(false);
+        expect(await store.recordVerification(organizationId, deleted?.id ?? '', 2, 'active', result)).toBe(
+          false,
+        );
+        expect(await store.findById({ organizationId }, id)).toEqual(record);
+      });
+
+      it('discards the result of a verification overtaken by a redial', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, { status: 'pending', dialVersion: 1 });
+        const id = record?.id ?? '';
+        expect((await store.markVerifying(organizationId, id, 1))?.status).toBe('verifying');
+        const redialled = await store.update({ organizationId }, id, { port: 5433, redial: true });
+        expect(redialled).toMatchObject({ status: 'pending', dialVersion: 2 });
+        expect(
+          await store.recordVerification(
+            organizationId,
+            id,
+            1,
+            'active',
+            verificationResult(new Date().toISOString()),
+          ),
+        ).toBe(false);
+        expect(await store.findById({ organizationId }, id)).toEqual(redialled);
+        // A metadata-only edit does not invalidate the verification in flight.
+        await store.markVerifying(organizationId, id, 2);
+        await store.update({ organizationId }, id, { metadata: { k: 'v' }, redial: false });
+        expect(
+          await store.recordVerification(
+            organizationId,
+            id,
+            2,
+            'active',
+            verificationResult(new Date().toISOString()),
+          ),
+        ).toBe(true);
+        expect(await store.findById({ organizationId }, id)).toMatchObject({
+          status: 'active',
+          metadata: { k: 'v' },
+        });
+      });
+    });
+
+    describe('sweeper', () => {
+      it('findStranded returns live pending/verifying records older than the cut-off, oldest first', async () => {
+        const organizationId = newOrganization();
+        const otherOrganization = newOrganization();
+        const old = (iso: string) => ({ createdAt: at(iso), statusChangedAt: at(iso) });
+        const [oldestVerifying, olderPending, , , deleted] = await seed(
+          organizationId,
+          { status: 'verifying', ...old('2001-01-01T00:00:00.000Z') },
+          { status: 'pending', ...old('2001-01-02T00:00:00.000Z') },
+          { status: 'active', ...old('2001-01-01T00:00:00.000Z') },
+          { status: 'failed', ...old('2001-01-01T00:00:00.000Z') },
+          { status: 'pending', ...old('2001-01-01T00:00:00.000Z') },
+          { status: 'pending', ...old('2001-03-01T00:00:00.000Z') },
+          { status: 'pending', ...old('2001-04-01T00:00:00.000Z') },
+        );
+        const [otherOrganizationPending] = await seed(otherOrganization, {
+          status: 'pending',
+          ...old('2001-01-03T00:00:00.000Z'),
+        });
+        await store.softDelete({ organizationId }, deleted?.id ?? '');
+
+        const cutOff = at('2001-03-01T00:00:00.000Z');
+        const stranded = await store.findStranded(cutOff, 100);
+        expect(ids(stranded)).toEqual(
+          ids([oldestVerifying, olderPending, otherOrganizationPending] as ConnectionRecord[]),
+        );
+        expect(stranded[0]).toEqual(oldestVerifying);
+        expect(ids(await store.findStranded(cutOff, 1))).toEqual([oldestVerifying?.id]);
+        expect(await store.findStranded(at('2001-01-01T00:00:00.000Z'), 100)).toEqual([]);
+      });
+
+      it('requeue sets pending and touches statusChangedAt, only while dialVersion matches and pending/verifying', async () => {
+        const organizationId = newOrganization();
+        const old = {
+          createdAt: at('2002-01-01T00:00:00.000Z'),
+          statusChangedAt: at('2002-01-01T00:00:00.000Z'),
+        };
+        const [verifying, pending, active, deleted] = await seed(
+          organizationId,
+          { status: 'verifying', dialVersion: 5, version: 7, ...old },
+          { status: 'pending', dialVersion: 1, ...old },
+          { status: 'active', dialVersion: 1, ...old },
+          { status: 'pending', dialVersion: 1, ...old },
+        );
+        await store.softDelete({ organizationId }, deleted?.id ?? '');
+        const cutOff = at('2002-06-01T00:00:00.000Z');
+        const strandedOfOrganization = async () =>
+          new Set(
+            ids((await store.findStranded(cutOff, 1000)).filter((r) => r.organizationId === organizationId)),
+          );
+        expect(await strandedOfOrganization()).toEqual(new Set([verifying?.id, pending?.id]));
+
+        const verifyingId = verifying?.id ?? '';
+        expect(await store.requeue(organizationId, verifyingId, 4)).toBe(false);
+        expect(await store.requeue(newOrganization(), verifyingId, 5)).toBe(false);
+        expect(await store.findById({ organizationId }, verifyingId)).toEqual(verifying);
+        expect(await store.requeue(organizationId, verifyingId, 5)).toBe(true);
+        const requeued = await store.findById({ organizationId }, verifyingId);
+        expect(requeued).toEqual({
+          ...verifying,
+          status: 'pending',
+          statusChangedAt: requeued?.statusChangedAt,
+        });
+        expect(requeued?.statusChangedAt.getTime()).toBeGreaterThan(cutOff.getTime());
+
+        expect(await store.requeue(organizationId, pending?.id ?? '', 1)).toBe(true);
+        expect(await store.requeue(organizationId, active?.id ?? '', 1)).toBe(false);
+        expect(await store.requeue(organizationId, deleted?.id ?? '', 1)).toBe(false);
+        expect((await store.findById({ organizationId }, active?.id ?? ''))?.status).toBe('active');
+        expect(await strandedOfOrganization()).toEqual(new Set());
+      });
+    });
+  });
+}

@@ -1,0 +1,452 @@
+import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
+import mongoose from 'mongoose';
+import { AppError } from '../../errors.js';
+import type {
+  ConnectionStatus,
+  ConnectionType,
+  ListConnectionsQuery,
+  SslMode,
+  Verification,
+} from '../../schemas/connection.schema.js';
+import {
+  type ConnectionChanges,
+  type ConnectionRecord,
+  type ConnectionStore,
+  type ListResult,
+  normaliseConfigName,
+  type Scope,
+} from '../types.js';
+
+const DAY_MS = 86_400_000;
+/** Seconds a caller should wait before retrying when the database cannot be reached. */
+const RETRY_AFTER_SECONDS = 5;
+/** How long an operation waits for a reachable server before it fails (the driver's default is 30 s). */
+const SERVER_SELECTION_TIMEOUT_MS = 5_000;
+const CONFIG_NAME_INDEX = 'organization_config_name_live';
+
+/**
+ * A stored connection as MongoDB holds it. It differs from ConnectionRecord where MongoDB needs it:
+ * - `_id` is the UUID string;
+ * - `schemaName` instead of `schema` (a mongoose document already has a `schema` property);
+ * - `metadata` is a list of `{k, v}` pairs: user keys may contain `.` or start with `$`, which
+ *   MongoDB cannot query (or `$set`) safely as field names;
+ * - `deleted` next to `deletedAt`, because a partial index filter cannot match a missing/null date.
+ */
+interface ConnectionDoc {
+  _id: string;
+  organizationId: string;
+  configName: string;
+  configNameKey: string;
+  productName?: string | null;
+  type: ConnectionType;
+  host: string;
+  port: number;
+  databaseName: string;
+  userName: string;
+  schemaName?: string | null;
+  sslMode?: SslMode | null;
+  sealedSecrets: string;
+  metadata: { k: string; v: string }[];
+  status: ConnectionStatus;
+  verification?: Verification | null;
+  version: number;
+  dialVersion: number;
+  createdAt: Date;
+  updatedAt: Date;
+  statusChangedAt: Date;
+  lastVerifiedAt?: Date | null;
+  deleted: boolean;
+  deletedAt: Date | null;
+}
+
+const connectionSchema = new mongoose.Schema<ConnectionDoc>(
+  {
+    _id: { type: String, required: true },
+    organizationId: { type: String, required: true },
+    configName: { type: String, required: true },
+    configNameKey: { type: String, required: true },
+    productName: { type: String },
+    type: { type: String, required: true },
+    host: { type: String, required: true },
+    port: { type: Number, required: true },
+    databaseName: { type: String, required: true },
+    userName: { type: String, required: true },
+    schemaName: { type: String },
+    sslMode: { type: String },
+    sealedSecrets: { type: String, required: true },
+    // `v` is not `required`: mongoose's required rejects '', and an empty value is valid metadata.
+    metadata: {
+      type: [{ _id: false, k: { type: String, required: true }, v: { type: String } }],
+      default: [],
+    },
+    status: { type: String, required: true },
+    verification: { type: mongoose.Schema.Types.Mixed },
+    version: { type: Number, required: true },
+    dialVersion: { type: Number, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    statusChangedAt: { type: Date, required: true },
+    lastVerifiedAt: { type: Date },
+    deleted: { type: Boolean, required: true, default: false },
+    deletedAt: { type: Date, default: null },
+  },
+  {
+    collection: 'connections',
+    // Timestamps and versions are ours (spec semantics), not mongoose's `timestamps` / `__v`.
+    versionKey: false,
+    timestamps: false,
+    // Keep `{}` inside a verification result as written.
+    minimize: false,
+    // Indexes are built by init(), not in the background when the model is first used.
+    autoIndex: false,
+    autoCreate: false,
+  },
+);
+
+connectionSchema.index(
+  { organizationId: 1, configNameKey: 1 },
+  { name: CONFIG_NAME_INDEX, unique: true, partialFilterExpression: { deleted: false } },
+);
+connectionSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'organization_created' });
+connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_changed' });
+
+/**
+ * The MongoDB store through mongoose (spec §10), on its own connection (not mongoose's global one).
+ * The database is the one named in the URL's path. Reads are lean and mapped to ConnectionRecord,
+ * so no mongoose document leaves this class.
+ *
+ * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other
+ * field is changed only when it has a value.
+ */
+export class MongoConnectionStore implements ConnectionStore {
+  readonly kind = 'mongodb' as const;
+  private readonly connection: Connection;
+  private readonly model: Model<ConnectionDoc>;
+
+  constructor(url: string) {
+    this.connection = mongoose.createConnection(url, {
+      // Fail fast when the server is away instead of queueing operations in memory.
+      bufferCommands: false,
+      autoIndex: false,
+      autoCreate: false,
+      ...(/[?&]serverSelectionTimeoutMS=/i.test(url)
+        ? {}
+        : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS }),
+    });
+    // Errors reach callers through each operation (as UNAVAILABLE); a listener also keeps a failed
+    // first connection from becoming an unhandled rejection.
+    this.connection.on('error', () => {});
+    this.model = this.connection.model<ConnectionDoc>('Connection', connectionSchema);
+  }
+
+  async init(): Promise<void> {
+    // createIndexes, not syncIndexes: it never drops an index, so processes starting together (or an
+    // older version still running) cannot undo each other. Building an existing index is a no-op.
+    await this.run(() => this.model.createIndexes());
+  }
+
+  async ping(): Promise<void> {
+    await this.run(async () => {
+      await this.connection.getClient().db().command({ ping: 1 });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  async insert(record: ConnectionRecord): Promise<void> {
+    await this.run(async () => {
+      await this.model.create(toDoc(record));
+    });
+  }
+
+  async findById(scope: Scope, id: string): Promise<ConnectionRecord | null> {
+    const doc = await this.run(() => this.model.findOne(liveFilter(scope, id)).lean<ConnectionDoc>().exec());
+    return doc ? toRecord(doc) : null;
+  }
+
+  async list(scope: Scope, query: ListConnectionsQuery): Promise<ListResult> {
+    const conditions: QueryFilter<ConnectionDoc>[] = [
+      { organizationId: scope.organizationId, deleted: false },
+    ];
+    for (const productName of [scope.productName, query.productName]) {
+      if (productName !== undefined) conditions.push({ productName });
+    }
+    if (query.type) conditions.push({ type: query.type });
+    if (query.status) conditions.push({ status: query.status });
+    if (query.startDate) conditions.push({ createdAt: { $gte: startOfDay(query.startDate) } });
+    if (query.endDate) {
+      conditions.push({ createdAt: { $lt: new Date(startOfDay(query.endDate).getTime() + DAY_MS) } });
+    }
+    for (const [k, v] of Object.entries(query.metadata ?? {})) {
+      conditions.push({ metadata: { $elemMatch: { k, v } } });
+    }
+    const filter: QueryFilter<ConnectionDoc> = { $and: conditions };
+    const direction = query.sortOrder === 'asc' ? 1 : -1;
+    const [docs, total] = await this.run(() =>
+      Promise.all([
+        this.model
+          .find(filter)
+          .sort({ createdAt: direction, _id: direction })
+          .skip((query.page - 1) * query.limit)
+          .limit(query.limit)
+          .lean<ConnectionDoc[]>()
+          .exec(),
+        this.model.countDocuments(filter).exec(),
+      ]),
+    );
+    return { items: docs.map(toRecord), total };
+  }
+
+  async softDelete(scope: Scope, id: string): Promise<boolean> {
+    const result = await this.run(() =>
+      this.model.updateOne(liveFilter(scope, id), { $set: { deleted: true, deletedAt: new Date() } }).exec(),
+    );
+    return result.matchedCount > 0;
+  }
+
+  async update(
+    scope: Scope,
+    id: string,
+    changes: ConnectionChanges,
+    expectedVersion?: number,
+  ): Promise<ConnectionRecord | null> {
+    const now = new Date();
+    const $set: Partial<ConnectionDoc> = { updatedAt: now };
+    const $unset: Partial<Record<keyof ConnectionDoc, 1>> = {};
+    const $inc: Partial<Record<keyof ConnectionDoc, number>> = { version: 1 };
+    if (changes.configName !== undefined) {
+      $set.configName = changes.configName;
+      $set.configNameKey = normaliseConfigName(changes.configName);
+    }
+    if (changes.productName !== undefined) $set.productName = changes.productName;
+    if (changes.type !== undefined) $set.type = changes.type;
+    if (changes.host !== undefined) $set.host = changes.host;
+    if (changes.port !== undefined) $set.port = changes.port;
+    if (changes.databaseName !== undefined) $set.databaseName = changes.databaseName;
+    if (changes.userName !== undefined) $set.userName = changes.userName;
+    if (changes.schema !== undefined) $set.schemaName = changes.schema;
+    else if (Object.hasOwn(changes, 'schema')) $unset.schemaName = 1;
+    if (changes.sslMode !== undefined) $set.sslMode = changes.sslMode;
+    else if (Object.hasOwn(changes, 'sslMode')) $unset.sslMode = 1;
+    if (changes.sealedSecrets !== undefined) $set.sealedSecrets = changes.sealedSecrets;
+    if (changes.metadata !== undefined) $set.metadata = toPairs(changes.metadata);
+    if (changes.redial) {
+      $inc.dialVersion = 1;
+      $set.status = 'pending';
+      $set.statusChangedAt = now;
+    }
+    // MongoDB refuses an empty `$unset`.
+    const update: UpdateQuery<ConnectionDoc> = {
+      $set,
+      $inc,
+      ...(Object.keys($unset).length > 0 ? { $unset } : {}),
+    };
+    const filter = {
+      ...liveFilter(scope, id),
+      ...(expectedVersion !== undefined ? { version: expectedVersion } : {}),
+    };
+    const doc = await this.run(() =>
+      this.model.findOneAndUpdate(filter, update, { returnDocument: 'after' }).lean<ConnectionDoc>().exec(),
+    );
+    return doc ? toRecord(doc) : null;
+  }
+
+  async markVerifying(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+  ): Promise<ConnectionRecord | null> {
+    const doc = await this.run(() =>
+      this.model
+        .findOneAndUpdate(
+          { ...liveFilter({ organizationId }, id), dialVersion },
+          { $set: { status: 'verifying', statusChangedAt: new Date() } },
+          { returnDocument: 'after' },
+        )
+        .lean<ConnectionDoc>()
+        .exec(),
+    );
+    return doc ? toRecord(doc) : null;
+  }
+
+  async recordVerification(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    status: 'active' | 'failed',
+    verification: Verification,
+  ): Promise<boolean> {
+    const now = new Date();
+    const result = await this.run(() =>
+      this.model
+        .updateOne(
+          { ...liveFilter({ organizationId }, id), dialVersion },
+          {
+            $set: {
+              status,
+              verification,
+              lastVerifiedAt: new Date(verification.checkedAt),
+              statusChangedAt: now,
+              updatedAt: now,
+            },
+          },
+        )
+        .exec(),
+    );
+    return result.matchedCount > 0;
+  }
+
+  async findStranded(olderThan: Date, limit: number): Promise<ConnectionRecord[]> {
+    const docs = await this.run(() =>
+      this.model
+        .find({
+          status: { $in: ['pending', 'verifying'] },
+          statusChangedAt: { $lt: olderThan },
+          deleted: false,
+        })
+        .sort({ statusChangedAt: 1, _id: 1 })
+        .limit(limit)
+        .lean<ConnectionDoc[]>()
+        .exec(),
+    );
+    return docs.map(toRecord);
+  }
+
+  async requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean> {
+    const result = await this.run(() =>
+      this.model
+        .updateOne(
+          { ...liveFilter({ organizationId }, id), dialVersion, status: { $in: ['pending', 'verifying'] } },
+          { $set: { status: 'pending', statusChangedAt: new Date() } },
+        )
+        .exec(),
+    );
+    return result.matchedCount > 0;
+  }
+
+  /** Waits for the first connection, runs `work`, and maps driver errors to AppErrors. */
+  private async run<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      await this.connection.asPromise();
+      return await work();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+}
+
+/** A live record of the scope. Ids are stored lower-case (as PostgreSQL prints a uuid). */
+function liveFilter(scope: Scope, id: string) {
+  return {
+    _id: id.toLowerCase(),
+    organizationId: scope.organizationId,
+    deleted: false,
+    ...(scope.productName !== undefined ? { productName: scope.productName } : {}),
+  };
+}
+
+/** Midnight UTC of a `YYYY-MM-DD` day: list date filters are whole UTC days, both ends inclusive. */
+const startOfDay = (day: string) => new Date(`${day}T00:00:00.000Z`);
+
+const toPairs = (metadata: Record<string, string>) => Object.entries(metadata).map(([k, v]) => ({ k, v }));
+
+function toDoc(record: ConnectionRecord): ConnectionDoc {
+  return {
+    _id: record.id.toLowerCase(),
+    organizationId: record.organizationId,
+    configName: record.configName,
+    configNameKey: normaliseConfigName(record.configName),
+    ...(record.productName !== undefined ? { productName: record.productName } : {}),
+    type: record.type,
+    host: record.host,
+    port: record.port,
+    databaseName: record.databaseName,
+    userName: record.userName,
+    ...(record.schema !== undefined ? { schemaName: record.schema } : {}),
+    ...(record.sslMode !== undefined ? { sslMode: record.sslMode } : {}),
+    sealedSecrets: record.sealedSecrets,
+    metadata: toPairs(record.metadata),
+    status: record.status,
+    ...(record.verification !== undefined ? { verification: record.verification } : {}),
+    version: record.version,
+    dialVersion: record.dialVersion,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    statusChangedAt: record.statusChangedAt,
+    ...(record.lastVerifiedAt !== undefined ? { lastVerifiedAt: record.lastVerifiedAt } : {}),
+    deleted: false,
+    deletedAt: null,
+  };
+}
+
+function toRecord(doc: ConnectionDoc): ConnectionRecord {
+  return {
+    id: doc._id,
+    organizationId: doc.organizationId,
+    configName: doc.configName,
+    ...(doc.productName != null ? { productName: doc.productName } : {}),
+    type: doc.type,
+    host: doc.host,
+    port: doc.port,
+    databaseName: doc.databaseName,
+    userName: doc.userName,
+    ...(doc.schemaName != null ? { schema: doc.schemaName } : {}),
+    ...(doc.sslMode != null ? { sslMode: doc.sslMode } : {}),
+    sealedSecrets: doc.sealedSecrets,
+    metadata: Object.fromEntries((doc.metadata ?? []).map(({ k, v }) => [k, v ?? ''])),
+    status: doc.status,
+    ...(doc.verification != null ? { verification: doc.verification } : {}),
+    version: doc.version,
+    dialVersion: doc.dialVersion,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    statusChangedAt: doc.statusChangedAt,
+    ...(doc.lastVerifiedAt != null ? { lastVerifiedAt: doc.lastVerifiedAt } : {}),
+  };
+}
+
+/**
+ * Server error codes that mean "no usable primary right now" (shutdown, step-down, elections,
+ * network trouble reported by a mongos): retrying later can succeed.
+ */
+const UNAVAILABLE_SERVER_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+
+function isConnectionFailure(error: unknown): boolean {
+  const { mongo } = mongoose;
+  return (
+    error instanceof mongo.MongoNetworkError ||
+    error instanceof mongo.MongoServerSelectionError ||
+    error instanceof mongo.MongoTopologyClosedError ||
+    error instanceof mongo.MongoNotConnectedError ||
+    error instanceof mongoose.Error.MongooseServerSelectionError ||
+    (error instanceof mongo.MongoServerError &&
+      typeof error.code === 'number' &&
+      UNAVAILABLE_SERVER_CODES.has(error.code))
+  );
+}
+
+function isConfigNameConflict(error: unknown): boolean {
+  if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== 11000) return false;
+  // keyPattern names the index's fields; a clash on `_id` (a reused id) is a bug, not a name conflict.
+  const keyPattern: unknown = error.keyPattern;
+  if (keyPattern && typeof keyPattern === 'object') return 'configNameKey' in keyPattern;
+  return String(error.message).includes(CONFIG_NAME_INDEX);
+}
+
+function toStoreError(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  if (isConfigNameConflict(error)) {
+    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
+      cause: error,
+    });
+  }
+  if (isConnectionFailure(error)) {
+    return new AppError('UNAVAILABLE', 'the store is unavailable', {
+      retryAfter: RETRY_AFTER_SECONDS,
+      cause: error,
+    });
+  }
+  return error;
+}

@@ -1,0 +1,54 @@
+/**
+ * Schema changes of the PostgreSQL store, applied in order by `init()` under an advisory lock and
+ * recorded in `schema_migrations`. Never edit an applied migration: append a new version.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'create connections',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS connections (
+        id uuid PRIMARY KEY,
+        organization_id text NOT NULL,
+        config_name text NOT NULL,
+        config_name_key text NOT NULL,
+        product_name text,
+        type text NOT NULL,
+        host text NOT NULL,
+        port integer NOT NULL,
+        database_name text NOT NULL,
+        user_name text NOT NULL,
+        schema text,
+        ssl_mode text,
+        sealed_secrets text NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+        status text NOT NULL,
+        verification jsonb,
+        version integer NOT NULL,
+        dial_version integer NOT NULL,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        status_changed_at timestamptz NOT NULL,
+        last_verified_at timestamptz,
+        deleted_at timestamptz
+      )`,
+      // configName is unique per organization among live connections only: a deleted name is free.
+      `CREATE UNIQUE INDEX IF NOT EXISTS connections_organization_config_name_live
+        ON connections (organization_id, config_name_key) WHERE deleted_at IS NULL`,
+      `CREATE INDEX IF NOT EXISTS connections_organization_created
+        ON connections (organization_id, created_at, id)`,
+      // The sweeper's query: live pending/verifying records by how long they have been so.
+      `CREATE INDEX IF NOT EXISTS connections_status_changed_live
+        ON connections (status, status_changed_at) WHERE deleted_at IS NULL`,
+    ],
+  },
+];
+
+/** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */
+export const CONFIG_NAME_INDEX = 'connections_organization_config_name_live';

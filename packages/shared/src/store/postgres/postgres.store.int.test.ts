@@ -1,0 +1,131 @@
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../errors.js';
+import { uuidv7 } from '../../uuid.js';
+import { describeStoreContract, makeTestRecord } from '../contract.js';
+import { MIGRATIONS } from './migrations.js';
+import { PostgresConnectionStore } from './postgres.store.js';
+
+const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+const uniqueSchema = () => `t_store_${uuidv7().replaceAll('-', '').slice(-16)}`;
+const storeUrl = (schema: string) => `${DATABASE_URL}?schema=${schema}`;
+
+async function dropSchema(schema: string) {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function queryIn<Row extends pg.QueryResultRow>(schema: string, sql: string, params: unknown[] = []) {
+  const client = new pg.Client({ connectionString: DATABASE_URL, options: `-c search_path=${schema}` });
+  await client.connect();
+  try {
+    return (await client.query<Row>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const contractSchema = uniqueSchema();
+describeStoreContract(
+  'PostgreSQL',
+  async () => new PostgresConnectionStore(storeUrl(contractSchema)),
+  async (store) => {
+    await store.close();
+    await dropSchema(contractSchema);
+  },
+);
+
+describe('PostgresConnectionStore', () => {
+  const schemas: string[] = [];
+  const stores: PostgresConnectionStore[] = [];
+  const open = (schema: string) => {
+    const store = new PostgresConnectionStore(storeUrl(schema));
+    stores.push(store);
+    return store;
+  };
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    for (const schema of schemas) await dropSchema(schema);
+  });
+
+  it('migrates once when several processes init at the same time, and init again is a no-op', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const [first, second, third] = [open(schema), open(schema), open(schema)];
+    await Promise.all([first.init(), second.init(), third.init()]);
+    await first.init();
+
+    const applied = await queryIn<{ version: number }>(
+      schema,
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
+    expect(applied.map((row) => row.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    const tables = await queryIn<{ table_name: string }>(
+      schema,
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
+      [schema],
+    );
+    expect(tables.map((row) => row.table_name)).toEqual(['connections', 'schema_migrations']);
+
+    const record = makeTestRecord();
+    await third.insert(record);
+    expect(await second.findById({ organizationId: record.organizationId }, record.id)).toEqual(record);
+  });
+
+  it('stores sealedSecrets exactly as given', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = open(schema);
+    await store.init();
+    const sealedSecrets = 'v2.kid-7.AAECAwQFBgcICQoL.3q2+7w==/Zm9vYmFy.  trailing space and ünïcode ';
+    const record = makeTestRecord({ sealedSecrets });
+    await store.insert(record);
+    const rows = await queryIn<{ sealed_secrets: string }>(
+      schema,
+      'SELECT sealed_secrets FROM connections WHERE id = $1',
+      [record.id],
+    );
+    expect(rows).toEqual([{ sealed_secrets: sealedSecrets }]);
+  });
+
+  it('keeps each schema separate', async () => {
+    const [schemaA, schemaB] = [uniqueSchema(), uniqueSchema()];
+    schemas.push(schemaA, schemaB);
+    const [a, b] = [open(schemaA), open(schemaB)];
+    await Promise.all([a.init(), b.init()]);
+    const record = makeTestRecord();
+    await a.insert(record);
+    await expect(b.insert({ ...record })).resolves.toBeUndefined();
+    await a.softDelete({ organizationId: record.organizationId }, record.id);
+    expect(await b.findById({ organizationId: record.organizationId }, record.id)).toEqual(record);
+  });
+
+  it('answers UNAVAILABLE with a retry hint when the database cannot be reached', async () => {
+    // Port 1 on loopback: nothing listens, the connect is refused at once.
+    const store = new PostgresConnectionStore('postgres://postgres@127.0.0.1:1/test');
+    stores.push(store);
+    for (const call of [() => store.ping(), () => store.init(), () => store.insert(makeTestRecord())]) {
+      const error = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AppError);
+      expect(error).toMatchObject({
+        code: 'UNAVAILABLE',
+        retryAfter: 5,
+        message: 'the store is unavailable',
+      });
+    }
+  });
+
+  it('refuses a schema parameter that is not a plain lower-case identifier', () => {
+    expect(() => new PostgresConnectionStore(`${DATABASE_URL}?schema=bad;name`)).toThrow(/schema/);
+    expect(() => new PostgresConnectionStore(`${DATABASE_URL}?schema=Upper`)).toThrow(/schema/);
+  });
+});

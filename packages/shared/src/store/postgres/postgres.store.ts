@@ -1,0 +1,441 @@
+import type { Pool, PoolClient } from 'pg';
+import pg from 'pg';
+import { AppError } from '../../errors.js';
+import type {
+  ConnectionStatus,
+  ConnectionType,
+  ListConnectionsQuery,
+  SslMode,
+  Verification,
+} from '../../schemas/connection.schema.js';
+import {
+  type ConnectionChanges,
+  type ConnectionRecord,
+  type ConnectionStore,
+  type ListResult,
+  normaliseConfigName,
+  type Scope,
+} from '../types.js';
+import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
+
+/** Serialises `init()` of every process sharing the database (an arbitrary, fixed 64-bit key). */
+const MIGRATION_LOCK_KEY = '7319046152380911';
+/** A schema name we can put in `search_path` and DDL without quoting surprises. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const DAY_MS = 86_400_000;
+/** Seconds a caller should wait before retrying when the database cannot be reached. */
+const RETRY_AFTER_SECONDS = 5;
+
+const COLUMNS = `id, organization_id, config_name, product_name, type, host, port, database_name, user_name,
+  schema, ssl_mode, sealed_secrets, metadata, status, verification, version, dial_version, created_at,
+  updated_at, status_changed_at, last_verified_at`;
+
+interface ConnectionRow {
+  id: string;
+  organization_id: string;
+  config_name: string;
+  product_name: string | null;
+  type: ConnectionType;
+  host: string;
+  port: number;
+  database_name: string;
+  user_name: string;
+  schema: string | null;
+  ssl_mode: SslMode | null;
+  sealed_secrets: string;
+  metadata: Record<string, string>;
+  status: ConnectionStatus;
+  verification: Verification | null;
+  version: number;
+  dial_version: number;
+  created_at: Date;
+  updated_at: Date;
+  status_changed_at: Date;
+  last_verified_at: Date | null;
+}
+
+/**
+ * The PostgreSQL store (spec §10). The URL may carry `?schema=<name>`: the store then lives in that
+ * schema (created at `init()`), which gives tests and side-by-side deployments their own tables.
+ *
+ * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other
+ * field is changed only when it has a value.
+ */
+export class PostgresConnectionStore implements ConnectionStore {
+  readonly kind = 'postgres' as const;
+  private readonly pool: Pool;
+  private readonly schemaName: string | undefined;
+
+  constructor(url: string) {
+    const parsed = new URL(url);
+    const schemaName = parsed.searchParams.get('schema') ?? undefined;
+    if (schemaName !== undefined && !SCHEMA_NAME.test(schemaName)) {
+      throw new Error('STORE_URL parameter schema must be a lower-case identifier (a-z, 0-9, _; at most 63)');
+    }
+    parsed.searchParams.delete('schema');
+    this.schemaName = schemaName;
+    this.pool = new pg.Pool({
+      connectionString: parsed.toString(),
+      // Without a bound, a query waits forever for a database that does not answer the connect.
+      connectionTimeoutMillis: 5_000,
+      ...(schemaName ? { options: `-c search_path=${schemaName}` } : {}),
+    });
+    // An idle client whose server went away emits here; the pool drops it and the next query
+    // reconnects or fails with UNAVAILABLE. Without a listener the process would crash.
+    this.pool.on('error', () => {});
+  }
+
+  async init(): Promise<void> {
+    await this.withClient(async (client) => {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+      if (this.schemaName) {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.schemaName)}`);
+      }
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      )`);
+      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const applied = new Set(rows.map((row) => row.version));
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        for (const statement of migration.statements) await client.query(statement);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
+      }
+      await client.query('COMMIT');
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+
+  async insert(record: ConnectionRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host, port,
+        database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, verification, version,
+        dial_version, created_at, updated_at, status_changed_at, last_verified_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19,
+        $20, $21, $22)`,
+      [
+        record.id,
+        record.organizationId,
+        record.configName,
+        normaliseConfigName(record.configName),
+        record.productName ?? null,
+        record.type,
+        record.host,
+        record.port,
+        record.databaseName,
+        record.userName,
+        record.schema ?? null,
+        record.sslMode ?? null,
+        record.sealedSecrets,
+        JSON.stringify(record.metadata),
+        record.status,
+        record.verification ? JSON.stringify(record.verification) : null,
+        record.version,
+        record.dialVersion,
+        record.createdAt,
+        record.updatedAt,
+        record.statusChangedAt,
+        record.lastVerifiedAt ?? null,
+      ],
+    );
+  }
+
+  async findById(scope: Scope, id: string): Promise<ConnectionRecord | null> {
+    if (!UUID.test(id)) return null;
+    const where = new Conditions(
+      [id, scope.organizationId],
+      'id = $1 AND organization_id = $2 AND deleted_at IS NULL',
+    );
+    if (scope.productName !== undefined) where.add((p) => `product_name = ${p}`, scope.productName);
+    const rows = await this.query(`SELECT ${COLUMNS} FROM connections WHERE ${where.sql}`, where.params);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async list(scope: Scope, query: ListConnectionsQuery): Promise<ListResult> {
+    const where = new Conditions([scope.organizationId], 'organization_id = $1 AND deleted_at IS NULL');
+    for (const productName of [scope.productName, query.productName]) {
+      if (productName !== undefined) where.add((p) => `product_name = ${p}`, productName);
+    }
+    if (query.type) where.add((p) => `type = ${p}`, query.type);
+    if (query.status) where.add((p) => `status = ${p}`, query.status);
+    if (query.startDate) where.add((p) => `created_at >= ${p}`, startOfDay(query.startDate));
+    if (query.endDate)
+      where.add((p) => `created_at < ${p}`, new Date(startOfDay(query.endDate).getTime() + DAY_MS));
+    if (query.metadata && Object.keys(query.metadata).length > 0) {
+      // Containment of a flat object = every given key has exactly the given value.
+      where.add((p) => `metadata @> ${p}::jsonb`, JSON.stringify(query.metadata));
+    }
+    const direction = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
+    const paging = [query.limit, (query.page - 1) * query.limit];
+    const n = where.params.length;
+    const [rows, counts] = await Promise.all([
+      this.query(
+        `SELECT ${COLUMNS} FROM connections WHERE ${where.sql}
+         ORDER BY created_at ${direction}, id ${direction} LIMIT $${n + 1} OFFSET $${n + 2}`,
+        [...where.params, ...paging],
+      ),
+      this.query<{ total: string }>(
+        `SELECT count(*) AS total FROM connections WHERE ${where.sql}`,
+        where.params,
+      ),
+    ]);
+    return { items: rows.map(toRecord), total: Number(counts[0]?.total ?? 0) };
+  }
+
+  async softDelete(scope: Scope, id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const where = new Conditions(
+      [new Date(), id, scope.organizationId],
+      'id = $2 AND organization_id = $3 AND deleted_at IS NULL',
+    );
+    if (scope.productName !== undefined) where.add((p) => `product_name = ${p}`, scope.productName);
+    const rows = await this.query(
+      `UPDATE connections SET deleted_at = $1 WHERE ${where.sql} RETURNING id`,
+      where.params,
+    );
+    return rows.length > 0;
+  }
+
+  async update(
+    scope: Scope,
+    id: string,
+    changes: ConnectionChanges,
+    expectedVersion?: number,
+  ): Promise<ConnectionRecord | null> {
+    if (!UUID.test(id)) return null;
+    const now = new Date();
+    const params: unknown[] = [];
+    const sets = ['version = version + 1'];
+    const set = (column: string, value: unknown, cast = '') => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    set('updated_at', now);
+    if (changes.configName !== undefined) {
+      set('config_name', changes.configName);
+      set('config_name_key', normaliseConfigName(changes.configName));
+    }
+    if (changes.productName !== undefined) set('product_name', changes.productName);
+    if (changes.type !== undefined) set('type', changes.type);
+    if (changes.host !== undefined) set('host', changes.host);
+    if (changes.port !== undefined) set('port', changes.port);
+    if (changes.databaseName !== undefined) set('database_name', changes.databaseName);
+    if (changes.userName !== undefined) set('user_name', changes.userName);
+    if (Object.hasOwn(changes, 'schema')) set('schema', changes.schema ?? null);
+    if (Object.hasOwn(changes, 'sslMode')) set('ssl_mode', changes.sslMode ?? null);
+    if (changes.sealedSecrets !== undefined) set('sealed_secrets', changes.sealedSecrets);
+    if (changes.metadata !== undefined) set('metadata', JSON.stringify(changes.metadata), '::jsonb');
+    if (changes.redial) {
+      sets.push('dial_version = dial_version + 1', `status = 'pending'`);
+      set('status_changed_at', now);
+    }
+
+    const where = new Conditions(params, '');
+    where.add((p) => `id = ${p}`, id);
+    where.add((p) => `organization_id = ${p}`, scope.organizationId);
+    where.add(() => 'deleted_at IS NULL');
+    if (scope.productName !== undefined) where.add((p) => `product_name = ${p}`, scope.productName);
+    if (expectedVersion !== undefined) where.add((p) => `version = ${p}`, expectedVersion);
+    const rows = await this.query(
+      `UPDATE connections SET ${sets.join(', ')} WHERE ${where.sql} RETURNING ${COLUMNS}`,
+      where.params,
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async markVerifying(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+  ): Promise<ConnectionRecord | null> {
+    if (!UUID.test(id)) return null;
+    const rows = await this.query(
+      `UPDATE connections SET status = 'verifying', status_changed_at = $4
+       WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
+       RETURNING ${COLUMNS}`,
+      [id, organizationId, dialVersion, new Date()],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async recordVerification(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    status: 'active' | 'failed',
+    verification: Verification,
+  ): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const rows = await this.query(
+      `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
+         status_changed_at = $7, updated_at = $7
+       WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
+       RETURNING id`,
+      [
+        id,
+        organizationId,
+        dialVersion,
+        status,
+        JSON.stringify(verification),
+        new Date(verification.checkedAt),
+        new Date(),
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  async findStranded(olderThan: Date, limit: number): Promise<ConnectionRecord[]> {
+    const rows = await this.query(
+      `SELECT ${COLUMNS} FROM connections
+       WHERE status IN ('pending', 'verifying') AND status_changed_at < $1 AND deleted_at IS NULL
+       ORDER BY status_changed_at, id LIMIT $2`,
+      [olderThan, limit],
+    );
+    return rows.map(toRecord);
+  }
+
+  async requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const rows = await this.query(
+      `UPDATE connections SET status = 'pending', status_changed_at = $4
+       WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
+         AND status IN ('pending', 'verifying')
+       RETURNING id`,
+      [id, organizationId, dialVersion, new Date()],
+    );
+    return rows.length > 0;
+  }
+
+  private async query<Row extends object = ConnectionRow>(
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<Row[]> {
+    try {
+      const result = await this.pool.query<Row & pg.QueryResultRow>(sql, params);
+      return result.rows;
+    } catch (error) {
+      throw toStoreError(error);
+    }
+  }
+
+  /** Runs `work` on one client; a failure rolls back and discards a client that may be broken. */
+  private async withClient(work: (client: PoolClient) => Promise<void>): Promise<void> {
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw toStoreError(error);
+    }
+    try {
+      await work(client);
+      client.release();
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release(true);
+      throw toStoreError(error);
+    }
+  }
+}
+
+/** A WHERE clause built with numbered parameters. */
+class Conditions {
+  private readonly parts: string[];
+  constructor(
+    readonly params: unknown[],
+    first: string,
+  ) {
+    this.parts = first ? [first] : [];
+  }
+  /** Adds `clause(placeholder)`; without a value the clause takes no parameter. */
+  add(clause: (placeholder: string) => string, ...value: [unknown?]) {
+    if (value.length > 0) this.params.push(value[0]);
+    this.parts.push(clause(`$${this.params.length}`));
+  }
+  get sql() {
+    return this.parts.join(' AND ');
+  }
+}
+
+/** Midnight UTC of a `YYYY-MM-DD` day: list date filters are whole UTC days, both ends inclusive. */
+const startOfDay = (day: string) => new Date(`${day}T00:00:00.000Z`);
+
+function toRecord(row: ConnectionRow): ConnectionRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    configName: row.config_name,
+    ...(row.product_name !== null ? { productName: row.product_name } : {}),
+    type: row.type,
+    host: row.host,
+    port: row.port,
+    databaseName: row.database_name,
+    userName: row.user_name,
+    ...(row.schema !== null ? { schema: row.schema } : {}),
+    ...(row.ssl_mode !== null ? { sslMode: row.ssl_mode } : {}),
+    sealedSecrets: row.sealed_secrets,
+    metadata: row.metadata,
+    status: row.status,
+    ...(row.verification !== null ? { verification: row.verification } : {}),
+    version: row.version,
+    dialVersion: row.dial_version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    statusChangedAt: row.status_changed_at,
+    ...(row.last_verified_at !== null ? { lastVerifiedAt: row.last_verified_at } : {}),
+  };
+}
+
+/** SQLSTATEs that mean "the server cannot serve us now", beyond class 08 (connection exception). */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+/** node-postgres raises these without a code; their text is the only thing to recognise them by. */
+const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect)/;
+
+function isConnectionFailure(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || NETWORK_ERROR_CODES.has(code);
+  }
+  if (error instanceof AggregateError) return error.errors.some(isConnectionFailure);
+  return PG_CONNECTION_MESSAGES.test(error.message);
+}
+
+function toStoreError(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  if (error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === CONFIG_NAME_INDEX) {
+    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
+      cause: error,
+    });
+  }
+  if (isConnectionFailure(error)) {
+    return new AppError('UNAVAILABLE', 'the store is unavailable', {
+      retryAfter: RETRY_AFTER_SECONDS,
+      cause: error,
+    });
+  }
+  return error;
+}
