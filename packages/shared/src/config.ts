@@ -29,11 +29,17 @@ const masterKeys = z
   .transform((raw, ctx) => {
     if (raw === undefined || raw.trim() === '') return undefined;
     const keys = new Map<number, Buffer>();
-    for (const entry of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const entry of raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const match = /^(\d{1,6}):([A-Za-z0-9+/=_-]+)$/.exec(entry);
       const key = match ? Buffer.from(match[2] as string, 'base64') : undefined;
       if (!match || !key || key.length < 32) {
-        ctx.addIssue({ code: 'custom', message: 'each entry must be <version>:<base64 of at least 32 bytes>' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'each entry must be <version>:<base64 of at least 32 bytes>',
+        });
         return z.NEVER;
       }
       keys.set(Number(match[1]), key);
@@ -51,12 +57,21 @@ export const EnvSchema = z.object({
   /** Where connections are stored; the scheme picks the store: mongodb(+srv):// or postgres(ql)://. */
   STORE_URL: z
     .string()
-    .regex(/^(mongodb|mongodb\+srv|postgres|postgresql):\/\//, 'must be a mongodb://, mongodb+srv:// or postgres:// URL')
+    .regex(
+      /^(mongodb|mongodb\+srv|postgres|postgresql):\/\//,
+      'must be a mongodb://, mongodb+srv:// or postgres:// URL',
+    )
     .default('mongodb://127.0.0.1:27017/dbconn'),
   /** Redis for the queues (and, later, rate limits and caches). */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .default('redis://127.0.0.1:6379'),
   /** Key prefix of every BullMQ queue, so several deployments can share one Redis. */
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('dbconn'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default('dbconn'),
   MASTER_KEYS: masterKeys,
   /** The organization every request belongs to while auth is disabled. */
   DEFAULT_ORGANIZATION_ID: z.string().min(1).max(100).default('default'),
@@ -103,7 +118,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (!e.MASTER_KEYS && e.NODE_ENV === 'production') {
-    throw new ConfigError(['MASTER_KEYS: required when NODE_ENV=production (secrets cannot be sealed without it)']);
+    throw new ConfigError([
+      'MASTER_KEYS: required when NODE_ENV=production (secrets cannot be sealed without it)',
+    ]);
   }
   const keys = e.MASTER_KEYS ?? new Map([[1, DEVELOPMENT_MASTER_KEY]]);
   return {

@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { type Logger, type LoggerOptions, pino } from 'pino';
 
 /**
  * Paths that may hold a secret anywhere a connection, a request body or a driver config is
@@ -26,7 +26,10 @@ export const REDACT_PATHS = [
   'headers.authorization',
 ];
 
-export function createLogger(options: { level: string; name: string }, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  options: { level: string; name: string },
+  destination?: pino.DestinationStream,
+): Logger {
   const opts: LoggerOptions = {
     name: options.name,
     level: options.level,

@@ -1,6 +1,12 @@
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { JOB_NAMES, QUEUE_NAMES, type VerifyConnectionJob, VerifyConnectionJobSchema, verifyJobId } from './jobs.js';
+import {
+  JOB_NAMES,
+  QUEUE_NAMES,
+  type VerifyConnectionJob,
+  VerifyConnectionJobSchema,
+  verifyJobId,
+} from './jobs.js';
 
 /**
  * A Redis client as BullMQ wants it. bullmq 6 loaded as ESM cannot build its own client, so every
@@ -9,7 +15,7 @@ import { JOB_NAMES, QUEUE_NAMES, type VerifyConnectionJob, VerifyConnectionJobSc
 export function createRedis(url: string, options: { blocking?: boolean } = {}): Redis {
   const opts: RedisOptions = {
     maxRetriesPerRequest: options.blocking ? null : 1,
-    enableOfflineQueue: options.blocking ? true : false,
+    enableOfflineQueue: !!options.blocking,
     lazyConnect: false,
   };
   return new Redis(url, opts);
@@ -26,8 +32,26 @@ export function createVerifyQueue(connection: Redis, prefix: string): Queue<Veri
   });
 }
 
-/** Enqueues one verification; the id is deterministic so a duplicate enqueue is a no-op. */
-export async function enqueueVerification(queue: Queue<VerifyConnectionJob>, job: VerifyConnectionJob) {
-  const data = VerifyConnectionJobSchema.parse(job);
-  return queue.add(JOB_NAMES.verifyConnection, data, { jobId: verifyJobId(data) });
+/** Retry policy of a verification job: transient failures are retried with exponential backoff. */
+export interface RetryPolicy {
+  attempts: number;
+  backoffMs: number;
 }
+
+/** Enqueues one verification; the id is deterministic so a duplicate enqueue is a no-op. */
+export async function enqueueVerification(
+  queue: Queue<VerifyConnectionJob>,
+  job: VerifyConnectionJob,
+  retry: RetryPolicy,
+  options: { jobId?: string } = {},
+) {
+  const data = VerifyConnectionJobSchema.parse(job);
+  return queue.add(JOB_NAMES.verifyConnection, data, {
+    jobId: options.jobId ?? verifyJobId(data),
+    attempts: retry.attempts,
+    backoff: { type: 'exponential', delay: retry.backoffMs },
+  });
+}
+
+export type { Queue } from 'bullmq';
+export type { Redis } from 'ioredis';

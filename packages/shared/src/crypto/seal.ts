@@ -42,7 +42,12 @@ export function seal(ring: Keyring, plaintext: string, ctx: SealContext): string
   cipher.setAAD(aad(ctx));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const tag = cipher.getAuthTag();
-  return ['v' + version, iv.toString('base64url'), tag.toString('base64url'), ciphertext.toString('base64url')].join('.');
+  return [
+    'v' + version,
+    iv.toString('base64url'),
+    tag.toString('base64url'),
+    ciphertext.toString('base64url'),
+  ].join('.');
 }
 
 export class SealError extends Error {
@@ -66,7 +71,9 @@ export function open(ring: Keyring, sealed: string, ctx: SealContext): string {
   decipher.setAAD(aad(ctx));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));
   try {
-    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
   } catch (cause) {
     throw new SealError('sealed value does not open with this key and context', { cause });
   }

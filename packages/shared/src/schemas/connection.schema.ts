@@ -91,7 +91,9 @@ export const SslModeSchema = z
   .trim()
   .toLowerCase()
   .refine((m) => m in SSL_MODE_ALIASES, {
-    error: `ssl.mode must be one of ${SSL_MODES.join(', ')} (or an engine alias: ${Object.keys(SSL_MODE_ALIASES)
+    error: `ssl.mode must be one of ${SSL_MODES.join(', ')} (or an engine alias: ${Object.keys(
+      SSL_MODE_ALIASES,
+    )
       .filter((a) => !(SSL_MODES as readonly string[]).includes(a))
       .join(', ')})`,
   })
@@ -125,7 +127,10 @@ export const SslInputSchema = z
 
 export const MetadataSchema = z
   .record(
-    z.string().min(1, 'metadata keys must not be empty').max(100, 'metadata keys must be at most 100 characters'),
+    z
+      .string()
+      .min(1, 'metadata keys must not be empty')
+      .max(100, 'metadata keys must be at most 100 characters'),
     z
       .string({ error: 'metadata values must be strings (no nested objects, arrays, numbers or null)' })
       .max(2000, 'metadata values must be at most 2000 characters'),
@@ -158,6 +163,28 @@ export const CreateConnectionInputSchema = z.strictObject(
   { error: 'the body must be a JSON object' },
 );
 export type CreateConnectionInput = z.output<typeof CreateConnectionInputSchema>;
+
+/**
+ * The PATCH body: every create field optional with the same rules. An omitted or empty password
+ * keeps the stored one; `ssl: null` removes SSL (and `schema: null` goes back to the engine's
+ * default); `metadata` replaces the whole map. `productName` cannot change here (see assign).
+ */
+export const UpdateConnectionInputSchema = z.strictObject(
+  {
+    configName: ConfigNameSchema.optional(),
+    type: ConnectionTypeSchema.optional(),
+    host: HostSchema.optional(),
+    port: PortSchema.optional(),
+    databaseName: DatabaseNameSchema.optional(),
+    userName: UserNameSchema.optional(),
+    password: z.union([z.literal(''), PasswordSchema]).optional(),
+    schema: SchemaNameSchema.nullable().optional(),
+    ssl: SslInputSchema.nullable().optional(),
+    metadata: MetadataSchema.optional(),
+  },
+  { error: 'the body must be a JSON object' },
+);
+export type UpdateConnectionInput = z.output<typeof UpdateConnectionInputSchema>;
 
 export const IdSchema = z.uuid({ error: 'id must be a UUID' });
 
@@ -234,7 +261,11 @@ const dateParam = (what: string) =>
   z
     .string()
     .regex(DATE, `${what} must be a date as YYYY-MM-DD`)
-    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d), `${what} is not a real date`);
+    .refine(
+      (d) =>
+        !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+      `${what} is not a real date`,
+    );
 
 /** Integers from a query string ("2") or from JSON (2); "2.5", "abc" and "" are errors. */
 const intParam = (what: string, min: number, max: number, fallback: number) =>
@@ -249,26 +280,44 @@ const intParam = (what: string, min: number, max: number, fallback: number) =>
     )
     .default(fallback);
 
+const listFilters = {
+  page: intParam('page', 1, 1_000_000, 1),
+  limit: intParam('limit', 1, 100, 10),
+  sortOrder: z
+    .string()
+    .toLowerCase()
+    .pipe(z.enum(['asc', 'desc'], { error: 'sortOrder must be asc or desc' }))
+    .default('desc'),
+  type: ConnectionTypeSchema.optional(),
+  status: z
+    .enum(CONNECTION_STATUSES, { error: `status must be one of ${CONNECTION_STATUSES.join(', ')}` })
+    .optional(),
+  startDate: dateParam('startDate').optional(),
+  endDate: dateParam('endDate').optional(),
+  metadata: z
+    .record(
+      z.string().min(1).max(100, 'metadata keys must be at most 100 characters'),
+      z.string({ error: 'each metadata filter must be given once, as a string' }).max(2000),
+    )
+    .optional(),
+};
+
+const datesInOrder = {
+  check: (q: { startDate?: string | undefined; endDate?: string | undefined }) =>
+    !q.startDate || !q.endDate || q.startDate <= q.endDate,
+  params: { path: ['endDate'], message: 'endDate must not be before startDate' },
+};
+
+/** List filters as tRPC takes them (the product is an input field). */
 export const ListConnectionsQuerySchema = z
-  .strictObject({
-    page: intParam('page', 1, 1_000_000, 1),
-    limit: intParam('limit', 1, 100, 10),
-    sortOrder: z
-      .string()
-      .toLowerCase()
-      .pipe(z.enum(['asc', 'desc'], { error: 'sortOrder must be asc or desc' }))
-      .default('desc'),
-    type: ConnectionTypeSchema.optional(),
-    status: z.enum(CONNECTION_STATUSES, { error: `status must be one of ${CONNECTION_STATUSES.join(', ')}` }).optional(),
-    startDate: dateParam('startDate').optional(),
-    endDate: dateParam('endDate').optional(),
-    metadata: z.record(z.string().min(1).max(100), z.string().max(2000)).optional(),
-    productName: ProductNameSchema.optional(),
-  })
-  .refine((q) => !q.startDate || !q.endDate || q.startDate <= q.endDate, {
-    path: ['endDate'],
-    message: 'endDate must not be before startDate',
-  });
+  .strictObject({ ...listFilters, productName: ProductNameSchema.optional() })
+  .refine(datesInOrder.check, datesInOrder.params);
+
+/** List filters as REST takes them in the query string (the product comes from X-Product-Name). */
+export const RestListConnectionsQuerySchema = z
+  .strictObject(listFilters)
+  .refine(datesInOrder.check, datesInOrder.params);
+
 export type ListConnectionsQuery = z.output<typeof ListConnectionsQuerySchema>;
 
 export const ConnectionPageSchema = z.object({

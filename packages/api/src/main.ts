@@ -1,0 +1,57 @@
+import {
+  ConfigError,
+  createLogger,
+  createRedis,
+  createStore,
+  createVerifyQueue,
+  loadConfig,
+} from '@dbconn/shared';
+import { buildServer } from './app.js';
+
+async function main() {
+  const config = loadConfig();
+  const log = createLogger({ level: config.log.level, name: 'api' });
+  if (config.secrets.usingDevelopmentKey) {
+    log.warn('MASTER_KEYS is not set: using the built-in development key (refused when NODE_ENV=production)');
+  }
+  const store = await createStore(config.store.url);
+  await store.init();
+  const redis = createRedis(config.redis.url);
+  await redis.ping();
+  const verifyQueue = createVerifyQueue(redis, config.redis.prefix);
+  const app = await buildServer({
+    config,
+    log,
+    store,
+    redis,
+    verifyQueue,
+    keyring: { keys: config.secrets.keys },
+  });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    await app.close();
+    await verifyQueue.close();
+    redis.disconnect();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  await app.listen({ host: config.api.host, port: config.api.port });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(
+      `api failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+  }
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+import {
+  CreateConnectionInputSchema,
+  IdSchema,
+  RestListConnectionsQuerySchema,
+  UpdateConnectionInputSchema,
+} from '@dbconn/shared';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { ConnectionService } from '../services/connections.service.js';
+import { requestContext } from './context.js';
+import { foldMetadataQuery, IfMatchSchema, parseRequest } from './request.js';
+
+export const CONNECTIONS_PATH = '/v1/management/connections';
+
+const IdParams = z.object({ id: IdSchema });
+/** The version as an entity tag, so `If-Match` can echo what GET returned. */
+const etag = (connection: { version: number }) => `"${connection.version}"`;
+
+/** The REST door (spec §2): parse the HTTP request, call the service, let the error handler map errors. */
+export function registerConnectionRoutes(app: FastifyInstance, connections: ConnectionService): void {
+  app.post(CONNECTIONS_PATH, async (req, reply) => {
+    const { productName, body } = parseRequest(
+      req,
+      { body: { schema: CreateConnectionInputSchema, value: req.body } },
+      { required: true },
+    );
+    const created = await connections.create(requestContext(req), { ...body, productName });
+    return reply
+      .status(201)
+      .header('location', `${CONNECTIONS_PATH}/${created.id}`)
+      .header('etag', etag(created))
+      .send(created);
+  });
+
+  app.get(CONNECTIONS_PATH, async (req) => {
+    const { productName, query } = parseRequest(
+      req,
+      { query: { schema: RestListConnectionsQuerySchema, value: foldMetadataQuery(req.query) } },
+      { required: false },
+    );
+    return connections.list(requestContext(req), query, { productName });
+  });
+
+  app.get(`${CONNECTIONS_PATH}/:id`, async (req, reply) => {
+    const { productName, params } = parseRequest(
+      req,
+      { params: { schema: IdParams, value: req.params } },
+      { required: false },
+    );
+    const found = await connections.get(requestContext(req), params.id, { productName });
+    return reply.header('etag', etag(found)).send(found);
+  });
+
+  app.patch(`${CONNECTIONS_PATH}/:id`, async (req, reply) => {
+    const { productName, params, body, ifMatch } = parseRequest(
+      req,
+      {
+        params: { schema: IdParams, value: req.params },
+        body: { schema: UpdateConnectionInputSchema, value: req.body },
+        ifMatch: { schema: IfMatchSchema, value: req.headers['if-match'], prefix: 'If-Match', header: true },
+      },
+      { required: false },
+    );
+    const updated = await connections.update(requestContext(req), params.id, body, {
+      productName,
+      expectedVersion: ifMatch,
+    });
+    return reply.header('etag', etag(updated)).send(updated);
+  });
+
+  app.delete(`${CONNECTIONS_PATH}/:id`, async (req, reply) => {
+    const { productName, params } = parseRequest(
+      req,
+      { params: { schema: IdParams, value: req.params } },
+      { required: false },
+    );
+    await connections.delete(requestContext(req), params.id, { productName });
+    return reply.status(204).send();
+  });
+}

@@ -1,0 +1,14 @@
+import type { FastifyRequest } from 'fastify';
+import type { RequestContext } from '../context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth hook: the caller's organization (the default one while auth is disabled). */
+    organizationId: string;
+  }
+}
+
+export const requestContext = (req: FastifyRequest): RequestContext => ({
+  organizationId: req.organizationId,
+  log: req.log,
+});

@@ -1,0 +1,9 @@
+import { connectionsRouter } from './routers/connections/index.js';
+import { router } from './trpc/trpc.js';
+
+export const appRouter = router({
+  connections: connectionsRouter,
+});
+
+/** The router type internal TypeScript apps import for a fully typed client. */
+export type AppRouter = typeof appRouter;

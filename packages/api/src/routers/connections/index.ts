@@ -1,0 +1,14 @@
+import { router } from '../../trpc/trpc.js';
+import { createConnection } from './create.procedure.js';
+import { deleteConnection } from './delete.procedure.js';
+import { getConnection } from './get.procedure.js';
+import { listConnections } from './list.procedure.js';
+import { updateConnection } from './update.procedure.js';
+
+export const connectionsRouter = router({
+  create: createConnection,
+  get: getConnection,
+  list: listConnections,
+  update: updateConnection,
+  delete: deleteConnection,
+});

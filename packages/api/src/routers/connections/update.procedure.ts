@@ -1,0 +1,17 @@
+import { IdSchema, ProductNameSchema, UpdateConnectionInputSchema } from '@dbconn/shared';
+import { z } from 'zod';
+import { publicProcedure } from '../../trpc/trpc.js';
+
+/** `productName` scopes the call (as X-Product-Name does on REST); `expectedVersion` is If-Match. */
+export const UpdateConnectionProcedureInput = UpdateConnectionInputSchema.extend({
+  id: IdSchema,
+  productName: ProductNameSchema.optional(),
+  expectedVersion: z.number().int().positive().optional(),
+});
+
+export const updateConnection = publicProcedure
+  .input(UpdateConnectionProcedureInput)
+  .mutation(({ ctx, input }) => {
+    const { id, productName, expectedVersion, ...changes } = input;
+    return ctx.connections.update(ctx, id, changes, { productName, expectedVersion });
+  });

@@ -1,0 +1,237 @@
+import {
+  AppError,
+  type Connection,
+  type ConnectionChanges,
+  type ConnectionPage,
+  type ConnectionRecord,
+  type ConnectionStore,
+  type CreateConnectionInput,
+  enqueueVerification,
+  type Keyring,
+  type ListConnectionsQuery,
+  normaliseConfigName,
+  openSecrets,
+  type Queue,
+  type RetryPolicy,
+  sealSecrets,
+  toConnection,
+  type UpdateConnectionInput,
+  uuidv7,
+  type VerifyConnectionJob,
+} from '@dbconn/shared';
+import type { RequestContext } from '../context.js';
+
+export interface ConnectionServiceDeps {
+  store: ConnectionStore;
+  verifyQueue: Queue<VerifyConnectionJob>;
+  keyring: Keyring;
+  retry: RetryPolicy;
+}
+
+/** Product scope of a call: absent means "all products of the organization". */
+export interface ProductScope {
+  productName?: string | undefined;
+}
+
+/**
+ * The one implementation of the management operations. REST and tRPC are two doors to it:
+ * they parse their inputs with the same schemas and call these functions.
+ */
+export class ConnectionService {
+  constructor(private readonly deps: ConnectionServiceDeps) {}
+
+  async create(ctx: RequestContext, input: CreateConnectionInput & ProductScope): Promise<Connection> {
+    const id = uuidv7();
+    const now = new Date();
+    const { password, ssl } = input;
+    const record: ConnectionRecord = {
+      id,
+      organizationId: ctx.organizationId,
+      configName: input.configName,
+      productName: input.productName,
+      type: input.type,
+      host: input.host,
+      port: input.port,
+      databaseName: input.databaseName,
+      userName: input.userName,
+      schema: input.schema,
+      sslMode: ssl?.mode,
+      sealedSecrets: sealSecrets(
+        this.deps.keyring,
+        {
+          password,
+          ...(ssl?.ca ? { ca: ssl.ca } : {}),
+          ...(ssl?.cert ? { cert: ssl.cert, key: ssl.key } : {}),
+        },
+        { organizationId: ctx.organizationId, connectionId: id },
+      ),
+      metadata: input.metadata ?? {},
+      status: 'pending',
+      version: 1,
+      dialVersion: 1,
+      createdAt: now,
+      updatedAt: now,
+      statusChangedAt: now,
+    };
+    await this.deps.store.insert(record);
+    ctx.log.info(
+      { connectionId: id, type: record.type, configNameKey: normaliseConfigName(record.configName) },
+      'connection created',
+    );
+    await this.requestVerification(ctx, record, 'created');
+    return toConnection(record);
+  }
+
+  async get(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<Connection> {
+    return toConnection(await this.find(ctx, id, scope));
+  }
+
+  async list(
+    ctx: RequestContext,
+    query: ListConnectionsQuery,
+    scope: ProductScope = {},
+  ): Promise<ConnectionPage> {
+    const { items, total } = await this.deps.store.list(
+      { organizationId: ctx.organizationId, productName: scope.productName ?? query.productName },
+      query,
+    );
+    return { items: items.map(toConnection), page: query.page, limit: query.limit, total };
+  }
+
+  /**
+   * Partial update (spec §2 PATCH). A change to anything that is dialled bumps dialVersion, sets the
+   * connection back to pending and enqueues a verification; a metadata- or name-only change does not.
+   */
+  async update(
+    ctx: RequestContext,
+    id: string,
+    input: UpdateConnectionInput,
+    options: ProductScope & { expectedVersion?: number | undefined } = {},
+  ): Promise<Connection> {
+    const scope = { organizationId: ctx.organizationId, productName: options.productName };
+    const current = await this.find(ctx, id, options);
+    if (options.expectedVersion !== undefined && options.expectedVersion !== current.version) {
+      throw versionMismatch(id, current.version);
+    }
+    const changes = this.changesFor(current, input);
+    if (!changes) return toConnection(current);
+    const updated = await this.deps.store.update(scope, id, changes, current.version);
+    if (!updated) {
+      // Someone else changed or deleted it between our read and our write.
+      const now = await this.deps.store.findById(scope, id);
+      if (!now) throw notFound(id);
+      throw versionMismatch(id, now.version);
+    }
+    ctx.log.info(
+      { connectionId: id, version: updated.version, redial: changes.redial },
+      'connection updated',
+    );
+    if (changes.redial) await this.requestVerification(ctx, updated, 'updated');
+    return toConnection(updated);
+  }
+
+  /** What an update input changes on a record; null when nothing changes. */
+  private changesFor(current: ConnectionRecord, input: UpdateConnectionInput): ConnectionChanges | null {
+    const changes: ConnectionChanges = { redial: false };
+    let changed = false;
+    const dialled = ['type', 'host', 'port', 'databaseName', 'userName'] as const;
+    for (const field of dialled) {
+      const value = input[field];
+      if (value !== undefined && value !== current[field]) {
+        Object.assign(changes, { [field]: value });
+        changes.redial = true;
+        changed = true;
+      }
+    }
+    if (input.schema !== undefined && (input.schema ?? undefined) !== current.schema) {
+      changes.schema = input.schema ?? undefined;
+      changes.redial = changed = true;
+    }
+    if (input.configName !== undefined && input.configName !== current.configName) {
+      changes.configName = input.configName;
+      changed = true;
+    }
+    if (input.metadata !== undefined && !sameMap(input.metadata, current.metadata)) {
+      changes.metadata = input.metadata;
+      changed = true;
+    }
+    const newPassword = input.password ? input.password : undefined;
+    if (newPassword !== undefined || input.ssl !== undefined) {
+      const ctx = { organizationId: current.organizationId, connectionId: current.id };
+      const secrets = openSecrets(this.deps.keyring, current.sealedSecrets, ctx);
+      if (newPassword !== undefined) secrets.password = newPassword;
+      if (input.ssl === null) {
+        delete secrets.ca;
+        delete secrets.cert;
+        delete secrets.key;
+        changes.sslMode = undefined;
+      } else if (input.ssl) {
+        // Omitted ca/cert/key keep the stored ones; a mode change alone keeps the material.
+        if (input.ssl.ca !== undefined) secrets.ca = input.ssl.ca;
+        if (input.ssl.cert !== undefined) {
+          secrets.cert = input.ssl.cert;
+          secrets.key = input.ssl.key;
+        }
+        changes.sslMode = input.ssl.mode;
+      }
+      changes.sealedSecrets = sealSecrets(this.deps.keyring, secrets, ctx);
+      changes.redial = changed = true;
+    }
+    return changed ? changes : null;
+  }
+
+  async delete(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<void> {
+    const deleted = await this.deps.store.softDelete({ organizationId: ctx.organizationId, ...scope }, id);
+    if (!deleted) throw notFound(id);
+    ctx.log.info({ connectionId: id }, 'connection deleted');
+  }
+
+  private async find(ctx: RequestContext, id: string, scope: ProductScope): Promise<ConnectionRecord> {
+    const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, id);
+    if (!record) throw notFound(id);
+    return record;
+  }
+
+  /**
+   * Hands the connection to the worker. The record is already stored as pending, so if Redis is
+   * down right now the sweeper re-enqueues it later: the create still succeeds, nothing is lost.
+   */
+  private async requestVerification(
+    ctx: RequestContext,
+    record: ConnectionRecord,
+    reason: VerifyConnectionJob['reason'],
+  ): Promise<void> {
+    try {
+      await enqueueVerification(
+        this.deps.verifyQueue,
+        {
+          connectionId: record.id,
+          organizationId: record.organizationId,
+          dialVersion: record.dialVersion,
+          reason,
+        },
+        this.deps.retry,
+      );
+    } catch (err) {
+      ctx.log.warn(
+        { err, connectionId: record.id },
+        'could not enqueue verification; the sweeper will retry',
+      );
+    }
+  }
+}
+
+const notFound = (id: string) => new AppError('NOT_FOUND', `connection ${id} was not found`);
+const versionMismatch = (id: string, version: number) =>
+  new AppError(
+    'VERSION_MISMATCH',
+    `connection ${id} is at version ${version}; re-read it and apply your change again`,
+    {
+      extra: { currentVersion: version },
+    },
+  );
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => b[k] === a[k]);
+}

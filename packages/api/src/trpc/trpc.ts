@@ -1,0 +1,63 @@
+import { AppError, ERROR_CATALOGUE, type ErrorCode, type FieldError, toFieldErrors } from '@dbconn/shared';
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { RequestContext } from '../context.js';
+import type { ConnectionService } from '../services/connections.service.js';
+
+export interface TrpcContext extends RequestContext {
+  connections: ConnectionService;
+}
+
+interface IssueCarrier {
+  issues: Parameters<typeof toFieldErrors>[0];
+}
+const hasIssues = (e: unknown): e is IssueCarrier =>
+  typeof e === 'object' && e !== null && Array.isArray((e as { issues?: unknown }).issues);
+
+/**
+ * The catalogue code and field list of an error, whatever door it went through: an AppError from
+ * the service, an input parse failure (zod issues), or anything else (INTERNAL, logged).
+ */
+export function describeError(error: TRPCError): { code: ErrorCode; errors?: FieldError[] } {
+  const cause = error.cause;
+  if (cause instanceof AppError)
+    return { code: cause.code, ...(cause.errors ? { errors: cause.errors } : {}) };
+  if (error.code === 'BAD_REQUEST' && hasIssues(cause)) {
+    return { code: 'VALIDATION_FAILED', errors: toFieldErrors(cause.issues) };
+  }
+  if (error.code === 'PARSE_ERROR') return { code: 'MALFORMED_REQUEST' };
+  if (error.code === 'NOT_FOUND') return { code: 'NOT_FOUND' };
+  if (error.code === 'METHOD_NOT_SUPPORTED') return { code: 'METHOD_NOT_ALLOWED' };
+  if (error.code === 'PAYLOAD_TOO_LARGE') return { code: 'PAYLOAD_TOO_LARGE' };
+  if (error.code === 'UNSUPPORTED_MEDIA_TYPE') return { code: 'UNSUPPORTED_MEDIA_TYPE' };
+  return { code: 'INTERNAL' };
+}
+
+const t = initTRPC.context<TrpcContext>().create({
+  errorFormatter({ shape, error }) {
+    const { code, errors } = describeError(error);
+    return {
+      ...shape,
+      // Unknown errors keep a generic message; the cause is only in the logs.
+      message: code === 'INTERNAL' ? ERROR_CATALOGUE.INTERNAL.title : shape.message,
+      data: { ...shape.data, code, ...(errors ? { errors } : {}), stack: undefined },
+    };
+  },
+});
+
+/** Re-throws AppErrors as TRPCErrors with the catalogue's tRPC code, so the HTTP status matches REST. */
+const mapAppErrors = t.middleware(async ({ next, ctx, path }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof AppError) {
+      throw new TRPCError({ code: ERROR_CATALOGUE[cause.code].trpc, message: cause.message, cause });
+    }
+    if (result.error.code === 'INTERNAL_SERVER_ERROR')
+      ctx.log.error({ err: result.error.cause ?? result.error, path }, 'unhandled error');
+  }
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(mapAppErrors);
+export const createCallerFactory = t.createCallerFactory;

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type ConnectionStore,
+  createLogger,
+  createRedis,
+  createStore,
+  createVerifyQueue,
+  loadConfig,
+  type Queue,
+  type Redis,
+  type VerifyConnectionJob,
+} from '@dbconn/shared';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { buildServer } from '../src/app.js';
+
+export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = 'redis://127.0.0.1:6379';
+
+export interface Harness {
+  url: string;
+  /** The environment the API was configured with: give it to a worker process to share store and queue. */
+  env: Record<string, string>;
+  app: FastifyInstance;
+  store: ConnectionStore;
+  queue: Queue<VerifyConnectionJob>;
+  redis: Redis;
+  /** Every log line the server wrote, as raw JSON text. */
+  logs: string[];
+  /** The raw rows of the store's table, as PostgreSQL returns them. */
+  rawRows(): Promise<Record<string, unknown>[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real API server on port 0 over a real PostgreSQL store (in its own schema) and a real Redis
+ * (under its own queue prefix). Nothing is mocked.
+ */
+export async function startApi(env: Record<string, string> = {}): Promise<Harness> {
+  const suffix = randomBytes(4).toString('hex');
+  const schema = `api_t_${suffix}`;
+  const prefix = `dbconn_t_${suffix}`;
+  const fullEnv: Record<string, string> = {
+    NODE_ENV: 'test',
+    STORE_URL: `${PG_URL}?schema=${schema}`,
+    REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    LOG_LEVEL: 'debug',
+    ...env,
+  };
+  const config = loadConfig(fullEnv);
+  const logs: string[] = [];
+  const log = createLogger(
+    { level: config.log.level, name: 'api-test' },
+    { write: (line: string) => void logs.push(line) },
+  );
+  const store = await createStore(config.store.url);
+  await store.init();
+  const redis = createRedis(config.redis.url);
+  const queue = createVerifyQueue(redis, config.redis.prefix);
+  const app = await buildServer({
+    config,
+    log,
+    store,
+    redis,
+    verifyQueue: queue,
+    keyring: { keys: config.secrets.keys },
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    env: fullEnv,
+    app,
+    store,
+    queue,
+    redis,
+    logs,
+    rawRows: async () => (await admin.query(`SELECT * FROM "${schema}".connections`)).rows,
+    close: async () => {
+      await app.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      redis.disconnect();
+      await store.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    },
+  };
+}
+
+/** The seed's create body (../shared/seed/create-connection.txt), verbatim. */
+export const seedBody = () => ({
+  configName: 'production-db',
+  type: 'POSTGRESQL',
+  host: 'db.example.com',
+  port: 5432,
+  databaseName: 'mydatabase',
+  userName: 'dbuser',
+  password: 'secretpassword',
+  schema: 'public',
+  ssl: {
+    mode: 'require',
+    ca: '-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEbV...\n-----END CERTIFICATE-----\n',
+  },
+  metadata: { environment: 'production', team: 'data-engineering' },
+});
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies
+  body: any;
+}
+
+/** A curl-shaped request: JSON in, status + headers + parsed body out. */
+export async function http(
+  h: Pick<Harness, 'url'>,
+  method: string,
+  path: string,
+  options: { body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  let body: string | undefined;
+  if (options.raw !== undefined) body = options.raw;
+  else if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(`${h.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}
+
+export const createSeed = (h: Harness, overrides: Record<string, unknown> = {}, product = 'my-product') =>
+  http(h, 'POST', '/v1/management/connections', {
+    body: { ...seedBody(), ...overrides },
+    headers: { 'x-product-name': product },
+  });

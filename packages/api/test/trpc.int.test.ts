@@ -1,0 +1,140 @@
+import { TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../examples/typed-client.js';
+import { type Harness, http, seedBody, startApi } from './harness.js';
+
+/** The same operations through the typed tRPC client: same rules, same codes as REST. */
+describe('tRPC door', () => {
+  let h: Harness;
+  let api: ReturnType<typeof connect>;
+  beforeAll(async () => {
+    h = await startApi();
+    api = connect(h.url);
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const { schema: _schema, ...base } = seedBody();
+  const codeOf = async (promise: Promise<unknown>) => {
+    try {
+      await promise;
+    } catch (err) {
+      if (err instanceof TRPCClientError)
+        return { code: err.data?.code, status: err.data?.httpStatus, errors: err.data?.errors };
+      throw err;
+    }
+    throw new Error('expected the call to fail');
+  };
+
+  it('creates, gets, lists and deletes with the typed client', async () => {
+    const created = await api.connections.create.mutate({
+      ...base,
+      configName: 'trpc-one',
+      productName: 'Alpha',
+    });
+    expect(created).toMatchObject({
+      configName: 'trpc-one',
+      productName: 'alpha',
+      status: 'pending',
+      version: 1,
+      type: 'POSTGRESQL',
+    });
+    expect(created).not.toHaveProperty('password');
+    expect(created.ssl).toEqual({ mode: 'require' });
+
+    expect(await api.connections.get.query({ id: created.id })).toEqual(created);
+    const page = await api.connections.list.query({ productName: 'alpha' });
+    expect(page).toMatchObject({ total: 1, page: 1, limit: 10 });
+    expect(page.items[0]?.id).toBe(created.id);
+
+    // the REST door sees the same resource
+    const rest = await http(h, 'GET', `/v1/management/connections/${created.id}`);
+    expect(rest.body).toEqual(created);
+
+    expect(await api.connections.delete.mutate({ id: created.id })).toEqual({
+      id: created.id,
+      deleted: true,
+    });
+    expect(await codeOf(api.connections.get.query({ id: created.id }))).toMatchObject({
+      code: 'NOT_FOUND',
+      status: 404,
+    });
+  });
+
+  it('creates a connection without a product (unassigned) for internal apps', async () => {
+    const created = await api.connections.create.mutate({ ...base, configName: 'trpc-unassigned' });
+    expect(created).not.toHaveProperty('productName');
+    expect(created.status).toBe('pending');
+  });
+
+  it('answers the same codes as REST: VALIDATION_FAILED with every field, CONFIG_NAME_TAKEN, NOT_FOUND', async () => {
+    const invalid = await codeOf(
+      api.connections.create.mutate({
+        ...base,
+        configName: 'ab',
+        port: 70000,
+        productName: 'bad name',
+      } as never),
+    );
+    expect(invalid).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+    expect(invalid.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'configName',
+      'port',
+      'productName',
+    ]);
+
+    const unknown = await codeOf(
+      api.connections.create.mutate({ ...base, configName: 'xyz', pasword: 'x' } as never),
+    );
+    expect(unknown.errors).toEqual([{ field: 'pasword', message: 'unknown field' }]);
+
+    await api.connections.create.mutate({ ...base, configName: 'trpc-dup' });
+    expect(await codeOf(api.connections.create.mutate({ ...base, configName: 'TRPC-DUP' }))).toMatchObject({
+      code: 'CONFIG_NAME_TAKEN',
+      status: 409,
+    });
+    const viaRest = await http(h, 'POST', '/v1/management/connections', {
+      body: { ...base, configName: 'Trpc-Dup' },
+      headers: { 'x-product-name': 'p' },
+    });
+    expect(viaRest.status).toBe(409);
+    expect(viaRest.body.code).toBe('CONFIG_NAME_TAKEN');
+
+    expect(
+      await codeOf(api.connections.get.query({ id: '01890000-0000-7000-8000-000000000000' })),
+    ).toMatchObject({
+      code: 'NOT_FOUND',
+      status: 404,
+    });
+    expect(await codeOf(api.connections.get.query({ id: 'nope' }))).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+    });
+    expect(await codeOf(api.connections.list.query({ limit: 101 }))).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      status: 400,
+    });
+  });
+
+  it('scopes by productName like the REST header', async () => {
+    const created = await api.connections.create.mutate({
+      ...base,
+      configName: 'trpc-scoped',
+      productName: 'gamma',
+    });
+    expect((await api.connections.get.query({ id: created.id, productName: 'GAMMA' })).id).toBe(created.id);
+    expect(await codeOf(api.connections.get.query({ id: created.id, productName: 'delta' }))).toMatchObject({
+      code: 'NOT_FOUND',
+    });
+    expect(
+      await codeOf(api.connections.delete.mutate({ id: created.id, productName: 'delta' })),
+    ).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('never puts a secret in a log line', () => {
+    const logs = h.logs.join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    expect(logs).not.toContain('secretpassword');
+  });
+});

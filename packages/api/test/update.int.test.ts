@@ -1,0 +1,139 @@
+import { TRPCClientError } from '@trpc/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../examples/typed-client.js';
+import { createSeed, type Harness, http, startApi } from './harness.js';
+
+const PATH = '/v1/management/connections';
+
+describe('PATCH /v1/management/connections/{id}', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startApi();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const rowOf = async (id: string) => (await h.rawRows()).find((r) => r.id === id) as Record<string, unknown>;
+  const patch = (id: string, body: unknown, headers: Record<string, string> = {}) =>
+    http(h, 'PATCH', `${PATH}/${id}`, { body, headers });
+
+  it('a metadata-only change bumps version, keeps status and dialled version, enqueues nothing', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-meta' });
+    const res = await patch(created.id, { metadata: { team: 'platform' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ version: 2, status: 'pending', metadata: { team: 'platform' } });
+    expect(res.headers.get('etag')).toBe('"2"');
+    expect(new Date(res.body.updatedAt).getTime()).toBeGreaterThanOrEqual(
+      new Date(created.updatedAt).getTime(),
+    );
+    expect((await rowOf(created.id)).dial_version).toBe(1);
+    expect(await h.queue.getJob(`verify-${created.id}-v2`)).toBeUndefined();
+  });
+
+  it('a change to what is dialled sets pending and enqueues a verification for the new settings', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-host' });
+    const res = await patch(created.id, { host: 'db2.example.com', port: 6543 });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ version: 2, status: 'pending', host: 'db2.example.com', port: 6543 });
+    expect((await rowOf(created.id)).dial_version).toBe(2);
+    const job = await h.queue.getJob(`verify-${created.id}-v2`);
+    expect(job?.data).toEqual({
+      connectionId: created.id,
+      organizationId: 'default',
+      dialVersion: 2,
+      reason: 'updated',
+    });
+  });
+
+  it('an omitted or empty password keeps the stored one; a new one is sealed, never echoed', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-pass' });
+    const sealed = (await rowOf(created.id)).sealed_secrets;
+    expect((await patch(created.id, { password: '' })).status).toBe(200);
+    expect((await rowOf(created.id)).sealed_secrets).toBe(sealed);
+    const res = await patch(created.id, { password: 'n3w-s3cret-pass' });
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(res.body)).not.toContain('n3w-s3cret-pass');
+    const row = await rowOf(created.id);
+    expect(row.sealed_secrets).not.toBe(sealed);
+    expect(JSON.stringify(row)).not.toContain('n3w-s3cret-pass');
+    expect(row.dial_version).toBe(2);
+    expect(h.logs.join('\n')).not.toContain('n3w-s3cret-pass');
+  });
+
+  it('ssl: null removes SSL; a new mode replaces it', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-ssl' });
+    const mode = await patch(created.id, { ssl: { mode: 'verify-full' } });
+    expect(mode.body.ssl).toEqual({ mode: 'verify-full' });
+    const removed = await patch(created.id, { ssl: null });
+    expect(removed.status).toBe(200);
+    expect(removed.body).not.toHaveProperty('ssl');
+    expect(removed.body.version).toBe(3);
+  });
+
+  it('If-Match: the current version passes, a stale one answers 412, garbage 400', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-ifmatch' });
+    expect((await patch(created.id, { metadata: { a: '1' } }, { 'if-match': '"1"' })).status).toBe(200);
+    const stale = await patch(created.id, { metadata: { a: '2' } }, { 'if-match': '1' });
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ code: 'VERSION_MISMATCH', currentVersion: 2 });
+    expect((await http(h, 'GET', `${PATH}/${created.id}`)).body.metadata).toEqual({ a: '1' });
+    const bad = await patch(created.id, { metadata: {} }, { 'if-match': 'yesterday' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('INVALID_HEADER');
+    expect(bad.body.errors[0].field).toBe('If-Match');
+  });
+
+  it('applies the create rules and changes nothing on a 400; productName cannot change here', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-rules' });
+    const res = await patch(created.id, {
+      port: 0,
+      configName: 'ab',
+      productName: 'other',
+      metadata: { x: {} },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'configName',
+      'metadata.x',
+      'port',
+      'productName',
+    ]);
+    const after = await http(h, 'GET', `${PATH}/${created.id}`);
+    expect(after.body).toEqual(created);
+  });
+
+  it('renaming onto a taken name answers 409; unknown or other-product ids 404', async () => {
+    await createSeed(h, { configName: 'upd-taken' });
+    const { body: created } = await createSeed(h, { configName: 'upd-rename' });
+    const clash = await patch(created.id, { configName: 'UPD-TAKEN' });
+    expect(clash.status).toBe(409);
+    expect(clash.body.code).toBe('CONFIG_NAME_TAKEN');
+    expect((await patch(created.id, { configName: 'upd-renamed' })).body.configName).toBe('upd-renamed');
+    expect((await patch('01890000-0000-7000-8000-000000000000', { metadata: {} })).status).toBe(404);
+    expect((await patch(created.id, { metadata: {} }, { 'x-product-name': 'someone-else' })).status).toBe(
+      404,
+    );
+  });
+
+  it('tRPC connections.update behaves the same', async () => {
+    const api = connect(h.url);
+    const { body: created } = await createSeed(h, { configName: 'upd-trpc' });
+    const updated = await api.connections.update.mutate({
+      id: created.id,
+      expectedVersion: 1,
+      databaseName: 'other',
+    });
+    expect(updated).toMatchObject({ version: 2, status: 'pending', databaseName: 'other' });
+    try {
+      await api.connections.update.mutate({ id: created.id, expectedVersion: 1, databaseName: 'again' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(TRPCClientError);
+      expect((err as TRPCClientError<never>).data).toMatchObject({
+        code: 'VERSION_MISMATCH',
+        httpStatus: 412,
+      });
+    }
+  });
+});
