@@ -41,6 +41,25 @@ export function registerConnectionRoutes(app: FastifyInstance, connections: Conn
     return connections.list(requestContext(req), query, { productName });
   });
 
+  app.get(`${CONNECTIONS_PATH}/unassigned`, async (req) => {
+    const { query } = parseRequest(
+      req,
+      { query: { schema: RestListConnectionsQuerySchema, value: foldMetadataQuery(req.query) } },
+      { required: false },
+    );
+    return connections.listUnassigned(requestContext(req), query);
+  });
+
+  app.post(`${CONNECTIONS_PATH}/:id/assign`, async (req, reply) => {
+    const { productName, params } = parseRequest(
+      req,
+      { params: { schema: IdParams, value: req.params } },
+      { required: true },
+    );
+    const assigned = await connections.assign(requestContext(req), params.id, productName as string);
+    return reply.header('etag', etag(assigned)).send(assigned);
+  });
+
   app.get(`${CONNECTIONS_PATH}/:id`, async (req, reply) => {
     const { productName, params } = parseRequest(
       req,

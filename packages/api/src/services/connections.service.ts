@@ -180,6 +180,31 @@ export class ConnectionService {
     return changed ? changes : null;
   }
 
+  /** Connections that no product has claimed yet (created through tRPC by internal apps). */
+  async listUnassigned(ctx: RequestContext, query: ListConnectionsQuery): Promise<ConnectionPage> {
+    const { items, total } = await this.deps.store.list(
+      { organizationId: ctx.organizationId, productName: null },
+      { ...query, productName: undefined },
+    );
+    return { items: items.map(toConnection), page: query.page, limit: query.limit, total };
+  }
+
+  /** Gives an unassigned connection its product, once: the write is conditional on "no product yet". */
+  async assign(ctx: RequestContext, id: string, productName: string): Promise<Connection> {
+    const scope = { organizationId: ctx.organizationId };
+    const assigned = await this.deps.store.update({ ...scope, productName: null }, id, {
+      productName,
+      redial: false,
+    });
+    if (assigned) {
+      ctx.log.info({ connectionId: id, productName }, 'connection assigned');
+      return toConnection(assigned);
+    }
+    const existing = await this.deps.store.findById(scope, id);
+    if (!existing) throw notFound(id);
+    throw new AppError('ALREADY_ASSIGNED', `connection ${id} already belongs to a product`);
+  }
+
   async delete(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<void> {
     const deleted = await this.deps.store.softDelete({ organizationId: ctx.organizationId, ...scope }, id);
     if (!deleted) throw notFound(id);

@@ -543,6 +543,33 @@ export function describeStoreContract(
         expect((await store.findById({ organizationId, productName: 'gamma' }, record.id))?.version).toBe(4);
       });
 
+      it('scope productName null means "without a product": lists them and assigns once', async () => {
+        const organizationId = newOrganization();
+        const [unassigned, owned] = await seed(
+          organizationId,
+          { configName: 'free-one', productName: undefined },
+          { configName: 'owned-one', productName: 'alpha' },
+        );
+        const free = await store.list({ organizationId, productName: null }, query());
+        expect(free.items.map((r) => r.id)).toEqual([unassigned?.id]);
+        expect(free.total).toBe(1);
+        expect(await store.findById({ organizationId, productName: null }, owned?.id as string)).toBeNull();
+        const first = await store.update({ organizationId, productName: null }, unassigned?.id as string, {
+          productName: 'beta',
+          redial: false,
+        });
+        expect(first?.productName).toBe('beta');
+        const second = await store.update({ organizationId, productName: null }, unassigned?.id as string, {
+          productName: 'gamma',
+          redial: false,
+        });
+        expect(second).toBeNull();
+        expect((await store.findById({ organizationId }, unassigned?.id as string))?.productName).toBe(
+          'beta',
+        );
+        expect((await store.list({ organizationId, productName: null }, query())).total).toBe(0);
+      });
+
       it('renames: refuses a taken name in any case, accepts its own name in a new case, frees the old one', async () => {
         const organizationId = newOrganization();
         const [alpha, beta] = await seed(organizationId, { configName: 'Alpha' }, { configName: 'Beta' });

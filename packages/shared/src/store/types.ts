@@ -42,8 +42,8 @@ export const normaliseConfigName = (name: string) => name.trim().toLowerCase();
 
 export interface Scope {
   organizationId: string;
-  /** When set, only this product's connections are visible. */
-  productName?: string | undefined;
+  /** When set, only this product's connections are visible; `null`: only those without a product. */
+  productName?: string | null | undefined;
 }
 
 export interface ListResult {

@@ -1,4 +1,5 @@
 import { router } from '../../trpc/trpc.js';
+import { assignConnection, listUnassignedConnections } from './assign.procedure.js';
 import { createConnection } from './create.procedure.js';
 import { deleteConnection } from './delete.procedure.js';
 import { getConnection } from './get.procedure.js';
@@ -11,4 +12,6 @@ export const connectionsRouter = router({
   list: listConnections,
   update: updateConnection,
   delete: deleteConnection,
+  listUnassigned: listUnassignedConnections,
+  assign: assignConnection,
 });

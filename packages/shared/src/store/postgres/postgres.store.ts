@@ -160,16 +160,15 @@ export class PostgresConnectionStore implements ConnectionStore {
       [id, scope.organizationId],
       'id = $1 AND organization_id = $2 AND deleted_at IS NULL',
     );
-    if (scope.productName !== undefined) where.add((p) => `product_name = ${p}`, scope.productName);
+    whereProduct(where, scope.productName);
     const rows = await this.query(`SELECT ${COLUMNS} FROM connections WHERE ${where.sql}`, where.params);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async list(scope: Scope, query: ListConnectionsQuery): Promise<ListResult> {
     const where = new Conditions([scope.organizationId], 'organization_id = $1 AND deleted_at IS NULL');
-    for (const productName of [scope.productName, query.productName]) {
-      if (productName !== undefined) where.add((p) => `product_name = ${p}`, productName);
-    }
+    whereProduct(where, scope.productName);
+    whereProduct(where, query.productName);
     if (query.type) where.add((p) => `type = ${p}`, query.type);
     if (query.status) where.add((p) => `status = ${p}`, query.status);
     if (query.startDate) where.add((p) => `created_at >= ${p}`, startOfDay(query.startDate));
@@ -202,7 +201,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       [new Date(), id, scope.organizationId],
       'id = $2 AND organization_id = $3 AND deleted_at IS NULL',
     );
-    if (scope.productName !== undefined) where.add((p) => `product_name = ${p}`, scope.productName);
+    whereProduct(where, scope.productName);
     const rows = await this.query(
       `UPDATE connections SET deleted_at = $1 WHERE ${where.sql} RETURNING id`,
       where.params,
@@ -248,7 +247,7 @@ export class PostgresConnectionStore implements ConnectionStore {
     where.add((p) => `id = ${p}`, id);
     where.add((p) => `organization_id = ${p}`, scope.organizationId);
     where.add(() => 'deleted_at IS NULL');
-    if (scope.productName !== undefined) where.add((p) => `product_name = ${p}`, scope.productName);
+    whereProduct(where, scope.productName);
     if (expectedVersion !== undefined) where.add((p) => `version = ${p}`, expectedVersion);
     const rows = await this.query(
       `UPDATE connections SET ${sets.join(', ')} WHERE ${where.sql} RETURNING ${COLUMNS}`,
@@ -438,4 +437,10 @@ function toStoreError(error: unknown): unknown {
     });
   }
   return error;
+}
+
+/** Scopes a query to one product, or with `null` to connections that have none. */
+function whereProduct(where: Conditions, productName: string | null | undefined): void {
+  if (productName === null) where.add(() => 'product_name IS NULL');
+  else if (productName !== undefined) where.add((p) => `product_name = ${p}`, productName);
 }
