@@ -8,14 +8,21 @@ import type {
   Redis,
   VerifyConnectionJob,
 } from '@dbconn/shared';
-import { AppError } from '@dbconn/shared';
+import { AppError, createInteractiveQueue, publishConnectionEvent, QUEUE_NAMES } from '@dbconn/shared';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import { QueueEvents } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerConnectionRoutes } from './rest/connections.rest.js';
 import { requestContext } from './rest/context.js';
 import { sendProblem, toAppError } from './rest/problem.js';
 import { type AppRouter, appRouter } from './router.js';
+import { ConnectionEvents } from './services/connection-events.js';
 import { ConnectionService } from './services/connections.service.js';
+import { InteractiveClient } from './services/interactive.client.js';
+import { RateLimiter } from './services/rate-limiter.js';
+import { SchemaService } from './services/schema.service.js';
+import { SchemaCache } from './services/schema-cache.js';
+import { VerificationService } from './services/verification.service.js';
 import type { TrpcContext } from './trpc/trpc.js';
 
 /** Request bodies above this are refused with 413 (spec §4: ≤256 KiB). */
@@ -45,15 +52,71 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     },
     routerOptions: { ignoreTrailingSlash: true },
   });
+  const { config, store, redis, keyring } = deps;
+  const prefix = config.redis.prefix;
+  // Blocking readers (queue events, pub/sub) need connections of their own.
+  const blocking = () => redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const interactiveQueue = createInteractiveQueue(redis, prefix);
+  const queueEvents = new QueueEvents(QUEUE_NAMES.interactive, { connection: blocking(), prefix });
+  const subscriber = blocking();
+  const interactive = new InteractiveClient(interactiveQueue, queueEvents, config.interactive.timeoutMs);
+  const limiter = new RateLimiter(redis, prefix, config.rateLimit.windowSeconds);
+  const schemaCache = new SchemaCache(redis, prefix, config.schema.cacheTtlSeconds);
+
   const connections = new ConnectionService({
-    store: deps.store,
+    store,
     verifyQueue: deps.verifyQueue,
-    keyring: deps.keyring,
-    retry: deps.config.verify,
+    keyring,
+    retry: config.verify,
+    afterChange: async (record, change) => {
+      await schemaCache.drop(record.id);
+      if (change === 'updated') {
+        await publishConnectionEvent(redis, prefix, {
+          id: record.id,
+          status: record.status,
+          dialVersion: record.dialVersion,
+        });
+      }
+    },
+  });
+  const verification = new VerificationService({
+    store,
+    keyring,
+    redis,
+    prefix,
+    interactive,
+    limiter,
+    limits: config.rateLimit,
+    events: new ConnectionEvents(subscriber, prefix),
+    settingsTtlSeconds: Math.ceil(config.interactive.timeoutMs / 1000) + 30,
+  });
+  const schemas = new SchemaService({
+    store,
+    interactive,
+    cache: schemaCache,
+    limiter,
+    limits: config.rateLimit,
   });
 
-  // Bodies are JSON only: a text/plain body would otherwise reach the handlers as a string.
-  app.removeContentTypeParser('text/plain');
+  app.addHook('onReady', async () => {
+    await queueEvents.waitUntilReady();
+  });
+  app.addHook('onClose', async () => {
+    interactive.close();
+    await queueEvents.close();
+    await interactiveQueue.close();
+    subscriber.disconnect();
+  });
+
+  // Bodies are JSON only: a text/plain body would otherwise reach the handlers as a string. An
+  // empty JSON body is "no body" (e.g. POST /{id}/test sent with a JSON content type); each
+  // route's schema then says whether a body was required.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined);
+    return parseJson(req, body as string, done);
+  });
   app.decorateRequest('organizationId', '');
   app.addHook('onRequest', async (req) => {
     // Auth is not enabled yet: every caller belongs to the configured default organization.
@@ -69,15 +132,20 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }): TrpcContext => ({ ...requestContext(req), connections }),
+      createContext: ({ req }): TrpcContext => ({
+        ...requestContext(req),
+        connections,
+        verification,
+        schemas,
+      }),
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);
 
-  registerConnectionRoutes(app, connections);
+  registerConnectionRoutes(app, { connections, verification, schemas });
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (_req, reply) => {
-    const checks = await Promise.allSettled([deps.store.ping(), deps.redis.ping()]);
+    const checks = await Promise.allSettled([store.ping(), redis.ping()]);
     const down = (['store', 'redis'] as const).filter((_, i) => checks[i]?.status === 'rejected');
     if (down.length === 0) return { status: 'ready' };
     reply.header('retry-after', '5');

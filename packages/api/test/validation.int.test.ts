@@ -216,7 +216,7 @@ describe('malformed requests get a 4xx problem, never a 500', () => {
 
   it.each([
     ['broken JSON', '{"configName": ', 'application/json', 400, 'MALFORMED_REQUEST'],
-    ['an empty JSON body', '', 'application/json', 400, 'MALFORMED_REQUEST'],
+    ['an empty JSON body', '', 'application/json', 400, 'VALIDATION_FAILED'],
     ['a JSON array', '[1,2]', 'application/json', 400, 'VALIDATION_FAILED'],
     ['a JSON string', '"hello"', 'application/json', 400, 'VALIDATION_FAILED'],
     ['JSON null', 'null', 'application/json', 400, 'VALIDATION_FAILED'],

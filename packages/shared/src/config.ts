@@ -77,6 +77,20 @@ export const EnvSchema = z.object({
   DEFAULT_ORGANIZATION_ID: z.string().min(1).max(100).default('default'),
   /** Background verifications one worker process runs at once. */
   WORKER_CONCURRENCY: int(8, 1, 1000),
+  /** Interactive jobs (test now, try before save, schema discovery) one worker process runs at once. */
+  WORKER_INTERACTIVE_CONCURRENCY: int(4, 1, 1000),
+  /** How long POST /{id}/test, POST /test and GET /{id}/schema wait for the worker before answering 503. */
+  INTERACTIVE_TIMEOUT_MS: int(15_000, 100, 600_000),
+  /** Test and schema requests allowed per connection in each rate-limit window. */
+  RATE_LIMIT_PER_CONNECTION: int(10, 1, 1_000_000),
+  /** Test and schema requests allowed per organization in each rate-limit window. */
+  RATE_LIMIT_PER_ORGANIZATION: int(100, 1, 1_000_000),
+  /** Length of the rate-limit window. */
+  RATE_LIMIT_WINDOW_SECONDS: int(60, 1, 86_400),
+  /** How long a discovered schema stays cached (it is also dropped on update and delete). */
+  SCHEMA_CACHE_TTL_SECONDS: int(600, 1, 604_800),
+  /** MongoDB: documents sampled per collection to list its top-level field names. */
+  SCHEMA_SAMPLE_SIZE: int(100, 1, 10_000),
   /** Deadline of one whole verification (all stages). */
   VERIFY_TIMEOUT_MS: int(10_000, 100, 600_000),
   /** Deadline of one stage (dns, tcp, tls, auth, database, schema). */
@@ -131,7 +145,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     secrets: { keys, usingDevelopmentKey: !e.MASTER_KEYS },
     auth: { defaultOrganizationId: e.DEFAULT_ORGANIZATION_ID },
-    worker: { concurrency: e.WORKER_CONCURRENCY },
+    worker: { concurrency: e.WORKER_CONCURRENCY, interactiveConcurrency: e.WORKER_INTERACTIVE_CONCURRENCY },
+    interactive: { timeoutMs: e.INTERACTIVE_TIMEOUT_MS },
+    rateLimit: {
+      perConnection: e.RATE_LIMIT_PER_CONNECTION,
+      perOrganization: e.RATE_LIMIT_PER_ORGANIZATION,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+    },
+    schema: { cacheTtlSeconds: e.SCHEMA_CACHE_TTL_SECONDS, sampleSize: e.SCHEMA_SAMPLE_SIZE },
     verify: {
       timeoutMs: e.VERIFY_TIMEOUT_MS,
       stageTimeoutMs: e.VERIFY_STAGE_TIMEOUT_MS,

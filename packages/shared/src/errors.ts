@@ -26,7 +26,9 @@ export const ERROR_CATALOGUE = {
   },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS', title: 'Too many requests' },
   INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR', title: 'Internal error' },
+  DATA_SOURCE_DOWN: { status: 502, trpc: 'BAD_GATEWAY', title: 'The database could not be reached' },
   UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE', title: 'A dependency is unavailable' },
+  WORKER_TIMEOUT: { status: 504, trpc: 'GATEWAY_TIMEOUT', title: 'No worker answered in time' },
 } as const satisfies Record<string, { status: number; trpc: string; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

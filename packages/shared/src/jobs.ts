@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import {
+  CONNECTION_STATUSES,
+  CONNECTION_TYPES,
+  SSL_MODES,
+  VerificationErrorSchema,
+  VerificationSchema,
+} from './schemas/connection.schema.js';
 
 /**
  * Queue and job definitions shared by the API (producer) and the worker (consumer).
@@ -7,10 +14,18 @@ import { z } from 'zod';
 export const QUEUE_NAMES = {
   /** Background verifications: after create/update, sweeper, periodic re-verification. */
   verify: 'verify',
+  /**
+   * Work a person is waiting for (test now, try before save, schema discovery). Its own queue with
+   * its own concurrency, so it never waits behind a backlog of background verifications.
+   */
+  interactive: 'interactive',
 } as const;
 
 export const JOB_NAMES = {
   verifyConnection: 'verify-connection',
+  testConnection: 'test-connection',
+  testSettings: 'test-settings',
+  discoverSchema: 'discover-schema',
 } as const;
 
 export const VERIFY_REASONS = ['created', 'updated', 'sweep', 'periodic', 'manual'] as const;
@@ -30,3 +45,87 @@ export type VerifyConnectionJob = z.infer<typeof VerifyConnectionJobSchema>;
  */
 export const verifyJobId = (job: Pick<VerifyConnectionJob, 'connectionId' | 'dialVersion'>) =>
   `verify-${job.connectionId}-v${job.dialVersion}`;
+
+/** Verify a stored connection now and record the result (POST /{id}/test). */
+export const TestConnectionJobSchema = z.strictObject({
+  organizationId: z.string().min(1).max(100),
+  connectionId: z.uuid(),
+  dialVersion: z.number().int().positive(),
+});
+export type TestConnectionJob = z.infer<typeof TestConnectionJobSchema>;
+
+/**
+ * Verify settings that are never stored (POST /test). The settings themselves are sealed into a
+ * short-lived Redis key (testSettingsKey) — the job carries only the request id.
+ */
+export const TestSettingsJobSchema = z.strictObject({
+  organizationId: z.string().min(1).max(100),
+  requestId: z.uuid(),
+});
+export type TestSettingsJob = z.infer<typeof TestSettingsJobSchema>;
+
+/** Discover the tables and fields of a stored connection's schema (GET /{id}/schema). */
+export const DiscoverSchemaJobSchema = z.strictObject({
+  organizationId: z.string().min(1).max(100),
+  connectionId: z.uuid(),
+  dialVersion: z.number().int().positive(),
+});
+export type DiscoverSchemaJob = z.infer<typeof DiscoverSchemaJobSchema>;
+
+export type InteractiveJob = TestConnectionJob | TestSettingsJob | DiscoverSchemaJob;
+
+/** Redis key of sealed unsaved settings; sealed with { organizationId, connectionId: requestId } as AAD. */
+export const testSettingsKey = (prefix: string, requestId: string) => `${prefix}:test-settings:${requestId}`;
+
+/** What is sealed under testSettingsKey: everything needed to dial, the secrets included. */
+export const DialSettingsSchema = z.object({
+  type: z.enum(CONNECTION_TYPES),
+  host: z.string(),
+  port: z.number().int(),
+  databaseName: z.string(),
+  userName: z.string(),
+  password: z.string(),
+  schema: z.string().optional(),
+  ssl: z
+    .object({
+      mode: z.enum(SSL_MODES),
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+    })
+    .optional(),
+  metadata: z.record(z.string(), z.string()),
+});
+export type DialSettingsPayload = z.infer<typeof DialSettingsSchema>;
+
+/** One table (or MongoDB collection) and its field names, both sorted. */
+export const DiscoveredTableSchema = z.object({ name: z.string(), fields: z.array(z.string()) });
+export type DiscoveredTable = z.infer<typeof DiscoveredTableSchema>;
+
+/** Return value of a discover-schema job. A connection that cannot be reached is a result, not a job failure. */
+export const SchemaDiscoveryResultSchema = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('passed'), schema: z.string(), tables: z.array(DiscoveredTableSchema) }),
+  z.object({ outcome: z.literal('failed'), error: VerificationErrorSchema }),
+]);
+export type SchemaDiscoveryResult = z.infer<typeof SchemaDiscoveryResultSchema>;
+
+/**
+ * Pub/sub channel on which the worker and the API announce each status change of a connection,
+ * in the order they were written. Messages are ConnectionEvent JSON: no settings, no secrets.
+ */
+export const connectionEventsChannel = (prefix: string, connectionId: string) =>
+  `${prefix}:events:connection:${connectionId}`;
+
+export const ConnectionEventSchema = z.object({
+  id: z.uuid(),
+  status: z.enum(CONNECTION_STATUSES),
+  dialVersion: z.number().int().positive(),
+  verification: VerificationSchema.optional(),
+});
+export type ConnectionEvent = z.infer<typeof ConnectionEventSchema>;
+
+export const publishConnectionEvent = (
+  redis: { publish(channel: string, message: string): Promise<number> },
+  prefix: string,
+  event: ConnectionEvent,
+) => redis.publish(connectionEventsChannel(prefix, event.id), JSON.stringify(event));

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
+  type InteractiveJob,
   JOB_NAMES,
   QUEUE_NAMES,
   type VerifyConnectionJob,
@@ -19,6 +20,15 @@ export function createRedis(url: string, options: { blocking?: boolean } = {}): 
     lazyConnect: false,
   };
   return new Redis(url, opts);
+}
+
+export function createInteractiveQueue(connection: Redis, prefix: string): Queue<InteractiveJob> {
+  return new Queue<InteractiveJob>(QUEUE_NAMES.interactive, {
+    connection,
+    prefix,
+    // Results are read from the completion event at once; keep few for the dashboard.
+    defaultJobOptions: { removeOnComplete: { count: 200 }, removeOnFail: { count: 1000 }, attempts: 1 },
+  });
 }
 
 export function createVerifyQueue(connection: Redis, prefix: string): Queue<VerifyConnectionJob> {

@@ -2,11 +2,15 @@ import {
   CreateConnectionInputSchema,
   IdSchema,
   RestListConnectionsQuerySchema,
+  TestSettingsInputSchema,
   UpdateConnectionInputSchema,
+  ValidateSchemaInputSchema,
 } from '@dbconn/shared';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConnectionService } from '../services/connections.service.js';
+import type { SchemaService } from '../services/schema.service.js';
+import type { VerificationService } from '../services/verification.service.js';
 import { requestContext } from './context.js';
 import { foldMetadataQuery, IfMatchSchema, parseRequest } from './request.js';
 
@@ -17,7 +21,16 @@ const IdParams = z.object({ id: IdSchema });
 const etag = (connection: { version: number }) => `"${connection.version}"`;
 
 /** The REST door (spec §2): parse the HTTP request, call the service, let the error handler map errors. */
-export function registerConnectionRoutes(app: FastifyInstance, connections: ConnectionService): void {
+export interface ConnectionServices {
+  connections: ConnectionService;
+  verification: VerificationService;
+  schemas: SchemaService;
+}
+
+export function registerConnectionRoutes(
+  app: FastifyInstance,
+  { connections, verification, schemas }: ConnectionServices,
+): void {
   app.post(CONNECTIONS_PATH, async (req, reply) => {
     const { productName, body } = parseRequest(
       req,
@@ -58,6 +71,42 @@ export function registerConnectionRoutes(app: FastifyInstance, connections: Conn
     );
     const assigned = await connections.assign(requestContext(req), params.id, productName as string);
     return reply.header('etag', etag(assigned)).send(assigned);
+  });
+
+  app.post(`${CONNECTIONS_PATH}/test`, async (req) => {
+    const { productName, body } = parseRequest(
+      req,
+      { body: { schema: TestSettingsInputSchema, value: req.body } },
+      { required: false },
+    );
+    return verification.testSettings(requestContext(req), body, { productName });
+  });
+
+  app.post(`${CONNECTIONS_PATH}/validate-schema`, async (req) => {
+    const { productName, body } = parseRequest(
+      req,
+      { body: { schema: ValidateSchemaInputSchema, value: req.body } },
+      { required: false },
+    );
+    return schemas.validateSchema(requestContext(req), body, { productName });
+  });
+
+  app.post(`${CONNECTIONS_PATH}/:id/test`, async (req) => {
+    const { productName, params } = parseRequest(
+      req,
+      { params: { schema: IdParams, value: req.params } },
+      { required: false },
+    );
+    return verification.test(requestContext(req), params.id, { productName });
+  });
+
+  app.get(`${CONNECTIONS_PATH}/:id/schema`, async (req) => {
+    const { productName, params } = parseRequest(
+      req,
+      { params: { schema: IdParams, value: req.params } },
+      { required: false },
+    );
+    return schemas.schema(requestContext(req), params.id, { productName });
   });
 
   app.get(`${CONNECTIONS_PATH}/:id`, async (req, reply) => {

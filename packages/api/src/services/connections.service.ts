@@ -20,12 +20,15 @@ import {
   type VerifyConnectionJob,
 } from '@dbconn/shared';
 import type { RequestContext } from '../context.js';
+import { applySecretChanges } from './secrets.js';
 
 export interface ConnectionServiceDeps {
   store: ConnectionStore;
   verifyQueue: Queue<VerifyConnectionJob>;
   keyring: Keyring;
   retry: RetryPolicy;
+  /** Called after an update or delete: drop caches, tell watchers. Failures are logged, not thrown. */
+  afterChange?: (record: ConnectionRecord, change: 'updated' | 'deleted') => Promise<void>;
 }
 
 /** Product scope of a call: absent means "all products of the organization". */
@@ -155,27 +158,18 @@ export class ConnectionService {
       changes.metadata = input.metadata;
       changed = true;
     }
-    const newPassword = input.password ? input.password : undefined;
-    if (newPassword !== undefined || input.ssl !== undefined) {
-      const ctx = { organizationId: current.organizationId, connectionId: current.id };
-      const secrets = openSecrets(this.deps.keyring, current.sealedSecrets, ctx);
-      if (newPassword !== undefined) secrets.password = newPassword;
-      if (input.ssl === null) {
-        delete secrets.ca;
-        delete secrets.cert;
-        delete secrets.key;
-        changes.sslMode = undefined;
-      } else if (input.ssl) {
-        // Omitted ca/cert/key keep the stored ones; a mode change alone keeps the material.
-        if (input.ssl.ca !== undefined) secrets.ca = input.ssl.ca;
-        if (input.ssl.cert !== undefined) {
-          secrets.cert = input.ssl.cert;
-          secrets.key = input.ssl.key;
-        }
-        changes.sslMode = input.ssl.mode;
+    if (input.password || input.ssl !== undefined) {
+      const sealCtx = { organizationId: current.organizationId, connectionId: current.id };
+      const applied = applySecretChanges(
+        openSecrets(this.deps.keyring, current.sealedSecrets, sealCtx),
+        current.sslMode,
+        input,
+      );
+      if (applied.changed) {
+        changes.sealedSecrets = sealSecrets(this.deps.keyring, applied.secrets, sealCtx);
+        changes.sslMode = applied.sslMode;
+        changes.redial = changed = true;
       }
-      changes.sealedSecrets = sealSecrets(this.deps.keyring, secrets, ctx);
-      changes.redial = changed = true;
     }
     return changed ? changes : null;
   }
@@ -206,9 +200,20 @@ export class ConnectionService {
   }
 
   async delete(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<void> {
-    const deleted = await this.deps.store.softDelete({ organizationId: ctx.organizationId, ...scope }, id);
-    if (!deleted) throw notFound(id);
+    const storeScope = { organizationId: ctx.organizationId, ...scope };
+    const record = await this.deps.store.findById(storeScope, id);
+    const deleted = record ? await this.deps.store.softDelete(storeScope, id) : false;
+    if (!record || !deleted) throw notFound(id);
+    await this.notify(ctx, record, 'deleted');
     ctx.log.info({ connectionId: id }, 'connection deleted');
+  }
+
+  private async notify(ctx: RequestContext, record: ConnectionRecord, change: 'updated' | 'deleted') {
+    try {
+      await this.deps.afterChange?.(record, change);
+    } catch (err) {
+      ctx.log.warn({ err, connectionId: record.id, change }, 'after-change hook failed');
+    }
   }
 
   private async find(ctx: RequestContext, id: string, scope: ProductScope): Promise<ConnectionRecord> {

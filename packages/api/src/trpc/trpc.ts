@@ -2,9 +2,13 @@ import { AppError, ERROR_CATALOGUE, type ErrorCode, type FieldError, toFieldErro
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { RequestContext } from '../context.js';
 import type { ConnectionService } from '../services/connections.service.js';
+import type { SchemaService } from '../services/schema.service.js';
+import type { VerificationService } from '../services/verification.service.js';
 
 export interface TrpcContext extends RequestContext {
   connections: ConnectionService;
+  verification: VerificationService;
+  schemas: SchemaService;
 }
 
 interface IssueCarrier {
@@ -17,10 +21,23 @@ const hasIssues = (e: unknown): e is IssueCarrier =>
  * The catalogue code and field list of an error, whatever door it went through: an AppError from
  * the service, an input parse failure (zod issues), or anything else (INTERNAL, logged).
  */
-export function describeError(error: TRPCError): { code: ErrorCode; errors?: FieldError[] } {
+export interface DescribedError {
+  code: ErrorCode;
+  errors?: FieldError[];
+  extra?: Record<string, unknown>;
+  retryAfter?: number;
+}
+
+export function describeError(error: TRPCError): DescribedError {
   const cause = error.cause;
-  if (cause instanceof AppError)
-    return { code: cause.code, ...(cause.errors ? { errors: cause.errors } : {}) };
+  if (cause instanceof AppError) {
+    return {
+      code: cause.code,
+      ...(cause.errors ? { errors: cause.errors } : {}),
+      ...(cause.extra ? { extra: cause.extra } : {}),
+      ...(cause.retryAfter !== undefined ? { retryAfter: cause.retryAfter } : {}),
+    };
+  }
   if (error.code === 'BAD_REQUEST' && hasIssues(cause)) {
     return { code: 'VALIDATION_FAILED', errors: toFieldErrors(cause.issues) };
   }
@@ -34,12 +51,19 @@ export function describeError(error: TRPCError): { code: ErrorCode; errors?: Fie
 
 const t = initTRPC.context<TrpcContext>().create({
   errorFormatter({ shape, error }) {
-    const { code, errors } = describeError(error);
+    const { code, errors, extra, retryAfter } = describeError(error);
     return {
       ...shape,
       // Unknown errors keep a generic message; the cause is only in the logs.
       message: code === 'INTERNAL' ? ERROR_CATALOGUE.INTERNAL.title : shape.message,
-      data: { ...shape.data, code, ...(errors ? { errors } : {}), stack: undefined },
+      data: {
+        ...shape.data,
+        code,
+        ...extra,
+        ...(errors ? { errors } : {}),
+        ...(retryAfter !== undefined ? { retryAfter } : {}),
+        stack: undefined,
+      },
     };
   },
 });

@@ -43,7 +43,7 @@ export function seal(ring: Keyring, plaintext: string, ctx: SealContext): string
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const tag = cipher.getAuthTag();
   return [
-    'v' + version,
+    `v${version}`,
     iv.toString('base64url'),
     tag.toString('base64url'),
     ciphertext.toString('base64url'),

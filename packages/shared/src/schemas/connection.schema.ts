@@ -327,3 +327,102 @@ export const ConnectionPageSchema = z.object({
   total: z.number().int(),
 });
 export type ConnectionPage = z.infer<typeof ConnectionPageSchema>;
+
+// ---- test now / try before save (spec §2) ----
+
+/**
+ * POST /test: settings to try without storing them. Without `id` every dialled field of create is
+ * required; with `id` the stored connection is the base and only the given fields change (to try a
+ * new password before rotating it). `configName` is accepted and ignored, so a create body can be
+ * tried as it is.
+ */
+export const TestSettingsInputSchema = UpdateConnectionInputSchema.extend({
+  id: IdSchema.optional(),
+}).superRefine((input, ctx) => {
+  if (input.id) return;
+  for (const field of ['type', 'host', 'port', 'databaseName', 'userName', 'password'] as const) {
+    if (input[field] === undefined || input[field] === '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `${field} is required (or give the id of a stored connection)`,
+      });
+    }
+  }
+});
+export type TestSettingsInput = z.output<typeof TestSettingsInputSchema>;
+
+/** The answer of a test (stored connection or unsaved settings). */
+export const TestResultSchema = z.object({
+  status: z.enum(['success', 'failure']),
+  message: z.string(),
+  latencyMs: z.number().nonnegative(),
+  checkedAt: z.iso.datetime(),
+  stages: z.array(StageResultSchema),
+  error: VerificationErrorSchema.optional(),
+  server: VerificationSchema.shape.server,
+});
+export type TestResult = z.infer<typeof TestResultSchema>;
+
+// ---- schema discovery and validation (spec §2) ----
+
+export const ConnectionSchemaResponseSchema = z.object({
+  id: z.uuid(),
+  configName: z.string(),
+  databaseName: z.string(),
+  type: z.enum(CONNECTION_TYPES),
+  schema: z.string(),
+  tables: z.array(z.object({ name: z.string(), fields: z.array(z.string()) })),
+});
+export type ConnectionSchemaResponse = z.infer<typeof ConnectionSchemaResponseSchema>;
+
+const limitedRecord = <T extends z.ZodType>(what: string, max: number, value: T) =>
+  z
+    .record(z.string().min(1, `${what} names must not be empty`).max(128), value, {
+      error: `${what} must be an object`,
+    })
+    .refine((r) => Object.keys(r).length >= 1, `give at least one ${what.replace(/s$/, '')}`)
+    .refine((r) => Object.keys(r).length <= max, `at most ${max} ${what} per request`);
+
+/** POST /validate-schema: {mappedFields: {<configName>: {<table>: [field, ...]}}}; limits 10/20/50. */
+export const ValidateSchemaInputSchema = z.strictObject({
+  mappedFields: limitedRecord(
+    'connections',
+    10,
+    limitedRecord(
+      'tables',
+      20,
+      z
+        .array(z.string().min(1, 'field names must not be empty').max(128), {
+          error: 'fields must be an array of names',
+        })
+        .min(1, 'give at least one field')
+        .max(50, 'at most 50 fields per table'),
+    ),
+  ),
+});
+export type ValidateSchemaInput = z.output<typeof ValidateSchemaInputSchema>;
+
+export const SCHEMA_VALIDATION_ERROR_TYPES = [
+  'DATA_SOURCE_NOT_FOUND',
+  'DATA_SOURCE_DOWN',
+  'TABLE_NOT_FOUND',
+  'FIELD_NOT_FOUND',
+] as const;
+
+export const SchemaValidationErrorSchema = z.object({
+  type: z.enum(SCHEMA_VALIDATION_ERROR_TYPES),
+  dataSourceId: z.string(),
+  table: z.string().optional(),
+  field: z.string().optional(),
+  message: z.string(),
+});
+export type SchemaValidationError = z.infer<typeof SchemaValidationErrorSchema>;
+
+export const ValidateSchemaResultSchema = z.object({
+  status: z.literal('success'),
+  dataSources: z.number().int(),
+  tables: z.number().int(),
+  fields: z.number().int(),
+});
+export type ValidateSchemaResult = z.infer<typeof ValidateSchemaResultSchema>;

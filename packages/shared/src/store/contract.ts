@@ -196,6 +196,21 @@ export function describeStoreContract(
       });
     });
 
+    describe('findByConfigName', () => {
+      it('finds the live connection by name in any case, within organization and product', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, { configName: 'Warehouse', productName: 'alpha' });
+        expect((await store.findByConfigName({ organizationId }, ' WAREHOUSE '))?.id).toBe(record?.id);
+        expect(
+          (await store.findByConfigName({ organizationId, productName: 'alpha' }, 'warehouse'))?.id,
+        ).toBe(record?.id);
+        expect(await store.findByConfigName({ organizationId, productName: 'beta' }, 'warehouse')).toBeNull();
+        expect(await store.findByConfigName({ organizationId: newOrganization() }, 'warehouse')).toBeNull();
+        await store.softDelete({ organizationId }, record?.id as string);
+        expect(await store.findByConfigName({ organizationId }, 'warehouse')).toBeNull();
+      });
+    });
+
     describe('configName uniqueness', () => {
       it('refuses a live name of the same organization in any case or padding', async () => {
         const organizationId = newOrganization();

@@ -87,6 +87,8 @@ export interface ConnectionStore {
   /** Throws AppError CONFIG_NAME_TAKEN when a live connection of the organization has the name. */
   insert(record: ConnectionRecord): Promise<void>;
   findById(scope: Scope, id: string): Promise<ConnectionRecord | null>;
+  /** The live connection of the scope with this configName (compared case-insensitively). */
+  findByConfigName(scope: Scope, configName: string): Promise<ConnectionRecord | null>;
   list(scope: Scope, query: ListConnectionsQuery): Promise<ListResult>;
   /** Soft delete; the name becomes free. False when there was nothing (live) to delete. */
   softDelete(scope: Scope, id: string): Promise<boolean>;

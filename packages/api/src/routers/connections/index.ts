@@ -4,7 +4,10 @@ import { createConnection } from './create.procedure.js';
 import { deleteConnection } from './delete.procedure.js';
 import { getConnection } from './get.procedure.js';
 import { listConnections } from './list.procedure.js';
+import { connectionSchema, validateSchema } from './schema.procedure.js';
+import { testConnection, testSettings } from './test.procedure.js';
 import { updateConnection } from './update.procedure.js';
+import { watchConnection } from './watch.procedure.js';
 
 export const connectionsRouter = router({
   create: createConnection,
@@ -14,4 +17,9 @@ export const connectionsRouter = router({
   delete: deleteConnection,
   listUnassigned: listUnassignedConnections,
   assign: assignConnection,
+  test: testConnection,
+  testSettings,
+  schema: connectionSchema,
+  validateSchema,
+  watch: watchConnection,
 });

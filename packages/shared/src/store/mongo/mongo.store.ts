@@ -166,6 +166,17 @@ export class MongoConnectionStore implements ConnectionStore {
     return doc ? toRecord(doc) : null;
   }
 
+  async findByConfigName(scope: Scope, configName: string): Promise<ConnectionRecord | null> {
+    const { _id: _ignored, ...filter } = liveFilter(scope, '');
+    const doc = await this.run(() =>
+      this.model
+        .findOne({ ...filter, configNameKey: normaliseConfigName(configName) })
+        .lean<ConnectionDoc>()
+        .exec(),
+    );
+    return doc ? toRecord(doc) : null;
+  }
+
   async list(scope: Scope, query: ListConnectionsQuery): Promise<ListResult> {
     const conditions: QueryFilter<ConnectionDoc>[] = [
       { organizationId: scope.organizationId, deleted: false },

@@ -165,6 +165,16 @@ export class PostgresConnectionStore implements ConnectionStore {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  async findByConfigName(scope: Scope, configName: string): Promise<ConnectionRecord | null> {
+    const where = new Conditions(
+      [normaliseConfigName(configName), scope.organizationId],
+      'config_name_key = $1 AND organization_id = $2 AND deleted_at IS NULL',
+    );
+    whereProduct(where, scope.productName);
+    const rows = await this.query(`SELECT ${COLUMNS} FROM connections WHERE ${where.sql}`, where.params);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
   async list(scope: Scope, query: ListConnectionsQuery): Promise<ListResult> {
     const where = new Conditions([scope.organizationId], 'organization_id = $1 AND deleted_at IS NULL');
     whereProduct(where, scope.productName);

@@ -1,0 +1,18 @@
+import { ProductNameSchema, TestSettingsInputSchema } from '@dbconn/shared';
+import { publicProcedure } from '../../trpc/trpc.js';
+import { ConnectionRefInput } from './get.procedure.js';
+
+/** connections.test: verify a stored connection now (through the worker) and record the result. */
+export const testConnection = publicProcedure
+  .input(ConnectionRefInput)
+  .mutation(({ ctx, input }) => ctx.verification.test(ctx, input.id, input));
+
+export const TestSettingsProcedureInput = TestSettingsInputSchema.safeExtend({
+  productName: ProductNameSchema.optional(),
+});
+
+/** connections.testSettings: try settings that are never stored (before saving, or before a rotation). */
+export const testSettings = publicProcedure.input(TestSettingsProcedureInput).mutation(({ ctx, input }) => {
+  const { productName, ...settings } = input;
+  return ctx.verification.testSettings(ctx, settings, { productName });
+});

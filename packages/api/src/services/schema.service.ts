@@ -1,0 +1,148 @@
+import {
+  AppError,
+  type ConnectionRecord,
+  type ConnectionSchemaResponse,
+  type ConnectionStore,
+  type DiscoveredTable,
+  JOB_NAMES,
+  type SchemaDiscoveryResult,
+  type SchemaValidationError,
+  type ValidateSchemaInput,
+  type ValidateSchemaResult,
+} from '@dbconn/shared';
+import type { RequestContext } from '../context.js';
+import type { ProductScope } from './connections.service.js';
+import type { InteractiveClient } from './interactive.client.js';
+import type { RateLimiter } from './rate-limiter.js';
+import type { SchemaCache } from './schema-cache.js';
+
+export interface SchemaServiceDeps {
+  store: ConnectionStore;
+  interactive: InteractiveClient;
+  cache: SchemaCache;
+  limiter: RateLimiter;
+  limits: { perConnection: number; perOrganization: number };
+}
+
+type Discovery =
+  | { ok: true; schema: string; tables: DiscoveredTable[] }
+  | { ok: false; result: SchemaDiscoveryResult };
+
+/** Schema discovery (through the worker, cached in Redis) and validation of mapped fields. */
+export class SchemaService {
+  constructor(private readonly deps: SchemaServiceDeps) {}
+
+  async schema(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<ConnectionSchemaResponse> {
+    const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, id);
+    if (!record) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
+    const discovery = await this.discover(ctx, record);
+    if (!discovery.ok) {
+      const error = discovery.result.outcome === 'failed' ? discovery.result.error : undefined;
+      throw new AppError('DATA_SOURCE_DOWN', error?.message ?? 'The database could not be reached', {
+        extra: error ? { error } : {},
+      });
+    }
+    return {
+      id: record.id,
+      configName: record.configName,
+      databaseName: record.databaseName,
+      type: record.type,
+      schema: discovery.schema,
+      tables: discovery.tables,
+    };
+  }
+
+  /**
+   * Checks that every mapped table and field exists. Discovery of the connections runs in parallel;
+   * the errors come back in request order (connections, then tables, then fields).
+   */
+  async validateSchema(
+    ctx: RequestContext,
+    input: ValidateSchemaInput,
+    scope: ProductScope = {},
+  ): Promise<ValidateSchemaResult> {
+    const entries = Object.entries(input.mappedFields);
+    const discoveries = await Promise.all(
+      entries.map(async ([configName]) => {
+        const record = await this.deps.store.findByConfigName(
+          { organizationId: ctx.organizationId, ...scope },
+          configName,
+        );
+        return record ? this.discover(ctx, record) : null;
+      }),
+    );
+    const errors: SchemaValidationError[] = [];
+    let tableCount = 0;
+    let fieldCount = 0;
+    entries.forEach(([dataSourceId, tables], i) => {
+      const discovery = discoveries[i];
+      if (discovery === null || discovery === undefined) {
+        errors.push({
+          type: 'DATA_SOURCE_NOT_FOUND',
+          dataSourceId,
+          message: `no connection named ${dataSourceId}`,
+        });
+        return;
+      }
+      if (!discovery.ok) {
+        const reason = discovery.result.outcome === 'failed' ? discovery.result.error.message : 'unreachable';
+        errors.push({ type: 'DATA_SOURCE_DOWN', dataSourceId, message: reason });
+        return;
+      }
+      const known = new Map(discovery.tables.map((t) => [t.name, new Set(t.fields)]));
+      for (const [table, fields] of Object.entries(tables)) {
+        tableCount++;
+        const columns = known.get(table);
+        if (!columns) {
+          errors.push({
+            type: 'TABLE_NOT_FOUND',
+            dataSourceId,
+            table,
+            message: `${table} does not exist in ${discovery.schema}`,
+          });
+          continue;
+        }
+        for (const field of fields) {
+          fieldCount++;
+          if (!columns.has(field)) {
+            errors.push({
+              type: 'FIELD_NOT_FOUND',
+              dataSourceId,
+              table,
+              field,
+              message: `${table}.${field} does not exist`,
+            });
+          }
+        }
+      }
+    });
+    if (errors.length > 0) {
+      throw new AppError('SCHEMA_VALIDATION_FAILED', `${errors.length} mapped item(s) do not exist`, {
+        extra: { errors },
+      });
+    }
+    return { status: 'success', dataSources: entries.length, tables: tableCount, fields: fieldCount };
+  }
+
+  /** The connection's tables from the cache, or discovered by the worker (rate-limited) and cached. */
+  private async discover(ctx: RequestContext, record: ConnectionRecord): Promise<Discovery> {
+    const schemaKey = record.schema ?? '';
+    const cached = await this.deps.cache.get(record.id, record.dialVersion, schemaKey).catch(() => null);
+    if (cached) return { ok: true, schema: cached.schema, tables: cached.tables };
+    await this.deps.limiter.consume('schema', [
+      { key: `connection:${record.id}`, max: this.deps.limits.perConnection },
+      { key: `organization:${ctx.organizationId}`, max: this.deps.limits.perOrganization },
+    ]);
+    const result = await this.deps.interactive.run<SchemaDiscoveryResult>(JOB_NAMES.discoverSchema, {
+      organizationId: record.organizationId,
+      connectionId: record.id,
+      dialVersion: record.dialVersion,
+    });
+    if (result.outcome !== 'passed') return { ok: false, result };
+    await this.deps.cache.set(record.id, record.dialVersion, schemaKey, {
+      schema: result.schema,
+      tables: result.tables,
+    });
+    return { ok: true, schema: result.schema, tables: result.tables };
+  }
+}

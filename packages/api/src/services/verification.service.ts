@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  type Connection,
+  type ConnectionEvent,
+  type ConnectionStatus,
+  type ConnectionStore,
+  type DialSettingsPayload,
+  JOB_NAMES,
+  type Keyring,
+  openSecrets,
+  type Redis,
+  seal,
+  type TestResult,
+  type TestSettingsInput,
+  testSettingsKey,
+  toConnection,
+  type Verification,
+} from '@dbconn/shared';
+import type { RequestContext } from '../context.js';
+import type { ConnectionEvents } from './connection-events.js';
+import type { ProductScope } from './connections.service.js';
+import type { InteractiveClient } from './interactive.client.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { applySecretChanges } from './secrets.js';
+
+export interface VerificationServiceDeps {
+  store: ConnectionStore;
+  keyring: Keyring;
+  redis: Redis;
+  prefix: string;
+  interactive: InteractiveClient;
+  limiter: RateLimiter;
+  limits: { perConnection: number; perOrganization: number };
+  events: ConnectionEvents;
+  /** How long sealed trial settings may wait in Redis for a worker. */
+  settingsTtlSeconds: number;
+}
+
+/** What a watcher receives: the connection as it is at each status change. */
+export interface WatchEvent {
+  status: ConnectionStatus;
+  connection: Connection;
+}
+
+const SETTLED: ReadonlySet<ConnectionStatus> = new Set(['active', 'failed']);
+
+/** Test now, try before save, and the live status feed. Every dial happens in the worker. */
+export class VerificationService {
+  constructor(private readonly deps: VerificationServiceDeps) {}
+
+  /** POST /{id}/test: verify the stored connection now, record the result, answer it. */
+  async test(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<TestResult> {
+    const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, id);
+    if (!record) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
+    await this.limit(ctx, id);
+    const verification = await this.deps.interactive.run<Verification | null>(JOB_NAMES.testConnection, {
+      organizationId: ctx.organizationId,
+      connectionId: id,
+      dialVersion: record.dialVersion,
+    });
+    if (!verification) throw new AppError('NOT_FOUND', `connection ${id} was deleted during the test`);
+    ctx.log.info(
+      { connectionId: id, outcome: verification.outcome, code: verification.error?.code },
+      'connection tested',
+    );
+    return toTestResult(verification);
+  }
+
+  /**
+   * POST /test: verify settings that are never stored. They reach the worker sealed in a short-lived
+   * Redis key (never in job data), bound to this organization and request.
+   */
+  async testSettings(
+    ctx: RequestContext,
+    input: TestSettingsInput,
+    scope: ProductScope = {},
+  ): Promise<TestResult> {
+    const settings = await this.settingsFor(ctx, input, scope);
+    await this.limit(ctx, input.id);
+    const requestId = randomUUID();
+    const sealed = seal(this.deps.keyring, JSON.stringify(settings), {
+      organizationId: ctx.organizationId,
+      connectionId: requestId,
+    });
+    try {
+      await this.deps.redis.set(
+        testSettingsKey(this.deps.prefix, requestId),
+        sealed,
+        'EX',
+        this.deps.settingsTtlSeconds,
+      );
+    } catch (cause) {
+      throw new AppError('UNAVAILABLE', 'Redis is unavailable', { retryAfter: 5, cause });
+    }
+    try {
+      const verification = await this.deps.interactive.run<Verification>(JOB_NAMES.testSettings, {
+        organizationId: ctx.organizationId,
+        requestId,
+      });
+      ctx.log.info(
+        { basedOn: input.id, outcome: verification.outcome, code: verification.error?.code },
+        'settings tested',
+      );
+      return toTestResult(verification);
+    } finally {
+      await this.deps.redis.del(testSettingsKey(this.deps.prefix, requestId)).catch(() => undefined);
+    }
+  }
+
+  /**
+   * connections.watch: the connection now, then at each status change, until it is active or failed
+   * (or deleted, or the client goes away).
+   */
+  async *watch(
+    ctx: RequestContext,
+    id: string,
+    scope: ProductScope,
+    signal?: AbortSignal,
+  ): AsyncGenerator<WatchEvent> {
+    const storeScope = { organizationId: ctx.organizationId, ...scope };
+    const pending: ConnectionEvent[] = [];
+    let wake: (() => void) | undefined;
+    // Subscribe before the first read, so no change between the two is missed.
+    const unsubscribe = await this.deps.events.subscribe(id, (event) => {
+      pending.push(event);
+      wake?.();
+    });
+    try {
+      const first = await this.deps.store.findById(storeScope, id);
+      if (!first) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
+      let last = toConnection(first);
+      yield { status: last.status, connection: last };
+      while (!SETTLED.has(last.status) && !signal?.aborted) {
+        if (pending.length === 0) {
+          // Pub/sub is the fast path; a slow poll covers a lost message (e.g. a Redis reconnect).
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              clearTimeout(timer);
+              signal?.removeEventListener('abort', done);
+              resolve();
+            };
+            const timer = setTimeout(done, 2_000);
+            signal?.addEventListener('abort', done, { once: true });
+            wake = done;
+          });
+          wake = undefined;
+        }
+        const event = pending.shift();
+        if (event) {
+          if (event.status === last.status && event.verification?.checkedAt === last.verification?.checkedAt)
+            continue;
+          last = {
+            ...last,
+            status: event.status,
+            ...(event.verification ? { verification: event.verification } : {}),
+          };
+          if (SETTLED.has(event.status)) {
+            const settled = await this.deps.store.findById(storeScope, id);
+            if (settled && settled.status === event.status) last = toConnection(settled);
+          }
+          yield { status: last.status, connection: last };
+          continue;
+        }
+        const now = await this.deps.store.findById(storeScope, id);
+        if (!now) return;
+        if (now.status !== last.status) {
+          last = toConnection(now);
+          yield { status: last.status, connection: last };
+        }
+      }
+    } finally {
+      await unsubscribe();
+    }
+  }
+
+  private async limit(ctx: RequestContext, connectionId: string | undefined): Promise<void> {
+    await this.deps.limiter.consume('test', [
+      ...(connectionId ? [{ key: `connection:${connectionId}`, max: this.deps.limits.perConnection }] : []),
+      { key: `organization:${ctx.organizationId}`, max: this.deps.limits.perOrganization },
+    ]);
+  }
+
+  /** The settings to try: the body alone, or a stored connection with the body's changes on top. */
+  private async settingsFor(
+    ctx: RequestContext,
+    input: TestSettingsInput,
+    scope: ProductScope,
+  ): Promise<DialSettingsPayload> {
+    if (!input.id) {
+      return {
+        type: input.type as DialSettingsPayload['type'],
+        host: input.host as string,
+        port: input.port as number,
+        databaseName: input.databaseName as string,
+        userName: input.userName as string,
+        password: input.password as string,
+        ...(input.schema ? { schema: input.schema } : {}),
+        ...(input.ssl ? { ssl: input.ssl } : {}),
+        metadata: input.metadata ?? {},
+      };
+    }
+    const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, input.id);
+    if (!record) throw new AppError('NOT_FOUND', `connection ${input.id} was not found`);
+    const stored = openSecrets(this.deps.keyring, record.sealedSecrets, {
+      organizationId: record.organizationId,
+      connectionId: record.id,
+    });
+    const { secrets, sslMode } = applySecretChanges(stored, record.sslMode, input);
+    const schema = input.schema === undefined ? record.schema : (input.schema ?? undefined);
+    return {
+      type: input.type ?? record.type,
+      host: input.host ?? record.host,
+      port: input.port ?? record.port,
+      databaseName: input.databaseName ?? record.databaseName,
+      userName: input.userName ?? record.userName,
+      password: secrets.password,
+      ...(schema ? { schema } : {}),
+      ...(sslMode ? { ssl: { mode: sslMode, ca: secrets.ca, cert: secrets.cert, key: secrets.key } } : {}),
+      metadata: input.metadata ?? record.metadata,
+    };
+  }
+}
+
+/** The answer of a test: the verification, with a one-line message. */
+export function toTestResult(v: Verification): TestResult {
+  return {
+    status: v.outcome === 'passed' ? 'success' : 'failure',
+    message:
+      v.outcome === 'passed'
+        ? 'All checks passed: the connection works.'
+        : (v.error?.message ?? 'The verification failed.'),
+    latencyMs: v.latencyMs,
+    checkedAt: v.checkedAt,
+    stages: v.stages,
+    ...(v.error ? { error: v.error } : {}),
+    ...(v.server ? { server: v.server } : {}),
+  };
+}

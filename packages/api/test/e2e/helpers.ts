@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
+import type { Connection } from '@dbconn/shared';
+import { type Harness, http } from '../harness.js';
+
+export const PATH = '/v1/management/connections';
+
+/** Creates a connection through REST (201 expected) and returns its id. */
+export async function createConnection(h: Harness, body: Record<string, unknown>): Promise<string> {
+  const res = await http(h, 'POST', PATH, {
+    body: { configName: `e2e-${randomBytes(4).toString('hex')}`, ...body },
+    headers: { 'x-product-name': 'e2e' },
+  });
+  if (res.status !== 201) throw new Error(`create answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.id as string;
+}
+
+/** Polls GET until the status is one of `statuses`; returns the resource. */
+export async function waitForStatus(
+  h: Harness,
+  id: string,
+  statuses: string[] = ['active', 'failed'],
+  timeoutMs = 30_000,
+): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    const res = await http(h, 'GET', `${PATH}/${id}`);
+    last = res.body;
+    if (res.status === 200 && statuses.includes(res.body.status)) return res.body as Connection;
+    if (Date.now() > deadline) {
+      throw new Error(`connection ${id} did not reach ${statuses.join('/')}: ${JSON.stringify(last)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A TCP server that accepts connections and never answers. */
+export async function silentServer() {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    socket.on('error', () => {});
+    sockets.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    accepted: () => sockets.length,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A loopback port with nothing listening on it. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
