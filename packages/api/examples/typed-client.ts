@@ -5,11 +5,51 @@
  *
  * Only the router *type* is imported from the API package: nothing of the server is bundled.
  */
-import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
 import type { AppRouter } from '../src/router.js';
 
 export function connect(url: string) {
-  return createTRPCClient<AppRouter>({ links: [httpLink({ url: `${url}/trpc` })] });
+  return createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // Server-sent events; Node 20 has no global EventSource, so one is passed in.
+        true: httpSubscriptionLink({ url: `${url}/trpc`, EventSource }),
+        false: httpLink({ url: `${url}/trpc` }),
+      }),
+    ],
+  });
+}
+
+export type Client = ReturnType<typeof connect>;
+type Watched = Awaited<ReturnType<Client['connections']['get']['query']>>;
+
+/** Resolves with every status the connection went through, once it is active or failed. */
+export function waitUntilSettled(api: Client, id: string): Promise<Watched[]> {
+  return new Promise((resolve, reject) => {
+    const seen: Watched[] = [];
+    const subscription = api.connections.watch.subscribe(
+      { id },
+      {
+        onData: (event) => {
+          seen.push(event.connection);
+          if (event.status === 'active' || event.status === 'failed') {
+            subscription.unsubscribe();
+            resolve(seen);
+          }
+        },
+        onError: reject,
+        onComplete: () => resolve(seen),
+      },
+    );
+  });
 }
 
 async function main() {
@@ -18,18 +58,20 @@ async function main() {
     configName: `example-${Date.now()}`,
     productName: 'my-product',
     type: 'POSTGRESQL',
-    host: 'db.example.com',
+    host: '127.0.0.1',
     port: 5432,
-    databaseName: 'mydatabase',
-    userName: 'dbuser',
-    password: 'secretpassword',
+    databaseName: 'postgres',
+    userName: 'postgres',
+    password: 'not-needed-with-trust-auth',
     metadata: { team: 'data-engineering' },
   });
   // `created` is typed: status is 'pending' | 'verifying' | 'active' | 'failed'.
   console.log('created', created.id, created.status);
 
-  const read = await api.connections.get.query({ id: created.id });
-  console.log('read', read.configName, read.type, read.version);
+  const history = await waitUntilSettled(api, created.id);
+  console.log('statuses', history.map((c) => c.status).join(' → '));
+  const settled = history.at(-1);
+  console.log('verification', settled?.verification?.outcome, settled?.verification?.error?.code ?? '');
 
   try {
     await api.connections.create.mutate({
