@@ -1,0 +1,36 @@
+import type { TLSSocket } from 'node:tls';
+import { fail } from '../verify/stage-failure.js';
+import { describeTls, probeListenerTls } from './tls.js';
+import type { EngineContext } from './types.js';
+
+/**
+ * The tls stage of engines whose port decides TLS (Oracle TCPS, MongoDB): the handshake is tried
+ * on the tcp stage's socket, under the same policy and with the original host name, so its errors
+ * are as precise as anywhere else. The driver then dials the checked address itself, told whether
+ * to use TLS. The probe socket is closed before the driver connects.
+ */
+export async function runListenerTlsStage(
+  ctx: EngineContext,
+): Promise<{ useTls: boolean; secure?: TLSSocket }> {
+  const { stages, tls, socket } = ctx;
+  if (tls.use === 'never') {
+    stages.skip('tls');
+    socket.destroy();
+    return { useTls: false };
+  }
+  const secure = await stages.run(
+    'tls',
+    async (signal) => {
+      const probed = await probeListenerTls(socket, tls, signal);
+      if (!probed && tls.use === 'always') throw fail('TLS_NOT_OFFERED');
+      return probed;
+    },
+    { skippedWhen: (probed) => (probed ? undefined : 'TLS_NOT_OFFERED') },
+  );
+  if (secure) {
+    ctx.report.tls = describeTls(secure);
+    secure.destroy();
+  }
+  socket.destroy();
+  return secure ? { useTls: true, secure } : { useTls: false };
+}

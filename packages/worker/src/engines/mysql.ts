@@ -1,0 +1,174 @@
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import mysql2 from 'mysql2';
+import { fail, type StageFailure } from '../verify/stage-failure.js';
+import { mysqlFailure } from './mysql.errors.js';
+import { mysqlPacketLength, parseMysqlGreeting } from './mysql-greeting.js';
+import { readUnit } from './socket-io.js';
+import { mysqlSslOptions } from './ssl-options.js';
+import { classifyTlsError, describeTls, TLS_ERROR_CODES } from './tls.js';
+import type { EngineAdapter, EngineContext } from './types.js';
+
+type Connection = mysql2.Connection;
+
+/** A mysql2 connection as it is driven here: login started, TLS (if any) and login observed apart. */
+interface Login {
+  connection: Connection;
+  /** Settles when TLS is up (with the secure socket), or with the error that stopped it. */
+  secured: Promise<TLSSocket>;
+  /** Settles when the login finished. */
+  loggedIn: Promise<void>;
+}
+
+function classify(error: unknown, tlsSocket?: TLSSocket): StageFailure {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'HANDSHAKE_SSL_ERROR')
+    return classifyTlsError(error, tlsSocket?.authorizationError as string | undefined);
+  // A TLS alert after the handshake (TLS 1.3 reports a refused client certificate only then).
+  if (typeof code === 'string' && TLS_ERROR_CODES[code]) return classifyTlsError(error);
+  const known = mysqlFailure(error);
+  return known ? fail(known, error) : fail('PROTOCOL_ERROR', error);
+}
+
+/**
+ * Starts mysql2 on the tcp stage's socket. mysql2 swaps `connection.stream` for its TLSSocket
+ * inside the handshake and offers no event for it; watching that assignment is how the tls stage
+ * learns when the handshake starts and ends, apart from the login that follows.
+ */
+function startLogin(ctx: EngineContext, useTls: boolean): Login {
+  const { settings, socket, tls } = ctx;
+  const ssl = useTls ? mysqlSslOptions(tls) : undefined;
+  if (useTls) {
+    // For an IP literal mysql2 passes neither `servername` nor `host` to tls.connect, and Node then
+    // checks the certificate against `socket._host` (set by net.connect only for names) or else
+    // "localhost". Name the socket after the host the user gave, so the right name is checked.
+    (socket as Socket & { _host?: string })._host = tls.host;
+  }
+  const connection = mysql2.createConnection({
+    stream: socket,
+    // Not dialled (the stream is open already): the name mysql2 gives TLS for SNI and the name check.
+    host: tls.host,
+    port: settings.port,
+    user: settings.userName,
+    password: settings.password,
+    ...(ssl ? { ssl } : {}),
+    // The stage deadlines govern; a driver timer would only race them.
+    connectTimeout: 0,
+  });
+  // Errors after the verification stopped listening must not crash the worker.
+  connection.on('error', () => {});
+
+  let tlsSocket: TLSSocket | undefined;
+  const secured = new Promise<TLSSocket>((resolve, reject) => {
+    if (!useTls) return;
+    const holder = connection as unknown as { stream: Socket };
+    let current = holder.stream;
+    Object.defineProperty(holder, 'stream', {
+      configurable: true,
+      get: () => current,
+      set: (next: Socket) => {
+        current = next;
+        if (next instanceof TLSSocket) {
+          tlsSocket = next;
+          next.once('secureConnect', () => resolve(next));
+        }
+      },
+    });
+    connection.once('error', (error) => reject(classify(error, tlsSocket)));
+  });
+  secured.catch(() => {});
+  const loggedIn = new Promise<void>((resolve, reject) => {
+    connection.connect((error) => (error ? reject(classify(error, tlsSocket)) : resolve()));
+  });
+  loggedIn.catch(() => {});
+  return { connection, secured, loggedIn };
+}
+
+function query<T>(connection: Connection, sql: string, values: unknown[] = []): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    connection.query(sql, values, (error, rows) => (error ? reject(classify(error)) : resolve(rows as T[])));
+  });
+}
+
+async function readGreeting(ctx: EngineContext, signal: AbortSignal) {
+  // peek: mysql2 reads the same greeting again when it takes the socket.
+  const packet = await readUnit(ctx.socket, mysqlPacketLength, { signal, peek: true });
+  const greeting = parseMysqlGreeting(packet);
+  if (!greeting) throw fail('PROTOCOL_ERROR');
+  if (greeting.kind === 'error') {
+    const known = mysqlFailure({ errno: greeting.errno });
+    // Refused before any TLS or login: the failure stays where it happened.
+    throw fail(known ? { ...known, stage: undefined } : 'PROTOCOL_ERROR');
+  }
+  return greeting;
+}
+
+export const mysql: EngineAdapter = {
+  displayName: 'MySQL',
+  // For MySQL the schema is the database (spec §4).
+  defaultSchema: (settings) => settings.databaseName,
+
+  async verify(ctx) {
+    const { settings, stages, tls } = ctx;
+    let login: Login | undefined;
+    const release = () => {
+      if (!login) return;
+      const { connection } = login;
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          connection.destroy();
+          resolve();
+        };
+        // COM_QUIT when logged in, so the server does not log an aborted connection.
+        if (connection.authorized) {
+          connection.end(done);
+          setTimeout(done, 200).unref();
+        } else {
+          done();
+        }
+      });
+    };
+    ctx.defer(release);
+
+    if (tls.use === 'never') {
+      stages.skip('tls');
+    } else {
+      const tlsSocket = await stages.run(
+        'tls',
+        async (signal) => {
+          const greeting = await readGreeting(ctx, signal);
+          if (!greeting.offersTls) {
+            if (tls.use === 'if-offered') return undefined;
+            throw fail('TLS_NOT_OFFERED');
+          }
+          login = startLogin(ctx, true);
+          return login.secured;
+        },
+        { skippedWhen: (secure) => (secure ? undefined : 'TLS_NOT_OFFERED') },
+      );
+      if (tlsSocket) ctx.report.tls = describeTls(tlsSocket);
+    }
+    // No TLS (disable, or prefer and the server has none): the login starts in clear text.
+    if (!login) login = startLogin(ctx, false);
+    const started = login;
+    await stages.run('auth', () => started.loggedIn);
+
+    await stages.run('database', async () => {
+      await query(started.connection, 'USE ??', [settings.databaseName]);
+      const [row] = await query<{ version: string }>(started.connection, 'SELECT VERSION() AS version');
+      if (row?.version) ctx.report.version = row.version;
+    });
+
+    const schema = settings.schema ?? mysql.defaultSchema(settings);
+    await stages.run('schema', async () => {
+      try {
+        await query(started.connection, 'USE ??', [schema]);
+      } catch (error) {
+        // The same errors as the database stage, about the schema this time.
+        const code = (error as StageFailure).code;
+        if (code === 'DATABASE_NOT_FOUND') throw fail('SCHEMA_NOT_FOUND', error);
+        throw error;
+      }
+    });
+  },
+};

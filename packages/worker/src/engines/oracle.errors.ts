@@ -1,0 +1,57 @@
+import type { FailureSpec } from '../verify/stage-failure.js';
+
+/** Oracle errors (`error.code`: `ORA-nnnnn` from the server, `NJS-nnn` from node-oracledb thin) → failure. */
+export const ORACLE_ERRORS: Record<string, FailureSpec> = {
+  // invalid username/password; logon denied
+  'ORA-01017': { code: 'AUTH_FAILED', stage: 'auth' },
+  // the account is locked
+  'ORA-28000': {
+    code: 'AUTH_FAILED',
+    stage: 'auth',
+    message: (c) => `The account of user ${c.user} is locked`,
+    hint: () => 'Ask the database administrator to unlock the account.',
+  },
+  // the password has expired
+  'ORA-28001': {
+    code: 'AUTH_FAILED',
+    stage: 'auth',
+    message: (c) => `The password of user ${c.user} has expired`,
+    hint: () => 'Ask the database administrator to reset the password, then update the connection.',
+  },
+  // the listener does not know the service / SID: refused before any login
+  'ORA-12514': { code: 'DATABASE_NOT_FOUND', stage: 'database', priorStages: 'skipped' },
+  'ORA-12505': { code: 'DATABASE_NOT_FOUND', stage: 'database', priorStages: 'skipped' },
+  'NJS-518': { code: 'DATABASE_NOT_FOUND', stage: 'database', priorStages: 'skipped' },
+  'NJS-519': { code: 'DATABASE_NOT_FOUND', stage: 'database', priorStages: 'skipped' },
+  // user lacks CREATE SESSION privilege; logon denied
+  'ORA-01045': { code: 'PERMISSION_DENIED', stage: 'database', priorStages: 'ok' },
+  // insufficient privileges; table or view does not exist
+  'ORA-01031': { code: 'PERMISSION_DENIED', stage: 'schema' },
+  'ORA-00942': { code: 'PERMISSION_DENIED', stage: 'schema' },
+  // listener could not hand off / no appropriate service handler / database starting or stopping
+  'ORA-12516': { code: 'SERVER_BUSY' },
+  'ORA-12519': { code: 'SERVER_BUSY' },
+  'ORA-12520': { code: 'SERVER_BUSY' },
+  'ORA-12528': { code: 'SERVER_BUSY' },
+  'ORA-01033': { code: 'SERVER_BUSY' },
+  'ORA-01034': { code: 'SERVER_BUSY' },
+  'ORA-01089': { code: 'SERVER_BUSY' },
+  // thin driver transport: closed, lost, refused, timed out, not a TNS answer
+  'NJS-500': { code: 'CONNECTION_LOST' },
+  'NJS-501': { code: 'CONNECTION_LOST' },
+  'NJS-503': { code: 'CONNECTION_LOST' },
+  'NJS-521': { code: 'CONNECTION_LOST' },
+  'NJS-511': { code: 'CONNECTION_LOST' },
+  'NJS-510': { code: 'AUTH_TIMEOUT' },
+  'NJS-509': { code: 'PROTOCOL_ERROR' },
+  // thin driver TLS: wallet unusable, handshake refused, certificate DN / host name mismatch
+  'NJS-505': { code: 'TLS_CONFIG_INVALID' },
+  'NJS-506': { code: 'TLS_HANDSHAKE_FAILED' },
+  'NJS-507': { code: 'TLS_HOSTNAME_MISMATCH' },
+  'NJS-508': { code: 'TLS_HOSTNAME_MISMATCH' },
+};
+
+export function oracleFailure(error: unknown): FailureSpec | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? ORACLE_ERRORS[code] : undefined;
+}

@@ -1,0 +1,70 @@
+import type { FailureSpec } from '../verify/stage-failure.js';
+
+/**
+ * SQL Server error numbers (from the login's error tokens or a RequestError) → failure. Order
+ * matters: a login that cannot open its database gets 4060 *and* 18456, and 4060 is the precise one.
+ */
+export const SQLSERVER_ERRORS: [number, FailureSpec][] = [
+  // Cannot open database requested by the login (missing, or no access: the server does not say which)
+  [
+    4060,
+    {
+      code: 'DATABASE_NOT_FOUND',
+      stage: 'database',
+      priorStages: 'ok',
+      message: (c) => `The database ${c.database} does not exist, or user ${c.user} may not open it`,
+      hint: (c) =>
+        `Correct databaseName, or ask the database administrator to create a user for ${c.user} in ${c.database}.`,
+    },
+  ],
+  // The server principal is not able to access the database under the current security context
+  [916, { code: 'PERMISSION_DENIED', stage: 'database', priorStages: 'ok' }],
+  // The SELECT/... permission was denied on the object
+  [229, { code: 'PERMISSION_DENIED', stage: 'schema' }],
+  // Login failed for user
+  [18456, { code: 'AUTH_FAILED', stage: 'auth' }],
+  // Password expired / must be changed
+  [
+    18487,
+    { code: 'AUTH_FAILED', stage: 'auth', message: (c) => `The password of user ${c.user} has expired` },
+  ],
+  [
+    18488,
+    { code: 'AUTH_FAILED', stage: 'auth', message: (c) => `The password of user ${c.user} must be changed` },
+  ],
+  // Account locked out
+  [18486, { code: 'AUTH_FAILED', stage: 'auth', message: (c) => `The account of user ${c.user} is locked` }],
+  // Login from an untrusted domain (Windows authentication only)
+  [18452, { code: 'AUTH_UNSUPPORTED', stage: 'auth' }],
+  // Server is starting up / in single-user mode / paused
+  [18401, { code: 'SERVER_BUSY' }],
+  [17809, { code: 'SERVER_BUSY' }],
+  [18451, { code: 'SERVER_BUSY' }],
+];
+
+/** tedious/mssql codes without a server number. */
+export const TEDIOUS_CODES: Record<string, FailureSpec> = {
+  // The server requires encryption and the client asked for none.
+  EENCRYPT: { code: 'TLS_REQUIRED' },
+  ESOCKET: { code: 'CONNECTION_LOST' },
+  ECONNCLOSED: { code: 'CONNECTION_LOST' },
+  ELOGIN: { code: 'AUTH_FAILED', stage: 'auth' },
+};
+
+export function sqlServerFailure(numbers: readonly number[], error: unknown): FailureSpec | undefined {
+  const own = (error as { number?: unknown; originalError?: { number?: unknown } } | null) ?? {};
+  const all = [...numbers, own.number, own.originalError?.number].filter(
+    (n): n is number => typeof n === 'number',
+  );
+  for (const [number, spec] of SQLSERVER_ERRORS) if (all.includes(number)) return spec;
+  for (let link: unknown = error, depth = 0; link && depth < 4; depth++) {
+    const { code, originalError, cause } = link as {
+      code?: unknown;
+      originalError?: unknown;
+      cause?: unknown;
+    };
+    if (typeof code === 'string' && TEDIOUS_CODES[code]) return TEDIOUS_CODES[code];
+    link = originalError ?? cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,80 @@
+import type { Socket } from 'node:net';
+import type { ConnectionType, Logger, SslMode, StageName, Verification } from '@dbconn/shared';
+import type { StageRunner } from '../verify/stage-runner.js';
+import type { TlsPolicy } from './ssl-options.js';
+
+/** Everything needed to dial a connection, secrets opened. Lives only in worker memory. */
+export interface DialSettings {
+  type: ConnectionType;
+  host: string;
+  port: number;
+  databaseName: string;
+  userName: string;
+  password: string;
+  schema?: string | undefined;
+  ssl?:
+    | { mode: SslMode; ca?: string | undefined; cert?: string | undefined; key?: string | undefined }
+    | undefined;
+  metadata: Record<string, string>;
+}
+
+/** Egress policy (spec §8), applied to every resolved address before dialling. */
+export interface EgressPolicyConfig {
+  mode: 'default' | 'strict';
+  /** CIDRs or host names (`db.example.com`, `*.example.com`) always allowed, unless denied. */
+  allow: string[];
+  /** CIDRs or host names always refused. */
+  deny: string[];
+}
+
+export interface VerifyOptions {
+  /** Deadline of the whole verification. */
+  timeoutMs: number;
+  /** Deadline of each stage. */
+  stageTimeoutMs: number;
+  egress: EgressPolicyConfig;
+  /** Aborts the verification (worker shutdown); the result then ends with ABORTED. */
+  signal?: AbortSignal;
+  /** Receives the cause of unexpected errors and the egress rule behind a refusal; never shown to users. */
+  log?: Logger;
+}
+
+/** TLS as negotiated, for `server.tls` of the result. */
+export interface TlsInfo {
+  version: string;
+  cipher: string;
+  certExpiresAt?: string;
+}
+
+/** What the engine learnt about the server, for `server` of the result. */
+export interface ServerReport {
+  version?: string;
+  tls?: TlsInfo;
+}
+
+export interface EngineContext {
+  settings: DialSettings;
+  /** The address the dns stage checked and the tcp stage connected to. Drivers dial this, never the name. */
+  address: string;
+  /** Connected to `address` by the tcp stage; from here the engine owns it (hand it to the driver or close it). */
+  socket: Socket;
+  tls: TlsPolicy;
+  stages: StageRunner;
+  /** For drivers that want a timeout of their own; the stage runner enforces the real deadline. */
+  stageTimeoutMs: number;
+  /** Registers a release (close a client, destroy a socket) that runs when the verification ends. */
+  defer(release: () => unknown): void;
+  report: ServerReport;
+}
+
+/** One per engine (engines/<engine>.ts), dispatched by type in engines/index.ts. */
+export interface EngineAdapter {
+  /** For messages: `PostgreSQL`, `MySQL`... */
+  displayName: string;
+  /** The schema checked when the connection names none (spec §4). */
+  defaultSchema(settings: DialSettings): string;
+  /** Runs the tls, auth, database and schema stages through `ctx.stages`. */
+  verify(ctx: EngineContext): Promise<void>;
+}
+
+export type { StageName, Verification };

@@ -1,0 +1,242 @@
+import type { SslMode, StageName } from '@dbconn/shared';
+
+/** What a failure message may talk about. None of these is a secret. */
+export interface FailureContext {
+  /** Display name of the engine (`PostgreSQL`). */
+  engine: string;
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  /** The schema checked: the caller's, or the engine's default. */
+  schema: string;
+  sslMode: SslMode;
+  stage: StageName;
+  /** The budget the stage had when it timed out. */
+  timeoutMs: number;
+}
+
+export type FailureText = (c: FailureContext) => string;
+
+interface CodeEntry {
+  /** Retried with backoff (spec §6) rather than failing the connection at once. */
+  transient: boolean;
+  message: FailureText;
+  /** Who can fix it, and how. */
+  hint: FailureText;
+}
+
+const at = (c: FailureContext) => `${c.host}:${c.port}`;
+
+const timeout = (what: string): CodeEntry => ({
+  transient: true,
+  message: (c) => `${what} at ${at(c)} did not finish within ${c.timeoutMs} ms`,
+  hint: () =>
+    'The server or the network is slow or silent; it is retried automatically. If it persists, ask the database administrator whether the server is overloaded or the port belongs to another service.',
+});
+
+/**
+ * Every code a verification can end with, one entry per code: whether it is transient, the
+ * message (what failed, in terms the user knows) and the hint (who can fix it).
+ */
+export const VERIFICATION_CODES = {
+  // ---- dns
+  DNS_NOT_FOUND: {
+    transient: false,
+    message: (c) => `The host name ${c.host} does not exist in DNS — check the host`,
+    hint: () => 'Correct the host of the connection, or ask your DNS administrator to publish the name.',
+  },
+  DNS_TEMPORARY: {
+    transient: true,
+    message: (c) => `The DNS lookup of ${c.host} failed temporarily`,
+    hint: () =>
+      'Retried automatically. If it persists, ask your network administrator to check the DNS servers.',
+  },
+  DNS_TIMEOUT: timeout('The DNS lookup'),
+  HOST_FORBIDDEN: {
+    transient: false,
+    // Generic on purpose (spec §8): the user must not learn which rule matched.
+    message: (c) => `Connections to ${c.host} are not allowed by this service's network policy`,
+    hint: () => 'Use another host, or ask the operators of this service to allow this one.',
+  },
+  // ---- tcp
+  TCP_REFUSED: {
+    transient: true,
+    message: (c) =>
+      `Nothing accepted a connection at ${at(c)} — check the port and that the server is running`,
+    hint: () =>
+      'Correct the port, or ask the database administrator to start the server or open the port in its firewall.',
+  },
+  TCP_TIMEOUT: timeout('Opening a TCP connection'),
+  TCP_UNREACHABLE: {
+    transient: true,
+    message: (c) => `There is no network route to ${at(c)}`,
+    hint: () => 'Ask your network administrator to let this service reach the database network.',
+  },
+  TCP_RESET: {
+    transient: true,
+    message: (c) => `The connection to ${at(c)} was reset while opening`,
+    hint: () =>
+      'Retried automatically. If it persists, a firewall or the server may be rejecting this service.',
+  },
+  TCP_FAILED: {
+    transient: true,
+    message: (c) => `A TCP connection to ${at(c)} could not be opened`,
+    hint: () => 'Retried automatically. If it persists, ask your network administrator.',
+  },
+  // ---- tls
+  TLS_NOT_OFFERED: {
+    transient: false,
+    message: (c) => `The server at ${at(c)} does not offer TLS, but ssl.mode is ${c.sslMode}`,
+    hint: () =>
+      'Ask the database administrator to enable TLS on the server, or set ssl.mode to prefer or disable if an unencrypted connection is acceptable.',
+  },
+  TLS_REQUIRED: {
+    transient: false,
+    message: (c) => `The server at ${at(c)} requires TLS, but ssl.mode is ${c.sslMode}`,
+    hint: () => 'Set ssl.mode to require, verify-ca or verify-full.',
+  },
+  TLS_CERT_UNTRUSTED: {
+    transient: false,
+    message: (c) =>
+      `The certificate of the server at ${at(c)} is not signed by a trusted certificate authority`,
+    hint: () =>
+      'Put the certificate of the authority that signed the server certificate in ssl.ca (ask the database administrator for it), or use ssl.mode require to encrypt without verifying.',
+  },
+  TLS_HOSTNAME_MISMATCH: {
+    transient: false,
+    message: (c) => `The certificate of the server at ${at(c)} is not issued for the name ${c.host}`,
+    hint: () =>
+      'Connect with a name the certificate lists, ask the database administrator for a certificate that includes this name, or use ssl.mode verify-ca.',
+  },
+  TLS_CERT_EXPIRED: {
+    transient: false,
+    message: (c) => `The certificate of the server at ${at(c)} has expired`,
+    hint: () => 'Ask the database administrator to renew the server certificate.',
+  },
+  TLS_CERT_NOT_YET_VALID: {
+    transient: false,
+    message: (c) => `The certificate of the server at ${at(c)} is not valid yet`,
+    hint: () => 'Ask the database administrator to check the certificate dates and the server clock.',
+  },
+  TLS_CLIENT_CERT_REJECTED: {
+    transient: false,
+    message: (c) => `The server at ${at(c)} did not accept the client certificate`,
+    hint: () =>
+      'Check ssl.cert and ssl.key, or ask the database administrator which certificate authority the server trusts for clients.',
+  },
+  TLS_CONFIG_INVALID: {
+    transient: false,
+    message: () => 'The TLS material of the connection (ssl.ca, ssl.cert or ssl.key) could not be used',
+    hint: () =>
+      'Check that ssl.ca, ssl.cert and ssl.key are valid PEM, unencrypted, and that the key matches the certificate.',
+  },
+  TLS_HANDSHAKE_FAILED: {
+    transient: false,
+    message: (c) => `The TLS handshake with the server at ${at(c)} failed`,
+    hint: () =>
+      'Check that the port speaks TLS the way this engine expects, or ask the database administrator which TLS versions and ciphers the server allows.',
+  },
+  TLS_TIMEOUT: timeout('The TLS handshake'),
+  // ---- auth
+  AUTH_FAILED: {
+    transient: false,
+    message: (c) => `The server refused the password for user ${c.user} — check the password`,
+    hint: () =>
+      'Update the password of the connection, or ask the database administrator to reset it for this user.',
+  },
+  AUTH_UNSUPPORTED: {
+    transient: false,
+    message: (c) =>
+      `The server asked user ${c.user} for an authentication method this service does not support`,
+    hint: () => 'Ask the database administrator to allow password authentication for this user.',
+  },
+  HOST_NOT_ALLOWED: {
+    transient: false,
+    message: (c) =>
+      `The server at ${at(c)} does not accept user ${c.user} from this service's network address`,
+    hint: () => "Ask the database administrator to allow this service's address for the user.",
+  },
+  SERVER_BUSY: {
+    transient: true,
+    message: (c) =>
+      `The server at ${at(c)} refused new connections (too many connections, starting up or shutting down)`,
+    hint: () =>
+      'Retried automatically. If it persists, ask the database administrator to check the connection limits.',
+  },
+  AUTH_TIMEOUT: timeout('Logging in'),
+  // ---- database
+  DATABASE_NOT_FOUND: {
+    transient: false,
+    message: (c) => `The database ${c.database} does not exist on the server at ${at(c)}`,
+    hint: () => 'Correct databaseName, or ask the database administrator to create the database.',
+  },
+  DATABASE_TIMEOUT: timeout('Opening the database'),
+  // ---- schema (PERMISSION_DENIED also at stage database: what is denied depends on the stage)
+  SCHEMA_NOT_FOUND: {
+    transient: false,
+    message: (c) => `The schema ${c.schema} does not exist in database ${c.database}`,
+    hint: () => 'Correct the schema of the connection, or ask the database administrator to create it.',
+  },
+  PERMISSION_DENIED: {
+    transient: false,
+    message: (c) =>
+      c.stage === 'schema'
+        ? `User ${c.user} may not read schema ${c.schema} in database ${c.database}`
+        : `User ${c.user} may not open database ${c.database}`,
+    hint: (c) =>
+      c.stage === 'schema'
+        ? `Ask the database administrator to grant ${c.user} read access to schema ${c.schema}.`
+        : `Ask the database administrator to grant ${c.user} access to database ${c.database}.`,
+  },
+  SCHEMA_TIMEOUT: timeout('Checking the schema'),
+  // ---- any stage
+  CONNECTION_LOST: {
+    transient: true,
+    message: (c) => `The server at ${at(c)} closed the connection during the ${c.stage} stage`,
+    hint: () =>
+      'Retried automatically. If it persists, the server log will say why it dropped the connection.',
+  },
+  PROTOCOL_ERROR: {
+    transient: false,
+    message: (c) =>
+      `The server at ${at(c)} did not answer like a ${c.engine} server — check the type and the port`,
+    hint: () => 'Correct the type or the port of the connection.',
+  },
+  ABORTED: {
+    transient: true,
+    message: () => 'The verification was interrupted before it finished (the worker is shutting down)',
+    hint: () => 'Nothing to do: it is run again.',
+  },
+  UNEXPECTED_ERROR: {
+    transient: false,
+    message: (c) => `The ${c.stage} stage failed with an unexpected error`,
+    hint: () => 'Ask the operators of this service to look at the worker log.',
+  },
+} satisfies Record<string, CodeEntry>;
+
+export type VerificationCode = keyof typeof VERIFICATION_CODES;
+
+/** The timeout code of each stage. */
+export const STAGE_TIMEOUT_CODES = {
+  dns: 'DNS_TIMEOUT',
+  tcp: 'TCP_TIMEOUT',
+  tls: 'TLS_TIMEOUT',
+  auth: 'AUTH_TIMEOUT',
+  database: 'DATABASE_TIMEOUT',
+  schema: 'SCHEMA_TIMEOUT',
+} as const satisfies Record<StageName, VerificationCode>;
+
+export function isVerificationCode(code: string): code is VerificationCode {
+  return Object.hasOwn(VERIFICATION_CODES, code);
+}
+
+/**
+ * Whether a failed verification is worth retrying (spec §6): DNS_TEMPORARY, every TCP_* code,
+ * every *_TIMEOUT, a busy server, a dropped connection, an interrupted run. Everything else
+ * (forbidden host, TLS certificates, credentials, database, schema) is permanent. Unknown codes are
+ * permanent, so a typo never turns into a retry loop.
+ */
+export function isTransientCode(code: string): boolean {
+  return isVerificationCode(code) && VERIFICATION_CODES[code].transient;
+}

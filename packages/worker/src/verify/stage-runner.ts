@@ -1,0 +1,141 @@
+import { STAGE_NAMES, type StageName, type StageResult } from '@dbconn/shared';
+import { STAGE_TIMEOUT_CODES } from './codes.js';
+import { fail, StageFailure } from './stage-failure.js';
+
+/** Where a verification stopped, for the result's `error`. */
+export interface RecordedFailure {
+  stage: StageName;
+  failure: StageFailure;
+  /** The budget of the stage (for timeout messages). */
+  budgetMs: number;
+}
+
+const order = (stage: StageName) => STAGE_NAMES.indexOf(stage);
+const elapsedSince = (start: number) => Math.max(0, Math.round(performance.now() - start));
+
+/**
+ * Runs the stages of one verification in order, each under its deadline (the stage timeout, cut
+ * to what is left of the whole verification), and records what happened to each.
+ *
+ * A stage function gets an AbortSignal that fires when its deadline passes (or the verification is
+ * aborted); the runner does not wait for the function after that. Resources the function opened
+ * must be registered with the verification's cleanup, which runs whatever the outcome.
+ */
+export class StageRunner {
+  private readonly results = new Map<StageName, StageResult>();
+  private failed: RecordedFailure | undefined;
+  private readonly endsAt: number;
+
+  constructor(
+    private readonly limits: { timeoutMs: number; stageTimeoutMs: number; signal?: AbortSignal | undefined },
+    startedAt: number = performance.now(),
+  ) {
+    this.endsAt = startedAt + limits.timeoutMs;
+  }
+
+  get failure(): RecordedFailure | undefined {
+    return this.failed;
+  }
+
+  /**
+   * Runs `stage`; returns its value, or throws the StageFailure that ended the verification.
+   * `skippedWhen` turns a result into a skipped stage with a code (TLS under `prefer` when the
+   * server has none: nothing failed, but nothing was encrypted either).
+   */
+  async run<T>(
+    stage: StageName,
+    work: (signal: AbortSignal) => Promise<T>,
+    options: { skippedWhen?: (value: T) => string | undefined } = {},
+  ): Promise<T> {
+    this.assertNext(stage);
+    const start = performance.now();
+    const budgetMs = Math.max(0, Math.min(this.limits.stageTimeoutMs, Math.floor(this.endsAt - start)));
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort(fail('ABORTED'));
+
+    const stopped = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    stopped.catch(() => {});
+    if (this.limits.signal?.aborted) controller.abort(fail('ABORTED'));
+    else this.limits.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(fail(STAGE_TIMEOUT_CODES[stage])), budgetMs);
+
+    try {
+      // Aborted before it began (the worker is shutting down): do not start the work at all.
+      if (controller.signal.aborted) throw controller.signal.reason;
+      const pending = work(controller.signal);
+      // The runner stops listening at the deadline; a late rejection must not become unhandled.
+      pending.catch(() => {});
+      const value = await Promise.race([pending, stopped]);
+      const skippedCode = options.skippedWhen?.(value);
+      this.results.set(
+        stage,
+        skippedCode
+          ? { name: stage, status: 'skipped', durationMs: elapsedSince(start), code: skippedCode }
+          : { name: stage, status: 'ok', durationMs: elapsedSince(start) },
+      );
+      return value;
+    } catch (error) {
+      const failure = error instanceof StageFailure ? error : fail('UNEXPECTED_ERROR', error);
+      if (!controller.signal.aborted) controller.abort(failure);
+      throw this.record(stage, failure, start, budgetMs);
+    } finally {
+      clearTimeout(timer);
+      this.limits.signal?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  /** Records a stage that does not run (TLS under `disable`; TLS under `prefer` when the server has none). */
+  skip(stage: StageName, code?: string): void {
+    this.assertNext(stage);
+    this.results.set(stage, { name: stage, status: 'skipped', durationMs: 0, ...(code ? { code } : {}) });
+  }
+
+  /** Records an error raised between stages (a bug, not a dial failure) against the next stage. */
+  recordUnexpected(error: unknown): void {
+    if (this.failed) return;
+    const last = Math.max(-1, ...[...this.results.keys()].map(order));
+    const next = STAGE_NAMES[Math.min(last + 1, STAGE_NAMES.length - 1)] ?? 'dns';
+    this.record(next, fail('UNEXPECTED_ERROR', error), performance.now(), 0);
+  }
+
+  /** Every stage in order; those that never ran are `skipped`. */
+  stages(): StageResult[] {
+    return STAGE_NAMES.map((name) => this.results.get(name) ?? { name, status: 'skipped', durationMs: 0 });
+  }
+
+  private record(running: StageName, failure: StageFailure, start: number, budgetMs: number): StageFailure {
+    const target = failure.spec.stage;
+    const durationMs = elapsedSince(start);
+    if (target && order(target) > order(running)) {
+      // One driver call covered several stages; the error says how far the server got.
+      const priorOk = failure.spec.priorStages !== 'skipped';
+      this.results.set(running, {
+        name: running,
+        status: priorOk ? 'ok' : 'skipped',
+        durationMs: priorOk ? durationMs : 0,
+      });
+      for (const between of STAGE_NAMES.slice(order(running) + 1, order(target))) {
+        this.results.set(between, { name: between, status: priorOk ? 'ok' : 'skipped', durationMs: 0 });
+      }
+      this.results.set(target, {
+        name: target,
+        status: 'failed',
+        durationMs: priorOk ? 0 : durationMs,
+        code: failure.code,
+      });
+      this.failed = { stage: target, failure, budgetMs };
+    } else {
+      this.results.set(running, { name: running, status: 'failed', durationMs, code: failure.code });
+      this.failed = { stage: running, failure, budgetMs };
+    }
+    return failure;
+  }
+
+  private assertNext(stage: StageName): void {
+    if (this.failed) throw new Error(`stage ${stage} started after the verification failed`);
+    const last = Math.max(-1, ...[...this.results.keys()].map(order));
+    if (order(stage) <= last) throw new Error(`stage ${stage} is out of order`);
+  }
+}
