@@ -1,7 +1,7 @@
 import {
   ConfigError,
   createLogger,
-  createRedis,
+  connectRedis,
   createStore,
   createVerifyQueue,
   loadConfig,
@@ -16,8 +16,7 @@ async function main() {
   }
   const store = await createStore(config.store.url);
   await store.init();
-  const redis = createRedis(config.redis.url);
-  await redis.ping();
+  const redis = await connectRedis(config.redis.url);
   const verifyQueue = createVerifyQueue(redis, config.redis.prefix);
   const app = await buildServer({
     config,

@@ -22,6 +22,29 @@ export function createRedis(url: string, options: { blocking?: boolean } = {}): 
   return new Redis(url, opts);
 }
 
+/**
+ * A client that is connected: resolves on `ready`, rejects on the first connection error (so a
+ * process that cannot reach Redis at start stops with the reason instead of hanging).
+ */
+export async function connectRedis(url: string, options: { blocking?: boolean } = {}): Promise<Redis> {
+  const redis = createRedis(url, options);
+  if (redis.status === 'ready') return redis;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => {
+      redis.off('ready', onReady);
+      redis.disconnect();
+      reject(err);
+    };
+    const onReady = () => {
+      redis.off('error', onError);
+      resolve();
+    };
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+  });
+  return redis;
+}
+
 export function createInteractiveQueue(connection: Redis, prefix: string): Queue<InteractiveJob> {
   return new Queue<InteractiveJob>(QUEUE_NAMES.interactive, {
     connection,

@@ -1,1 +1,3 @@
-export {};
+export * from './processors/index.js';
+export * from './sweeper.js';
+export * from './worker.js';

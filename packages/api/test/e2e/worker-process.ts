@@ -18,7 +18,7 @@ export interface WorkerProcess {
 
 /**
  * Runs the real worker (`packages/worker/src/main.ts`) as a child process from the TypeScript
- * source: `node --conditions=source --import tsx src/main.ts`, in packages/worker. It gets only
+ * source: `node --conditions=@dbconn/source --import tsx src/main.ts`, in packages/worker. It gets only
  * the variables it is given (plus PATH/HOME/TMPDIR), so it shares exactly the API's store schema
  * and queue prefix when given the harness's `h.env`.
  */
@@ -28,7 +28,7 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
     const value = process.env[name];
     if (value !== undefined) base[name] = value;
   }
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--conditions=@dbconn/source', '--import', 'tsx', 'src/main.ts'], {
     cwd: WORKER_DIR,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,47 @@
+import { JOB_NAMES, QUEUE_NAMES } from '@dbconn/shared';
+import type { Job } from 'bullmq';
+import {
+  createVerifyConnectionProcessor,
+  type VerifyConnectionProcessorDeps,
+} from './verify-connection.processor.js';
+
+/** The job names each queue carries: a worker on a queue needs a processor for every one. */
+export const QUEUE_JOBS = {
+  [QUEUE_NAMES.verify]: [JOB_NAMES.verifyConnection],
+  [QUEUE_NAMES.interactive]: [JOB_NAMES.testConnection, JOB_NAMES.testSettings, JOB_NAMES.discoverSchema],
+} as const satisfies Record<(typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES], readonly string[]>;
+
+export type QueueName = keyof typeof QUEUE_JOBS;
+export type QueueJobName<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];
+
+/** A job processor as BullMQ calls it; the signal aborts when the worker cancels the job. */
+export type JobHandler = (
+  job: Job<unknown, unknown>,
+  token?: string,
+  signal?: AbortSignal,
+) => Promise<unknown>;
+
+/** One processor per job name of a queue. The type makes a missing handler a compile error. */
+export type QueueHandlers<Q extends QueueName> = Record<QueueJobName<Q>, JobHandler>;
+
+export function createVerifyQueueHandlers(deps: VerifyConnectionProcessorDeps): QueueHandlers<'verify'> {
+  return { [JOB_NAMES.verifyConnection]: createVerifyConnectionProcessor(deps) };
+}
+
+/**
+ * A worker refuses to start when a job name of its queue has no handler (immich-style): the
+ * check the type makes at build time, repeated at start for maps built dynamically or cast.
+ */
+export function assertEveryJobHasAHandler(
+  queue: QueueName,
+  handlers: Partial<Record<string, JobHandler>>,
+): void {
+  const missing = QUEUE_JOBS[queue].filter(
+    (name: string) => !Object.hasOwn(handlers, name) || typeof handlers[name] !== 'function',
+  );
+  if (missing.length > 0) {
+    throw new Error(`no handler for job ${missing.join(', ')} of queue ${queue}; refusing to start`);
+  }
+}
+
+export * from './verify-connection.processor.js';

@@ -1,0 +1,107 @@
+import {
+  type DialSettingsPayload,
+  DialSettingsSchema,
+  JOB_NAMES,
+  open,
+  openSecrets,
+  type Redis,
+  SealError,
+  TestConnectionJobSchema,
+  TestSettingsJobSchema,
+  testSettingsKey,
+  type Verification,
+} from '@dbconn/shared';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { z } from 'zod';
+import { verifyConnection } from '../verify/verify-connection.js';
+import type { QueueHandlers } from './index.js';
+import {
+  announce,
+  dialSettings,
+  type VerifyConnectionProcessorDeps,
+  writeResult,
+} from './verify-connection.processor.js';
+
+export interface InteractiveProcessorDeps extends VerifyConnectionProcessorDeps {
+  /** Reads (and deletes) the sealed settings of POST /test. */
+  redis: Redis;
+  prefix: string;
+}
+
+function parsePayload<S extends z.ZodType>(schema: S, job: Job<unknown, unknown>): z.output<S> {
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)');
+    throw new UnrecoverableError(`invalid ${job.name} payload (fields: ${fields.join(', ')})`);
+  }
+  return parsed.data;
+}
+
+/**
+ * Work a person is waiting for: no retries (the answer is wanted now), and the result is the job's
+ * return value, which the API reads from the completion event. Verifications hold no secret.
+ */
+export function createInteractiveHandlers(
+  deps: InteractiveProcessorDeps,
+  discoverSchema: QueueHandlers<'interactive'>[typeof JOB_NAMES.discoverSchema],
+): QueueHandlers<'interactive'> {
+  const verifyOptions = (signal?: AbortSignal) => ({
+    timeoutMs: deps.config.verify.timeoutMs,
+    stageTimeoutMs: deps.config.verify.stageTimeoutMs,
+    egress: deps.config.egress,
+    log: deps.log,
+    ...(signal ? { signal } : {}),
+  });
+
+  return {
+    /** Verify a stored connection now; the result becomes its latest verification and status. */
+    [JOB_NAMES.testConnection]: async (job, _token, signal): Promise<Verification | null> => {
+      const { organizationId, connectionId } = parsePayload(TestConnectionJobSchema, job);
+      const log = deps.log.child({ jobId: job.id, connectionId, organizationId, job: job.name });
+      const current = await deps.store.findById({ organizationId }, connectionId);
+      if (!current) return null;
+      const record = await deps.store.markVerifying(organizationId, connectionId, current.dialVersion);
+      if (!record) return null;
+      const key = { organizationId, connectionId, dialVersion: record.dialVersion };
+      await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion: record.dialVersion });
+      let verification: Verification;
+      try {
+        const secrets = openSecrets(deps.keyring, record.sealedSecrets, { organizationId, connectionId });
+        verification = {
+          ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(signal))),
+          attempts: 1,
+        };
+      } catch (err) {
+        if (!(err instanceof SealError)) throw err;
+        log.error({ reason: err.message }, 'stored secrets do not open');
+        throw new UnrecoverableError('the stored secrets do not open with the configured master keys');
+      }
+      await writeResult(
+        deps,
+        log,
+        key,
+        verification.outcome === 'passed' ? 'active' : 'failed',
+        verification,
+      );
+      return verification;
+    },
+
+    /** Verify settings that are never stored; they wait sealed in Redis and are deleted on read. */
+    [JOB_NAMES.testSettings]: async (job, _token, signal): Promise<Verification> => {
+      const { organizationId, requestId } = parsePayload(TestSettingsJobSchema, job);
+      const sealed = await deps.redis.getdel(testSettingsKey(deps.prefix, requestId));
+      if (!sealed) throw new UnrecoverableError('the settings to test expired before a worker took them');
+      let settings: DialSettingsPayload;
+      try {
+        settings = DialSettingsSchema.parse(
+          JSON.parse(open(deps.keyring, sealed, { organizationId, connectionId: requestId })),
+        );
+      } catch {
+        throw new UnrecoverableError('the settings to test could not be opened');
+      }
+      return verifyConnection(settings, verifyOptions(signal));
+    },
+
+    [JOB_NAMES.discoverSchema]: discoverSchema,
+  };
+}

@@ -1,0 +1,214 @@
+import {
+  type Config,
+  type ConnectionEvent,
+  type ConnectionRecord,
+  type ConnectionSecrets,
+  type ConnectionStore,
+  type Keyring,
+  type Logger,
+  openSecrets,
+  SealError,
+  STAGE_NAMES,
+  type Verification,
+  VerifyConnectionJobSchema,
+} from '@dbconn/shared';
+import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
+import type { DialSettings } from '../engines/types.js';
+import { isTransientCode, verifyConnection } from '../verify/verify-connection.js';
+
+export interface VerifyConnectionProcessorDeps {
+  store: ConnectionStore;
+  keyring: Keyring;
+  config: Pick<Config, 'verify' | 'egress'>;
+  log: Logger;
+  /** Announces each status change to watchers (connections.watch). Failures are logged, not thrown. */
+  publish?: (event: ConnectionEvent) => Promise<unknown>;
+}
+
+/**
+ * What a finished job leaves in Redis as its return value (BullMQ keeps it in clear text: codes
+ * only, never a message that could quote settings).
+ * - `active` / `failed`: the result was written.
+ * - `skipped`: the connection was deleted or its dialled settings changed before the job ran.
+ * - `discarded`: they changed while it ran; the result was for settings that no longer exist.
+ */
+export interface VerifyJobResult {
+  status: 'active' | 'failed' | 'skipped' | 'discarded';
+  attempt: number;
+  code?: string | undefined;
+}
+
+/**
+ * The code recorded when the stored secrets do not open (master key of that version removed, or
+ * the blob damaged). It is permanent: retrying cannot help until an operator restores the key or
+ * someone sets the password again. It is reported at the `auth` stage, the first stage that needs
+ * the secrets; the network stages are `skipped` because nothing was dialled.
+ */
+export const SECRETS_UNREADABLE = 'SECRETS_UNREADABLE';
+
+/** Thrown to make BullMQ retry (with the backoff chosen at enqueue) after a transient failure. */
+export class TransientVerificationError extends Error {
+  override name = 'TransientVerificationError';
+  constructor(
+    readonly stage: string,
+    readonly code: string,
+  ) {
+    // Only the stage and code: the job's failedReason is stored in clear text in Redis.
+    super(`verification failed at ${stage} with transient ${code}; will retry`);
+  }
+}
+
+export type VerifyConnectionProcessor = (
+  job: Job<unknown, unknown>,
+  token?: string,
+  signal?: AbortSignal,
+) => Promise<VerifyJobResult>;
+
+/**
+ * Runs one verification job: claim the connection for the job's dialled version, dial it, and
+ * write the result only if that version is still current (spec §6).
+ */
+export function createVerifyConnectionProcessor(
+  deps: VerifyConnectionProcessorDeps,
+): VerifyConnectionProcessor {
+  return async (job, token, signal) => {
+    const parsed = VerifyConnectionJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      // A payload that does not parse will not parse on a retry either.
+      const fields = parsed.error.issues.map((issue) => issue.path.join('.') || '(root)');
+      throw new UnrecoverableError(`invalid verify-connection payload (fields: ${fields.join(', ')})`);
+    }
+    const { connectionId, organizationId, dialVersion } = parsed.data;
+    const attempt = job.attemptsMade + 1;
+    const maxAttempts = job.opts.attempts ?? 1;
+    const log = deps.log.child({ jobId: job.id, connectionId, organizationId, dialVersion, attempt });
+
+    const record = await deps.store.markVerifying(organizationId, connectionId, dialVersion);
+    if (!record) {
+      log.info('connection deleted or its settings changed since the job was queued; nothing to verify');
+      return { status: 'skipped', attempt };
+    }
+    await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion });
+
+    let secrets: ConnectionSecrets;
+    try {
+      secrets = openSecrets(deps.keyring, record.sealedSecrets, { organizationId, connectionId });
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      log.error({ reason: err.message }, 'stored secrets do not open; recording a failed verification');
+      return writeResult(deps, log, parsed.data, 'failed', secretsUnreadable(attempt));
+    }
+
+    const verification = await verifyConnection(dialSettings(record, secrets), {
+      timeoutMs: deps.config.verify.timeoutMs,
+      stageTimeoutMs: deps.config.verify.stageTimeoutMs,
+      egress: deps.config.egress,
+      ...(signal ? { signal } : {}),
+    });
+
+    if (signal?.aborted && verification.outcome === 'failed') {
+      // Shutdown cut the dial short: the result says nothing about the connection. Hand the job
+      // back without spending an attempt, so another worker (or this one restarted) runs it.
+      log.info('verification aborted by shutdown; returning the job to the queue');
+      if (token) {
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      throw new Error('verification aborted by shutdown');
+    }
+
+    const error = verification.error;
+    if (error && isTransientCode(error.code) && attempt < maxAttempts) {
+      log.info({ stage: error.stage, code: error.code, maxAttempts }, 'transient failure; will retry');
+      throw new TransientVerificationError(error.stage, error.code);
+    }
+
+    const status = verification.outcome === 'passed' ? 'active' : 'failed';
+    return writeResult(deps, log, parsed.data, status, { ...verification, attempts: attempt });
+  };
+}
+
+export async function writeResult(
+  deps: VerifyConnectionProcessorDeps,
+  log: Logger,
+  job: { organizationId: string; connectionId: string; dialVersion: number },
+  status: 'active' | 'failed',
+  verification: Verification,
+): Promise<VerifyJobResult> {
+  const attempt = verification.attempts ?? 1;
+  const code = verification.error?.code;
+  const written = await deps.store.recordVerification(
+    job.organizationId,
+    job.connectionId,
+    job.dialVersion,
+    status,
+    verification,
+  );
+  if (!written) {
+    log.info({ status, code }, 'settings changed or connection deleted while verifying; result discarded');
+    return { status: 'discarded', attempt, code };
+  }
+  log.info(
+    { status, stage: verification.error?.stage, code, latencyMs: verification.latencyMs },
+    status === 'active' ? 'connection verified' : 'connection verification failed',
+  );
+  await announce(deps, log, { id: job.connectionId, status, dialVersion: job.dialVersion, verification });
+  return { status, attempt, code };
+}
+
+/** Tells watchers about a status change; a lost message only delays them (they also poll). */
+export async function announce(
+  deps: Pick<VerifyConnectionProcessorDeps, 'publish'>,
+  log: Logger,
+  event: ConnectionEvent,
+): Promise<void> {
+  try {
+    await deps.publish?.(event);
+  } catch (err) {
+    log.warn({ err, status: event.status }, 'could not publish the status change');
+  }
+}
+
+/** What the engines dial: the stored settings plus the opened secrets. Never logged, never queued. */
+export function dialSettings(
+  record: Pick<
+    ConnectionRecord,
+    'type' | 'host' | 'port' | 'databaseName' | 'userName' | 'schema' | 'sslMode' | 'metadata'
+  >,
+  secrets: ConnectionSecrets,
+): DialSettings {
+  return {
+    type: record.type,
+    host: record.host,
+    port: record.port,
+    databaseName: record.databaseName,
+    userName: record.userName,
+    password: secrets.password,
+    schema: record.schema,
+    ssl: record.sslMode
+      ? { mode: record.sslMode, ca: secrets.ca, cert: secrets.cert, key: secrets.key }
+      : undefined,
+    metadata: record.metadata,
+  };
+}
+
+function secretsUnreadable(attempt: number): Verification {
+  return {
+    outcome: 'failed',
+    checkedAt: new Date().toISOString(),
+    latencyMs: 0,
+    attempts: attempt,
+    stages: STAGE_NAMES.map((name) =>
+      name === 'auth'
+        ? { name, status: 'failed' as const, durationMs: 0, code: SECRETS_UNREADABLE }
+        : { name, status: 'skipped' as const, durationMs: 0 },
+    ),
+    error: {
+      stage: 'auth',
+      code: SECRETS_UNREADABLE,
+      message:
+        'the stored credentials could not be decrypted with the configured master keys, so nothing was dialled',
+      hint: 'an operator must configure the master key version they were sealed with, or set the password again',
+    },
+  };
+}
