@@ -1,8 +1,10 @@
 import { type ConnectionType, SslModeSchema } from '@dbconn/shared';
 import { describe, expect, it } from 'vitest';
+import { compareCodePoints } from '../src/engines/discovery.js';
 import type { DialSettings } from '../src/engines/types.js';
+import { discoverSchema } from '../src/verify/discover-schema.js';
 import { verifyConnection } from '../src/verify/verify-connection.js';
-import { stageSummary, verifyOptions } from './helpers/verify.js';
+import { discoverOptions, stageSummary, verifyOptions } from './helpers/verify.js';
 
 /**
  * MongoDB, SQL Server and Oracle cannot run on this machine (no packages, no Docker engine). Their
@@ -14,7 +16,8 @@ import { stageSummary, verifyOptions } from './helpers/verify.js';
  *   ORACLE_URL=oracle://system:oracle@127.0.0.1:1521/FREEPDB1
  *
  * The user must be able to read the database (and, for SQL Server and Oracle, its default schema).
- * Without a URL the suite is skipped and says so.
+ * Schema discovery is checked for its shape (sorted, distinct, no system collections), since the
+ * content of a server elsewhere is not known here. Without a URL the suite is skipped and says so.
  */
 
 const SOURCES: { type: ConnectionType; variable: string; hasSchemas: boolean }[] = [
@@ -81,6 +84,17 @@ for (const { type, variable, hasSchemas } of SOURCES) {
       );
       expect(result.error?.code).toBe('DATABASE_NOT_FOUND');
       expect(result.error?.stage).toBe('database');
+    });
+
+    it('discovers the schema: tables and fields sorted and distinct, no system collections', async () => {
+      const result = await discoverSchema(settings(), { ...discoverOptions(), ...options });
+      if (result.outcome !== 'passed') throw new Error(`discovery failed: ${JSON.stringify(result.error)}`);
+      expect(result.tables.length).toBeLessThanOrEqual(1000);
+      const sortedDistinct = (values: string[]) => [...new Set(values)].sort(compareCodePoints);
+      const names = result.tables.map((t) => t.name);
+      expect(names).toEqual(sortedDistinct(names));
+      for (const table of result.tables) expect(table.fields).toEqual(sortedDistinct(table.fields));
+      if (type === 'MONGODB') expect(names.filter((name) => name.startsWith('system.'))).toEqual([]);
     });
 
     it.skipIf(!hasSchemas)(

@@ -1,9 +1,16 @@
 import { CONNECTION_TYPES, type ConnectionType } from '@dbconn/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DialSettings } from '../src/engines/types.js';
+import { discoverSchema } from '../src/verify/discover-schema.js';
 import { verifyConnection } from '../src/verify/verify-connection.js';
 import { closedPort, type SocketFixture, startSilentServer } from './fixtures/index.js';
-import { dialSettings, shortDeadlines, stageSummary, verifyOptions } from './helpers/verify.js';
+import {
+  dialSettings,
+  discoverOptions,
+  shortDeadlines,
+  stageSummary,
+  verifyOptions,
+} from './helpers/verify.js';
 
 /**
  * The stages up to the socket, for every engine, against real local sockets: a closed port, a
@@ -90,6 +97,24 @@ describe.each(CONNECTION_TYPES)('%s up to the socket', (type) => {
       verifyOptions({ egress: { mode: 'default', allow: [], deny: ['127.0.0.0/8', '::1/128'] } }),
     );
     expect(stageSummary(denied)).toMatchObject({ dns: 'failed:HOST_FORBIDDEN', tcp: 'skipped' });
+  });
+
+  it('schema discovery dials the same way: TCP_REFUSED on a closed port, the error verification gives', async () => {
+    const settings = settingsFor(type, { port: await closedPort() });
+    const discovered = await discoverSchema(settings, discoverOptions());
+    expect(discovered).toMatchObject({ outcome: 'failed', error: { stage: 'tcp', code: 'TCP_REFUSED' } });
+    const verified = await verifyConnection(settings, verifyOptions());
+    expect(discovered).toEqual({ outcome: 'failed', error: verified.error });
+  });
+
+  it('schema discovery goes through the egress policy: HOST_FORBIDDEN for the metadata address', async () => {
+    const result = await discoverSchema(settingsFor(type, { host: '169.254.169.254' }), discoverOptions());
+    expect(result).toMatchObject({ outcome: 'failed', error: { stage: 'dns', code: 'HOST_FORBIDDEN' } });
+  });
+
+  it('schema discovery ends a server that never answers with the stage that was waiting', async () => {
+    const result = await discoverSchema(settingsFor(type), discoverOptions(shortDeadlines));
+    expect(result).toMatchObject({ outcome: 'failed', error: { stage: 'auth', code: 'AUTH_TIMEOUT' } });
   });
 });
 

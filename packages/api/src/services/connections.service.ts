@@ -129,6 +129,7 @@ export class ConnectionService {
       { connectionId: id, version: updated.version, redial: changes.redial },
       'connection updated',
     );
+    await this.notify(ctx, updated, 'updated');
     if (changes.redial) await this.requestVerification(ctx, updated, 'updated');
     return toConnection(updated);
   }

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AppError, type InteractiveJob, JOB_NAMES, type Queue } from '@dbconn/shared';
 import type { QueueEvents } from 'bullmq';
 
-type JobName = (typeof JOB_NAMES)[Exclude<keyof typeof JOB_NAMES, 'verifyConnection'>];
+/** Jobs of the interactive queue (the others belong to the background verify queue). */
+type JobName = (typeof JOB_NAMES)[Exclude<keyof typeof JOB_NAMES, 'verifyConnection' | 'reverifyActive'>];
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -20,7 +21,7 @@ export class InteractiveClient {
 
   constructor(
     private readonly queue: Queue<InteractiveJob>,
-    private readonly events: QueueEvents,
+    events: QueueEvents,
     private readonly timeoutMs: number,
   ) {
     events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, (w) => w.resolve(returnvalue)));

@@ -125,7 +125,7 @@ export class SchemaService {
   }
 
   /** The connection's tables from the cache, or discovered by the worker (rate-limited) and cached. */
-  private async discover(ctx: RequestContext, record: ConnectionRecord): Promise<Discovery> {
+  private async discover(ctx: RequestContext, record: ConnectionRecord, retried = false): Promise<Discovery> {
     const schemaKey = record.schema ?? '';
     const cached = await this.deps.cache.get(record.id, record.dialVersion, schemaKey).catch(() => null);
     if (cached) return { ok: true, schema: cached.schema, tables: cached.tables };
@@ -133,11 +133,19 @@ export class SchemaService {
       { key: `connection:${record.id}`, max: this.deps.limits.perConnection },
       { key: `organization:${ctx.organizationId}`, max: this.deps.limits.perOrganization },
     ]);
-    const result = await this.deps.interactive.run<SchemaDiscoveryResult>(JOB_NAMES.discoverSchema, {
+    const result = await this.deps.interactive.run<SchemaDiscoveryResult | null>(JOB_NAMES.discoverSchema, {
       organizationId: record.organizationId,
       connectionId: record.id,
       dialVersion: record.dialVersion,
     });
+    if (result === null) {
+      // The connection changed (or went) while the job waited: discover what it is now, once.
+      const fresh = retried
+        ? null
+        : await this.deps.store.findById({ organizationId: record.organizationId }, record.id);
+      if (!fresh) throw new AppError('NOT_FOUND', `connection ${record.id} was not found`);
+      return this.discover(ctx, fresh, true);
+    }
     if (result.outcome !== 'passed') return { ok: false, result };
     await this.deps.cache.set(record.id, record.dialVersion, schemaKey, {
       schema: result.schema,

@@ -1,8 +1,10 @@
 import { isIPv6 } from 'node:net';
-import { MongoClient } from 'mongodb';
+import { type Document, MongoClient } from 'mongodb';
 import { fail, StageFailure } from '../verify/stage-failure.js';
+import { assembleTables, selectTables } from './discovery.js';
 import { runListenerTlsStage } from './listener-tls.js';
 import { mongodbFailure } from './mongodb.errors.js';
+import { DialSessions } from './session.js';
 import { mongoTlsOptions } from './ssl-options.js';
 import type { EngineAdapter } from './types.js';
 
@@ -17,6 +19,21 @@ async function attempt<T>(work: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw error instanceof StageFailure ? error : classify(error);
   }
+}
+
+/** The connected client of each verified dial. */
+const sessions = new DialSessions<MongoClient>();
+
+/**
+ * The aggregation that samples a collection: up to `size` random documents ($sample returns all
+ * of a smaller collection), reduced on the server to their top-level field names so only names
+ * cross the network, whatever the documents weigh.
+ */
+function fieldSamplePipeline(size: number): Document[] {
+  return [
+    { $sample: { size } },
+    { $project: { _id: 0, fields: { $map: { input: { $objectToArray: '$$ROOT' }, in: '$$this.k' } } } },
+  ];
 }
 
 /**
@@ -79,5 +96,36 @@ export const mongodb: EngineAdapter = {
           .toArray();
       }),
     );
+    sessions.keep(ctx, client);
+  },
+
+  /**
+   * Collections, views and time series of the database the stages checked (MongoDB has no
+   * schemas: `schema` is not used), without the `system.*` ones. The fields of each are the union
+   * of the top-level field names of a sample of `options.sampleSize` documents; a field that only
+   * unsampled documents have is missed.
+   */
+  async discover(ctx, _schema, options) {
+    const client = sessions.of(ctx);
+    return attempt(async () => {
+      const db = client.db(ctx.settings.databaseName);
+      const collections = await db
+        .listCollections({}, { nameOnly: true, authorizedCollections: true })
+        .toArray();
+      const names = selectTables(
+        collections.map((c) => c.name).filter((name) => !name.startsWith('system.')),
+        options.log,
+      );
+      const fields: { table: string; field: string }[] = [];
+      // One at a time: the client has a single connection, and the deadline bounds the whole.
+      for (const table of names) {
+        const samples = await db
+          .collection(table)
+          .aggregate<{ fields: string[] }>(fieldSamplePipeline(options.sampleSize))
+          .toArray();
+        for (const sample of samples) for (const field of sample.fields) fields.push({ table, field });
+      }
+      return assembleTables(names, fields);
+    });
   },
 };

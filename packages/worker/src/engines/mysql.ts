@@ -2,8 +2,10 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import mysql2 from 'mysql2';
 import { fail, type StageFailure } from '../verify/stage-failure.js';
+import { assembleTables, selectTables } from './discovery.js';
 import { mysqlFailure } from './mysql.errors.js';
 import { mysqlPacketLength, parseMysqlGreeting } from './mysql-greeting.js';
+import { DialSessions } from './session.js';
 import { readUnit } from './socket-io.js';
 import { mysqlSslOptions } from './ssl-options.js';
 import { classifyTlsError, describeTls, TLS_ERROR_CODES } from './tls.js';
@@ -103,6 +105,9 @@ async function readGreeting(ctx: EngineContext, signal: AbortSignal) {
   return greeting;
 }
 
+/** The logged-in connection of each verified dial. */
+const sessions = new DialSessions<Connection>();
+
 export const mysql: EngineAdapter = {
   displayName: 'MySQL',
   // For MySQL the schema is the database (spec §4).
@@ -170,5 +175,33 @@ export const mysql: EngineAdapter = {
         throw error;
       }
     });
+    sessions.keep(ctx, started.connection);
+  },
+
+  async discover(ctx, schema, options) {
+    const connection = sessions.of(ctx);
+    // The schema is a database here: filtering on it keeps every other database out, the system
+    // ones (mysql, information_schema, performance_schema, sys) included. information_schema
+    // shows only what the user has some privilege on. MariaDB reports system-versioned tables
+    // with their own type.
+    const tables = await query<{ name: string }>(
+      connection,
+      `SELECT TABLE_NAME AS name FROM information_schema.TABLES
+        WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'VIEW', 'SYSTEM VERSIONED')`,
+      [schema],
+    );
+    const names = selectTables(
+      tables.map((t) => t.name),
+      options.log,
+    );
+    if (names.length === 0) return [];
+    const fields = await query<{ table: string; field: string }>(
+      connection,
+      // mysql2 expands an array bound to `IN (?)` into a list of escaped values.
+      `SELECT TABLE_NAME AS \`table\`, COLUMN_NAME AS field FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN (?)`,
+      [schema, names],
+    );
+    return assembleTables(names, fields);
   },
 };

@@ -1,8 +1,10 @@
 import type { TLSSocket } from 'node:tls';
 import oracledb from 'oracledb';
 import { fail, StageFailure } from '../verify/stage-failure.js';
+import { assembleTables, selectTables } from './discovery.js';
 import { runListenerTlsStage } from './listener-tls.js';
 import { oracleFailure } from './oracle.errors.js';
+import { DialSessions } from './session.js';
 import { oracleTlsOptions } from './ssl-options.js';
 import type { EngineAdapter } from './types.js';
 
@@ -29,6 +31,9 @@ export function subjectDn(secure: TLSSocket | undefined): string | undefined {
   }
   return parts.length > 0 ? parts.join(',') : undefined;
 }
+
+/** The logged-in connection of each verified dial, and the owner its schema stage resolved. */
+const sessions = new DialSessions<{ connection: oracledb.Connection; owner: string }>();
 
 export const oracle: EngineAdapter = {
   displayName: 'Oracle',
@@ -102,15 +107,17 @@ export const oracle: EngineAdapter = {
     });
 
     const schema = settings.schema ?? oracle.defaultSchema(settings);
-    await stages.run('schema', async () => {
+    const owner = await stages.run('schema', async () => {
       try {
+        // The name as written first (a quoted, mixed-case user), then as Oracle folds it.
         const owners = await connection.execute<[string]>(
-          'SELECT username FROM all_users WHERE username IN (:exact, UPPER(:exact))',
+          `SELECT username FROM all_users WHERE username IN (:exact, UPPER(:exact))
+            ORDER BY CASE WHEN username = :exact THEN 0 ELSE 1 END`,
           { exact: schema },
         );
         const owner = owners.rows?.[0]?.[0];
         if (!owner) throw fail('SCHEMA_NOT_FOUND');
-        if (owner === settings.userName.toUpperCase()) return;
+        if (owner === settings.userName.toUpperCase()) return owner;
         // Another user's schema: readable when at least one of its tables or views is visible.
         // (An empty schema reads as "not readable": Oracle cannot tell the two apart for us.)
         const visible = await connection.execute<[number]>(
@@ -119,9 +126,49 @@ export const oracle: EngineAdapter = {
           { owner },
         );
         if ((visible.rows?.[0]?.[0] ?? 0) === 0) throw fail({ code: 'PERMISSION_DENIED', stage: 'schema' });
+        return owner;
       } catch (error) {
         throw classify(error);
       }
     });
+    sessions.keep(ctx, { connection, owner });
+  },
+
+  /** Oracle discovers the owner the schema stage resolved (`hr` → `HR`), not the name as given. */
+  async discover(ctx, _schema, options) {
+    const { connection, owner } = sessions.of(ctx);
+    try {
+      // The owner filter keeps SYS, SYSTEM and every other user out. Left out of the tables:
+      // the recycle bin (dropped), nested-table storage, domain-index secondaries, IOT overflow
+      // segments — none can be queried as a table.
+      const tables = await connection.execute<[string]>(
+        `SELECT table_name FROM all_tables
+          WHERE owner = :owner AND dropped = 'NO' AND nested = 'NO' AND secondary = 'N'
+            AND (iot_type IS NULL OR iot_type = 'IOT')
+         UNION ALL SELECT view_name FROM all_views WHERE owner = :owner`,
+        { owner },
+      );
+      const names = selectTables(
+        (tables.rows ?? []).map(([name]) => name),
+        options.log,
+      );
+      if (names.length === 0) return [];
+      // One bind per table: at most MAX_DISCOVERED_TABLES (1000), Oracle's limit for an IN list.
+      const binds: Record<string, string> = { owner };
+      names.forEach((name, i) => {
+        binds[`t${i}`] = name;
+      });
+      const fields = await connection.execute<[string, string]>(
+        `SELECT table_name, column_name FROM all_tab_columns
+          WHERE owner = :owner AND table_name IN (${names.map((_, i) => `:t${i}`).join(', ')})`,
+        binds,
+      );
+      return assembleTables(
+        names,
+        (fields.rows ?? []).map(([table, field]) => ({ table, field })),
+      );
+    } catch (error) {
+      throw classify(error);
+    }
   },
 };

@@ -2,7 +2,9 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import pg from 'pg';
 import { fail } from '../verify/stage-failure.js';
+import { assembleTables, selectTables } from './discovery.js';
 import { postgresFailure } from './postgres.errors.js';
+import { DialSessions } from './session.js';
 import { asConnectedStream, readUnit } from './socket-io.js';
 import { describeTls, startTls } from './tls.js';
 import type { EngineAdapter, EngineContext } from './types.js';
@@ -48,6 +50,9 @@ async function query<T extends pg.QueryResultRow>(
     throw classify(error, stream);
   }
 }
+
+/** The logged-in client of each verified dial, and the stream under it (to tell a hang-up apart). */
+const sessions = new DialSessions<{ client: pg.Client; stream: Socket }>();
 
 export const postgres: EngineAdapter = {
   displayName: 'PostgreSQL',
@@ -116,5 +121,33 @@ export const postgres: EngineAdapter = {
       if (!row) throw fail('SCHEMA_NOT_FOUND');
       if (!row.usable) throw fail({ code: 'PERMISSION_DENIED', stage: 'schema' });
     });
+    sessions.keep(ctx, { client, stream: ready });
+  },
+
+  async discover(ctx, schema, options) {
+    const { client, stream } = sessions.of(ctx);
+    // information_schema lists only what the role has a privilege on, and only this schema:
+    // pg_catalog, information_schema and other schemas never appear. Tables (partitioned ones
+    // too) and views; not foreign tables (`FOREIGN`) nor materialized views (absent from it).
+    const { rows: tables } = await query<{ name: string }>(
+      client,
+      stream,
+      `SELECT table_name AS name FROM information_schema.tables
+        WHERE table_schema = $1 AND table_type IN ('BASE TABLE', 'VIEW')`,
+      [schema],
+    );
+    const names = selectTables(
+      tables.map((t) => t.name),
+      options.log,
+    );
+    if (names.length === 0) return [];
+    const { rows: fields } = await query<{ table: string; field: string }>(
+      client,
+      stream,
+      `SELECT table_name AS "table", column_name AS field FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = ANY($2::text[])`,
+      [schema, names],
+    );
+    return assembleTables(names, fields);
   },
 };

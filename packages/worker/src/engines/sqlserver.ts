@@ -1,6 +1,8 @@
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import sql from 'mssql';
 import { fail, type StageFailure } from '../verify/stage-failure.js';
+import { assembleTables, selectTables } from './discovery.js';
+import { DialSessions } from './session.js';
 import { sqlServerFailure } from './sqlserver.errors.js';
 import { sqlServerTlsOptions, type TlsPolicy } from './ssl-options.js';
 import { preloginEncryption, TDS_ENCRYPTION, tdsPacketLength } from './tds-prelogin.js';
@@ -138,6 +140,21 @@ function startLogin(ctx: EngineContext): Login {
   return { pool, secured, loggedIn };
 }
 
+/** One query on the logged-in pool, every input an nvarchar; errors classified. */
+async function query<T>(pool: sql.ConnectionPool, text: string, inputs: Record<string, string> = {}) {
+  const request = pool.request();
+  for (const [name, value] of Object.entries(inputs)) request.input(name, sql.NVarChar, value);
+  try {
+    return (await request.query<T>(text)).recordset;
+  } catch (error) {
+    const known = sqlServerFailure([], error);
+    throw known ? fail(known, error) : fail('PROTOCOL_ERROR', error);
+  }
+}
+
+/** The logged-in pool of each verified dial. */
+const sessions = new DialSessions<sql.ConnectionPool>();
+
 export const sqlServer: EngineAdapter = {
   displayName: 'SQL Server',
   defaultSchema: () => 'dbo',
@@ -158,16 +175,7 @@ export const sqlServer: EngineAdapter = {
 
     await stages.run('auth', () => login.loggedIn);
 
-    const run = async <T>(text: string, inputs: Record<string, string> = {}) => {
-      const request = login.pool.request();
-      for (const [name, value] of Object.entries(inputs)) request.input(name, sql.NVarChar, value);
-      try {
-        return (await request.query<T>(text)).recordset;
-      } catch (error) {
-        const known = sqlServerFailure([], error);
-        throw known ? fail(known, error) : fail('PROTOCOL_ERROR', error);
-      }
-    };
+    const run = <T>(text: string, inputs: Record<string, string> = {}) => query<T>(login.pool, text, inputs);
 
     await stages.run('database', async () => {
       const [row] = await run<{ version: string }>('SELECT @@VERSION AS version');
@@ -183,5 +191,35 @@ export const sqlServer: EngineAdapter = {
       if (!row) throw fail('SCHEMA_NOT_FOUND');
       if (row.canSelect !== 1) throw fail({ code: 'PERMISSION_DENIED', stage: 'schema' });
     });
+    sessions.keep(ctx, login.pool);
+  },
+
+  async discover(ctx, schema, options) {
+    const pool = sessions.of(ctx);
+    // INFORMATION_SCHEMA shows only what the user has a permission on, in the current database;
+    // filtering on the schema keeps sys and INFORMATION_SCHEMA out.
+    const tables = await query<{ name: string }>(
+      pool,
+      `SELECT TABLE_NAME AS name FROM INFORMATION_SCHEMA.TABLES
+        WHERE TABLE_SCHEMA = @schema AND TABLE_TYPE IN ('BASE TABLE', 'VIEW')`,
+      { schema },
+    );
+    const names = selectTables(
+      tables.map((t) => t.name),
+      options.log,
+    );
+    if (names.length === 0) return [];
+    // One parameter per table: at most MAX_DISCOVERED_TABLES (1000) + 1, under SQL Server's 2100.
+    const inputs: Record<string, string> = { schema };
+    names.forEach((name, i) => {
+      inputs[`t${i}`] = name;
+    });
+    const fields = await query<{ table: string; field: string }>(
+      pool,
+      `SELECT TABLE_NAME AS [table], COLUMN_NAME AS field FROM INFORMATION_SCHEMA.COLUMNS
+        WHERE TABLE_SCHEMA = @schema AND TABLE_NAME IN (${names.map((_, i) => `@t${i}`).join(', ')})`,
+      inputs,
+    );
+    return assembleTables(names, fields);
   },
 };

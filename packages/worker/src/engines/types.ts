@@ -1,6 +1,14 @@
 import type { Socket } from 'node:net';
-import type { ConnectionType, Logger, SslMode, StageName, Verification } from '@dbconn/shared';
+import type {
+  ConnectionType,
+  DiscoveredTable,
+  Logger,
+  SslMode,
+  StageName,
+  Verification,
+} from '@dbconn/shared';
 import type { StageRunner } from '../verify/stage-runner.js';
+import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
 
 /** Everything needed to dial a connection, secrets opened. Lives only in worker memory. */
@@ -75,6 +83,14 @@ export interface EngineAdapter {
   defaultSchema(settings: DialSettings): string;
   /** Runs the tls, auth, database and schema stages through `ctx.stages`. */
   verify(ctx: EngineContext): Promise<void>;
+  /**
+   * Lists the tables and views (MongoDB: collections) of `schema` and their fields, on the
+   * connection `verify(ctx)` logged in with; called only after it passed, with the same `ctx`.
+   * Tables and fields are in code-point order, at most MAX_DISCOVERED_TABLES tables
+   * (`discovery.ts`). Driver errors are thrown classified (StageFailure); the dial's deadline and
+   * releases apply as to any stage.
+   */
+  discover(ctx: EngineContext, schema: string, options: DiscoveryOptions): Promise<DiscoveredTable[]>;
 }
 
-export type { StageName, Verification };
+export type { DiscoveredTable, DiscoveryOptions, StageName, Verification };

@@ -71,6 +71,7 @@ export function createInteractiveHandlers(
           ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(signal))),
           attempts: 1,
         };
+        if (!signal?.aborted) deps.onVerified?.(record.type, verification, 'interactive');
       } catch (err) {
         if (!(err instanceof SealError)) throw err;
         log.error({ reason: err.message }, 'stored secrets do not open');
@@ -99,7 +100,9 @@ export function createInteractiveHandlers(
       } catch {
         throw new UnrecoverableError('the settings to test could not be opened');
       }
-      return verifyConnection(settings, verifyOptions(signal));
+      const verification = await verifyConnection(settings, verifyOptions(signal));
+      if (!signal?.aborted) deps.onVerified?.(settings.type, verification, 'interactive');
+      return verification;
     },
 
     [JOB_NAMES.discoverSchema]: discoverSchema,

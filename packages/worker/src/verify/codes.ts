@@ -190,6 +190,21 @@ export const VERIFICATION_CODES = {
         : `Ask the database administrator to grant ${c.user} access to database ${c.database}.`,
   },
   SCHEMA_TIMEOUT: timeout('Checking the schema'),
+  // ---- schema discovery (after the schema stage, reported at it; verifications never end with these)
+  DISCOVERY_FAILED: {
+    transient: false,
+    message: (c) => `The tables and fields of schema ${c.schema} in database ${c.database} could not be read`,
+    hint: (c) =>
+      `The server refused the catalog query that lists them. Ask the database administrator whether ${c.user} may read the catalog of ${c.schema}; the worker log of this service has the server's answer.`,
+  },
+  DISCOVERY_TIMEOUT: {
+    // Transient like every *_TIMEOUT, though discovery itself is never retried: the caller asks again.
+    transient: true,
+    message: (c) =>
+      `Reading the tables and fields of schema ${c.schema} at ${at(c)} did not finish within ${c.timeoutMs} ms`,
+    hint: () =>
+      'The schema may hold very many tables or collections, or the server is slow; try again later. If it persists, ask the operators of this service to raise the verification deadlines.',
+  },
   // ---- any stage
   CONNECTION_LOST: {
     transient: true,

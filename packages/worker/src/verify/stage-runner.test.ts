@@ -148,4 +148,72 @@ describe('StageRunner', () => {
     expect(runner.failure).toMatchObject({ stage: 'tcp' });
     expect(summary(runner)[1]).toBe('tcp:failed:UNEXPECTED_ERROR');
   });
+
+  describe('runAfter (a step on the verified connection, after a stage)', () => {
+    const passedThroughSchema = async (runner: StageRunner) => {
+      for (const stage of ['dns', 'tcp', 'tls', 'auth', 'database', 'schema'] as const) {
+        await runner.run(stage, async () => undefined);
+      }
+    };
+
+    it('returns the value and leaves the stages as verified', async () => {
+      const runner = new StageRunner(limits);
+      await passedThroughSchema(runner);
+      expect(await runner.runAfter('schema', 'DISCOVERY_TIMEOUT', async () => ['t'])).toEqual(['t']);
+      expect(runner.failure).toBeUndefined();
+      expect(summary(runner).at(-1)).toBe('schema:ok');
+    });
+
+    it('reports a failure at its stage, whatever stage the classification names', async () => {
+      const runner = new StageRunner(limits);
+      await passedThroughSchema(runner);
+      await expect(
+        runner.runAfter('schema', 'DISCOVERY_TIMEOUT', async () =>
+          Promise.reject(fail({ code: 'PERMISSION_DENIED', stage: 'database', priorStages: 'ok' })),
+        ),
+      ).rejects.toMatchObject({ code: 'PERMISSION_DENIED' });
+      expect(runner.failure).toMatchObject({ stage: 'schema', failure: { code: 'PERMISSION_DENIED' } });
+      expect(summary(runner).slice(3)).toEqual(['auth:ok', 'database:ok', 'schema:ok']);
+    });
+
+    it('ends with its own timeout code at the deadline, and aborts its signal', async () => {
+      const runner = new StageRunner({ timeoutMs: 10_000, stageTimeoutMs: 20 });
+      await passedThroughSchema(runner);
+      let signal: AbortSignal | undefined;
+      await expect(
+        runner.runAfter('schema', 'DISCOVERY_TIMEOUT', (s) => {
+          signal = s;
+          return never();
+        }),
+      ).rejects.toMatchObject({ code: 'DISCOVERY_TIMEOUT' });
+      expect(signal?.aborted).toBe(true);
+      expect(runner.failure).toMatchObject({ stage: 'schema', budgetMs: 20 });
+    });
+
+    it('turns an unclassified error into UNEXPECTED_ERROR', async () => {
+      const runner = new StageRunner(limits);
+      await passedThroughSchema(runner);
+      const bug = new TypeError('boom');
+      await expect(
+        runner.runAfter('schema', 'DISCOVERY_TIMEOUT', async () => Promise.reject(bug)),
+      ).rejects.toMatchObject({
+        code: 'UNEXPECTED_ERROR',
+        cause: bug,
+      });
+    });
+
+    it('refuses to run unless its stage passed', async () => {
+      const runner = new StageRunner(limits);
+      await runner.run('dns', async () => undefined);
+      await expect(runner.runAfter('schema', 'DISCOVERY_TIMEOUT', async () => 1)).rejects.toThrow(
+        /needs schema/,
+      );
+
+      const failed = new StageRunner(limits);
+      await expect(failed.run('dns', async () => Promise.reject(fail('DNS_NOT_FOUND')))).rejects.toThrow();
+      await expect(failed.runAfter('dns', 'DISCOVERY_TIMEOUT', async () => 1)).rejects.toThrow(
+        /after the verification failed/,
+      );
+    });
+  });
 });

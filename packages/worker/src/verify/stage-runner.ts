@@ -1,5 +1,5 @@
 import { STAGE_NAMES, type StageName, type StageResult } from '@dbconn/shared';
-import { STAGE_TIMEOUT_CODES } from './codes.js';
+import { STAGE_TIMEOUT_CODES, type VerificationCode } from './codes.js';
 import { fail, StageFailure } from './stage-failure.js';
 
 /** Where a verification stopped, for the result's `error`. */
@@ -12,6 +12,9 @@ export interface RecordedFailure {
 
 const order = (stage: StageName) => STAGE_NAMES.indexOf(stage);
 const elapsedSince = (start: number) => Math.max(0, Math.round(performance.now() - start));
+/** A classified failure as is; anything else is a bug, kept as the cause of UNEXPECTED_ERROR. */
+const asFailure = (error: unknown) =>
+  error instanceof StageFailure ? error : fail('UNEXPECTED_ERROR', error);
 
 /**
  * Runs the stages of one verification in order, each under its deadline (the stage timeout, cut
@@ -49,25 +52,9 @@ export class StageRunner {
   ): Promise<T> {
     this.assertNext(stage);
     const start = performance.now();
-    const budgetMs = Math.max(0, Math.min(this.limits.stageTimeoutMs, Math.floor(this.endsAt - start)));
-    const controller = new AbortController();
-    const onOuterAbort = () => controller.abort(fail('ABORTED'));
-
-    const stopped = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-    });
-    stopped.catch(() => {});
-    if (this.limits.signal?.aborted) controller.abort(fail('ABORTED'));
-    else this.limits.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(fail(STAGE_TIMEOUT_CODES[stage])), budgetMs);
-
+    const budgetMs = this.budgetFrom(start);
     try {
-      // Aborted before it began (the worker is shutting down): do not start the work at all.
-      if (controller.signal.aborted) throw controller.signal.reason;
-      const pending = work(controller.signal);
-      // The runner stops listening at the deadline; a late rejection must not become unhandled.
-      pending.catch(() => {});
-      const value = await Promise.race([pending, stopped]);
+      const value = await this.underDeadline(work, budgetMs, STAGE_TIMEOUT_CODES[stage]);
       const skippedCode = options.skippedWhen?.(value);
       this.results.set(
         stage,
@@ -77,12 +64,32 @@ export class StageRunner {
       );
       return value;
     } catch (error) {
-      const failure = error instanceof StageFailure ? error : fail('UNEXPECTED_ERROR', error);
-      if (!controller.signal.aborted) controller.abort(failure);
-      throw this.record(stage, failure, start, budgetMs);
-    } finally {
-      clearTimeout(timer);
-      this.limits.signal?.removeEventListener('abort', onOuterAbort);
+      throw this.record(stage, asFailure(error), start, budgetMs);
+    }
+  }
+
+  /**
+   * Runs a step that follows `stage` on the same connection (schema discovery after the schema
+   * stage), under the same deadlines, with its own timeout code. `stage` must have passed. The
+   * step is not a stage: the list of stages stays as verified, and a failure of the step ends the
+   * run *at* `stage` whatever stage its classification names (a permission error of a catalog
+   * query is about the schema being read, not about the database it was first mapped to).
+   */
+  async runAfter<T>(
+    stage: StageName,
+    timeoutCode: VerificationCode,
+    work: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    if (this.failed) throw new Error(`a step after ${stage} started after the verification failed`);
+    if (this.results.get(stage)?.status !== 'ok')
+      throw new Error(`a step after ${stage} needs ${stage} to pass`);
+    const budgetMs = this.budgetFrom(performance.now());
+    try {
+      return await this.underDeadline(work, budgetMs, timeoutCode);
+    } catch (error) {
+      const failure = asFailure(error);
+      this.failed = { stage, failure, budgetMs };
+      throw failure;
     }
   }
 
@@ -131,6 +138,48 @@ export class StageRunner {
       this.failed = { stage: running, failure, budgetMs };
     }
     return failure;
+  }
+
+  /** The stage timeout, cut to what is left of the whole verification. */
+  private budgetFrom(start: number): number {
+    return Math.max(0, Math.min(this.limits.stageTimeoutMs, Math.floor(this.endsAt - start)));
+  }
+
+  /**
+   * Races `work` against its deadline and the outer signal; throws a StageFailure. The runner does
+   * not wait for the work after either fires; the signal given to it is aborted so it can stop.
+   */
+  private async underDeadline<T>(
+    work: (signal: AbortSignal) => Promise<T>,
+    budgetMs: number,
+    timeoutCode: VerificationCode,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort(fail('ABORTED'));
+
+    const stopped = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
+    stopped.catch(() => {});
+    if (this.limits.signal?.aborted) controller.abort(fail('ABORTED'));
+    else this.limits.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const timer = setTimeout(() => controller.abort(fail(timeoutCode)), budgetMs);
+
+    try {
+      // Aborted before it began (the worker is shutting down): do not start the work at all.
+      if (controller.signal.aborted) throw controller.signal.reason;
+      const pending = work(controller.signal);
+      // The runner stops listening at the deadline; a late rejection must not become unhandled.
+      pending.catch(() => {});
+      return await Promise.race([pending, stopped]);
+    } catch (error) {
+      const failure = asFailure(error);
+      if (!controller.signal.aborted) controller.abort(failure);
+      throw failure;
+    } finally {
+      clearTimeout(timer);
+      this.limits.signal?.removeEventListener('abort', onOuterAbort);
+    }
   }
 
   private assertNext(stage: StageName): void {

@@ -1,5 +1,6 @@
 import type { StageName, Verification } from '@dbconn/shared';
 import type { DialSettings, VerifyOptions } from '../../src/engines/types.js';
+import type { DiscoverSchemaOptions } from '../../src/verify/discover-schema.js';
 
 /** Verification options for tests: the default egress policy, deadlines far above local latency. */
 export function verifyOptions(overrides: Partial<VerifyOptions> = {}): VerifyOptions {
@@ -9,6 +10,11 @@ export function verifyOptions(overrides: Partial<VerifyOptions> = {}): VerifyOpt
     egress: { mode: 'default', allow: [], deny: [] },
     ...overrides,
   };
+}
+
+/** Discovery options for tests: the verification options and the default MongoDB sample size. */
+export function discoverOptions(overrides: Partial<DiscoverSchemaOptions> = {}): DiscoverSchemaOptions {
+  return { ...verifyOptions(), sampleSize: 100, ...overrides };
 }
 
 /** Short deadlines for the tests that wait for one (a silent server). */

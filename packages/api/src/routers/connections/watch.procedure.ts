@@ -7,4 +7,8 @@ import { ConnectionRefInput } from './get.procedure.js';
  */
 export const watchConnection = publicProcedure
   .input(ConnectionRefInput)
-  .subscription(({ ctx, input, signal }) => ctx.verification.watch(ctx, input.id, input, signal));
+  .subscription(async ({ ctx, input, signal }) => {
+    // An unknown id fails the request itself (NOT_FOUND) instead of an event on an open stream.
+    await ctx.connections.get(ctx, input.id, input);
+    return ctx.verification.watch(ctx, input.id, input, signal);
+  });

@@ -1,0 +1,188 @@
+import type { StageResult, VerificationError } from '@dbconn/shared';
+import { compileEgressPolicy, type EgressPolicy } from '../egress/policy.js';
+import { loadEngine } from '../engines/index.js';
+import { tlsPolicyFor } from '../engines/ssl-options.js';
+import type {
+  DialSettings,
+  EgressPolicyConfig,
+  EngineAdapter,
+  EngineContext,
+  ServerReport,
+  VerifyOptions,
+} from '../engines/types.js';
+import { type FailureContext, VERIFICATION_CODES, type VerificationCode } from './codes.js';
+import { openSocket, resolveAllowed } from './network.js';
+import { StageFailure } from './stage-failure.js';
+import { StageRunner } from './stage-runner.js';
+
+/** How long one release (a polite close) may take before the dial returns anyway. */
+const RELEASE_WAIT_MS = 1_000;
+
+const compiledPolicies = new WeakMap<EgressPolicyConfig, EgressPolicy>();
+
+function egressPolicy(config: EgressPolicyConfig): EgressPolicy {
+  let policy = compiledPolicies.get(config);
+  if (!policy) {
+    policy = compileEgressPolicy(config);
+    compiledPolicies.set(config, policy);
+  }
+  return policy;
+}
+
+/** Releases registered by the stages; run once, whatever the outcome, and never throw. */
+class Releases {
+  private readonly releases: (() => unknown)[] = [];
+
+  add(release: () => unknown): void {
+    this.releases.push(release);
+  }
+
+  /** Each release gets a bounded wait: a driver that dawdles while closing must not hold the result. */
+  async runAll(): Promise<void> {
+    for (const release of this.releases.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          Promise.resolve().then(release),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, RELEASE_WAIT_MS);
+          }),
+        ]);
+      } catch {
+        // Closing is best effort: the resource is gone either way.
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+}
+
+/**
+ * Work done on the verified connection after the schema stage (schema discovery). It runs under
+ * the same deadlines as a stage and is reported at the schema stage when it fails.
+ */
+export interface FinalStep<T> {
+  /** The code when the step runs out of time. */
+  timeoutCode: VerificationCode;
+  /**
+   * `schema` is the one the dial checked. At the deadline the dial stops waiting and its releases
+   * close the client, which ends whatever the step still had in flight.
+   */
+  run(engine: EngineAdapter, ctx: EngineContext, schema: string): Promise<T>;
+}
+
+interface DialReport {
+  checkedAt: string;
+  latencyMs: number;
+  /** Every stage in order; a final step is not a stage and does not appear. */
+  stages: StageResult[];
+  server: ServerReport;
+  /** The schema the dial checked: the connection's, or the engine's default. */
+  schema: string;
+}
+
+/** How a dial ended: `error` is what the user sees, `value` what the final step returned. */
+export type DialOutcome<T> = DialReport &
+  ({ passed: false; error: VerificationError } | { passed: true; value: T });
+
+/**
+ * The one dialling pipeline (spec §6): dns → tcp → tls → auth → database → schema, each stage
+ * under its deadline and the egress policy, then the optional final step on the same connection.
+ * Never throws for anything the database, the network or the settings do: every failure is an
+ * outcome. Every socket and client it opened is closed before it returns. The only throw is an
+ * EgressConfigError for an invalid allow/deny list — an operator's mistake, which
+ * `compileEgressPolicy` can catch at start.
+ */
+export async function dial(settings: DialSettings, options: VerifyOptions): Promise<DialOutcome<undefined>>;
+export async function dial<T>(
+  settings: DialSettings,
+  options: VerifyOptions,
+  finalStep: FinalStep<T>,
+): Promise<DialOutcome<T>>;
+export async function dial<T>(
+  settings: DialSettings,
+  options: VerifyOptions,
+  finalStep?: FinalStep<T>,
+): Promise<DialOutcome<T | undefined>> {
+  const startedAt = performance.now();
+  const checkedAt = new Date().toISOString();
+  const stages = new StageRunner(options, startedAt);
+  const releases = new Releases();
+  const report: ServerReport = {};
+  const policy = egressPolicy(options.egress);
+  let engine: EngineAdapter | undefined;
+  let value: T | undefined;
+
+  try {
+    const loaded = await loadEngine(settings.type);
+    engine = loaded;
+    const addresses = await stages.run('dns', () => resolveAllowed(settings.host, policy, options.log));
+    const { socket, address } = await stages.run('tcp', async (signal) => {
+      const opened = await openSocket(addresses, settings.port, signal);
+      // A socket that connects after the deadline still has to be closed.
+      if (signal.aborted) opened.socket.destroy();
+      return opened;
+    });
+    releases.add(() => socket.destroy());
+    const ctx: EngineContext = {
+      settings,
+      address,
+      socket,
+      tls: tlsPolicyFor(settings),
+      stages,
+      stageTimeoutMs: options.stageTimeoutMs,
+      defer: (release) => releases.add(release),
+      report,
+    };
+    await loaded.verify(ctx);
+    if (finalStep) {
+      const schema = settings.schema ?? loaded.defaultSchema(settings);
+      value = await stages.runAfter('schema', finalStep.timeoutCode, () =>
+        finalStep.run(loaded, ctx, schema),
+      );
+    }
+  } catch (error) {
+    // Failures inside a stage are already recorded; anything else is a bug between stages.
+    if (!(error instanceof StageFailure)) stages.recordUnexpected(error);
+  } finally {
+    await releases.runAll();
+  }
+
+  const schema = settings.schema ?? engine?.defaultSchema(settings) ?? '';
+  const dialled: DialReport = {
+    checkedAt,
+    latencyMs: Math.round(performance.now() - startedAt),
+    stages: stages.stages(),
+    server: report,
+    schema,
+  };
+  const failed = stages.failure;
+  if (!failed) return { ...dialled, passed: true, value };
+
+  const { failure, stage, budgetMs } = failed;
+  if (failure.code === 'UNEXPECTED_ERROR') {
+    options.log?.error({ err: failure.cause, stage, type: settings.type }, 'unexpected verification error');
+  }
+  const context: FailureContext = {
+    engine: engine?.displayName ?? settings.type,
+    host: settings.host,
+    port: settings.port,
+    user: settings.userName,
+    database: settings.databaseName,
+    schema,
+    sslMode: settings.ssl?.mode ?? 'disable',
+    stage,
+    timeoutMs: budgetMs,
+  };
+  const entry = VERIFICATION_CODES[failure.code];
+  return {
+    ...dialled,
+    passed: false,
+    error: {
+      stage,
+      code: failure.code,
+      message: (failure.spec.message ?? entry.message)(context),
+      hint: (failure.spec.hint ?? entry.hint)(context),
+    },
+  };
+}
