@@ -51,3 +51,65 @@ describe('config', () => {
     expect(ENV_VARIABLES).toContain('MASTER_KEYS');
   });
 });
+
+describe('queue dashboard credentials', () => {
+  it('are absent unless both ADMIN_USER and ADMIN_PASSWORD are set (empty counts as unset)', () => {
+    expect(loadConfig({}).admin.credentials).toBeUndefined();
+    expect(loadConfig({ ADMIN_USER: '', ADMIN_PASSWORD: '' }).admin.credentials).toBeUndefined();
+    expect(loadConfig({ ADMIN_USER: 'ops', ADMIN_PASSWORD: 's3cret pass' }).admin.credentials).toEqual({
+      user: 'ops',
+      password: 's3cret pass',
+    });
+  });
+
+  it('refuses one without the other, naming the missing one', () => {
+    expect(() => loadConfig({ ADMIN_USER: 'ops' })).toThrow(/ADMIN_PASSWORD: required when ADMIN_USER/);
+    expect(() => loadConfig({ ADMIN_PASSWORD: 'x', ADMIN_USER: '' })).toThrow(
+      /ADMIN_USER: required when ADMIN_PASSWORD/,
+    );
+  });
+
+  it('refuses a user name HTTP Basic cannot carry', () => {
+    expect(() => loadConfig({ ADMIN_USER: 'a:b', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);
+    expect(() => loadConfig({ ADMIN_USER: 'a\nb', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);
+  });
+
+  it('lists them among the variables', () => {
+    expect(ENV_VARIABLES).toEqual(expect.arrayContaining(['ADMIN_USER', 'ADMIN_PASSWORD']));
+  });
+});
+
+describe('worker operations', () => {
+  it('serves /health, /ready and /metrics on 0.0.0.0:8081 and re-verifies every 6 h by default', () => {
+    const config = loadConfig({});
+    expect(config.worker.health).toEqual({ host: '0.0.0.0', port: 8081 });
+    expect(config.reverify).toEqual({ intervalMs: 21_600_000, batchSize: 500 });
+  });
+
+  it('takes 0 to turn re-verification off, and refuses an interval under a minute', () => {
+    expect(loadConfig({ REVERIFY_INTERVAL_MS: '0' }).reverify.intervalMs).toBe(0);
+    expect(loadConfig({ REVERIFY_INTERVAL_MS: '60000' }).reverify.intervalMs).toBe(60_000);
+    expect(() => loadConfig({ REVERIFY_INTERVAL_MS: '59999' })).toThrow(/REVERIFY_INTERVAL_MS: must be 0/);
+    expect(() => loadConfig({ REVERIFY_INTERVAL_MS: '6h' })).toThrow(/REVERIFY_INTERVAL_MS/);
+    expect(() => loadConfig({ REVERIFY_BATCH_SIZE: '0' })).toThrow(/REVERIFY_BATCH_SIZE/);
+  });
+
+  it('refuses a port out of range, naming it', () => {
+    expect(loadConfig({ WORKER_HEALTH_PORT: '0', WORKER_HEALTH_HOST: '127.0.0.1' }).worker.health).toEqual({
+      host: '127.0.0.1',
+      port: 0,
+    });
+    expect(() => loadConfig({ WORKER_HEALTH_PORT: '65536' })).toThrow(/WORKER_HEALTH_PORT/);
+  });
+
+  it('lists them among the variables', () => {
+    expect(ENV_VARIABLES).toEqual(
+      expect.arrayContaining([
+        'WORKER_HEALTH_HOST',
+        'WORKER_HEALTH_PORT',
+        'REVERIFY_INTERVAL_MS',
+        'REVERIFY_BATCH_SIZE',
+      ]),
+    );
+  });
+});

@@ -47,6 +47,14 @@ const masterKeys = z
     return keys;
   });
 
+/** An optional value where an empty string (e.g. `${VAR:-}` in docker-compose) means "not set". */
+const optional = <T extends z.ZodType<string | undefined, string | undefined>>(schema: T) =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .pipe(schema);
+
 export const EnvSchema = z.object({
   /** `development` and `test` allow a built-in master key; `production` requires MASTER_KEYS. */
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -103,12 +111,47 @@ export const EnvSchema = z.object({
   SWEEP_INTERVAL_MS: int(30_000, 100, 86_400_000),
   /** A connection pending/verifying longer than this is re-enqueued by the sweeper. */
   SWEEP_STALE_AFTER_MS: int(120_000, 100, 86_400_000),
+  /** Interface of the worker's operations server (/health, /ready, /metrics). */
+  WORKER_HEALTH_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Port of the worker's operations server; 0 takes any free port. */
+  WORKER_HEALTH_PORT: int(8081, 0, 65535),
+  /**
+   * Periodic re-verification (spec §9): an `active` or `failed` connection whose last verification
+   * is older than this is verified again. 0 turns it off; otherwise at least one minute, at most 30 days.
+   */
+  REVERIFY_INTERVAL_MS: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .max(2_592_000_000)
+        .refine((ms) => ms === 0 || ms >= 60_000, 'must be 0 (off) or at least 60000 (one minute)'),
+    )
+    .default(21_600_000),
+  /** Most connections one re-verification tick enqueues; the rest wait for the next tick, oldest first. */
+  REVERIFY_BATCH_SIZE: int(500, 1, 100_000),
   /** `default` refuses link-local and cloud metadata addresses; `strict` also loopback and private ranges. */
   EGRESS_MODE: z.enum(['default', 'strict']).default('default'),
   /** Comma-separated CIDRs or host names always allowed (checked before the deny rules). */
   EGRESS_ALLOW: list,
   /** Comma-separated CIDRs or host names always refused. */
   EGRESS_DENY: list,
+  /**
+   * User name of the queue dashboard at /admin/queues (HTTP Basic). Set together with
+   * ADMIN_PASSWORD; without both the dashboard is not mounted.
+   */
+  ADMIN_USER: optional(
+    z
+      .string()
+      .max(100)
+      .regex(/^[^:\p{Cc}]+$/u, 'must not contain ":" or control characters (HTTP Basic splits on ":")')
+      .optional(),
+  ),
+  /** Password of the queue dashboard. Never logged; compared in constant time. */
+  ADMIN_PASSWORD: optional(z.string().max(1024).optional()),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -136,6 +179,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'MASTER_KEYS: required when NODE_ENV=production (secrets cannot be sealed without it)',
     ]);
   }
+  if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    const missing = e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';
+    const given = missing === 'ADMIN_USER' ? 'ADMIN_PASSWORD' : 'ADMIN_USER';
+    throw new ConfigError([`${missing}: required when ${given} is set (the dashboard needs both)`]);
+  }
   const keys = e.MASTER_KEYS ?? new Map([[1, DEVELOPMENT_MASTER_KEY]]);
   return {
     env: e.NODE_ENV,
@@ -145,7 +193,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     secrets: { keys, usingDevelopmentKey: !e.MASTER_KEYS },
     auth: { defaultOrganizationId: e.DEFAULT_ORGANIZATION_ID },
-    worker: { concurrency: e.WORKER_CONCURRENCY, interactiveConcurrency: e.WORKER_INTERACTIVE_CONCURRENCY },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      interactiveConcurrency: e.WORKER_INTERACTIVE_CONCURRENCY,
+      /** The worker's /health, /ready and /metrics. */
+      health: { host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
+    },
     interactive: { timeoutMs: e.INTERACTIVE_TIMEOUT_MS },
     rateLimit: {
       perConnection: e.RATE_LIMIT_PER_CONNECTION,
@@ -160,7 +213,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       backoffMs: e.VERIFY_BACKOFF_MS,
     },
     sweep: { intervalMs: e.SWEEP_INTERVAL_MS, staleAfterMs: e.SWEEP_STALE_AFTER_MS },
+    /** Periodic re-verification; `intervalMs` 0 = off. */
+    reverify: { intervalMs: e.REVERIFY_INTERVAL_MS, batchSize: e.REVERIFY_BATCH_SIZE },
     egress: { mode: e.EGRESS_MODE, allow: e.EGRESS_ALLOW, deny: e.EGRESS_DENY },
+    admin: {
+      /** HTTP Basic credentials of /admin/queues; undefined = the dashboard is not mounted. */
+      credentials:
+        e.ADMIN_USER !== undefined && e.ADMIN_PASSWORD !== undefined
+          ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD }
+          : undefined,
+    },
   };
 }
 

@@ -26,6 +26,11 @@ export const JOB_NAMES = {
   testConnection: 'test-connection',
   testSettings: 'test-settings',
   discoverSchema: 'discover-schema',
+  /**
+   * A tick of periodic re-verification (verify queue, fired by one BullMQ job scheduler): enqueues a
+   * `periodic` verify-connection job for each connection whose last verification is too old.
+   */
+  reverifyActive: 'reverify-active',
 } as const;
 
 export const VERIFY_REASONS = ['created', 'updated', 'sweep', 'periodic', 'manual'] as const;

@@ -1,17 +1,27 @@
 import {
   type Config,
   ConfigError,
+  connectRedis,
+  createInteractiveQueue,
   createLogger,
-  createRedis,
   createStore,
   createVerifyQueue,
   type Logger,
   loadConfig,
+  publishConnectionEvent,
+  QUEUE_NAMES,
 } from '@dbconn/shared';
+import { createWorkerMetrics, scheduleReverification, startOpsServer } from './ops/index.js';
+import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
+import { createVerifyQueueHandlers } from './processors/index.js';
+import { createInteractiveHandlers } from './processors/interactive.processor.js';
 import { createSweeper } from './sweeper.js';
 import { startWorker } from './worker.js';
 
-/** The worker process: consumes verification jobs and sweeps stranded connections. */
+/**
+ * The worker process: consumes verification jobs, sweeps stranded connections, schedules periodic
+ * re-verification and serves /health, /ready and /metrics on its operations port.
+ */
 async function main(config: Config, log: Logger) {
   if (config.secrets.usingDevelopmentKey) {
     log.warn('MASTER_KEYS is not set: using the built-in development key (refused when NODE_ENV=production)');
@@ -20,16 +30,65 @@ async function main(config: Config, log: Logger) {
   await store.init();
 
   // The sweeper's client fails fast while Redis is down (a sweep is retried next interval).
-  const redis = createRedis(config.redis.url);
+  const redis = await connectRedis(config.redis.url);
   const queue = createVerifyQueue(redis, config.redis.prefix);
   const sweeper = createSweeper({ config, log, store, queue, redis });
+  // Only read for its depth and age on /metrics; the API enqueues interactive work.
+  const interactiveQueue = createInteractiveQueue(redis, config.redis.prefix);
+  const metrics = createWorkerMetrics({ queues: [queue, interactiveQueue], log });
 
-  const running = await startWorker({ config, log, store });
+  const keyring = { keys: config.secrets.keys };
+  const prefix = config.redis.prefix;
+  const processorDeps = {
+    store,
+    keyring,
+    config,
+    log,
+    publish: (event: Parameters<typeof publishConnectionEvent>[2]) =>
+      publishConnectionEvent(redis, prefix, event),
+    onVerified: metrics.recordVerification,
+  };
+  const background = await startWorker({
+    config,
+    log,
+    store,
+    handlers: createVerifyQueueHandlers({ ...processorDeps, queue }),
+  });
+  // Interactive work has its own queue and concurrency: it never waits behind background verifications.
+  const interactive = await startWorker({
+    config,
+    log,
+    store,
+    queue: QUEUE_NAMES.interactive,
+    concurrency: config.worker.interactiveConcurrency,
+    handlers: createInteractiveHandlers(
+      { ...processorDeps, redis, prefix },
+      createDiscoverSchemaProcessor({
+        store,
+        keyring,
+        log,
+        verifyOptions: {
+          timeoutMs: config.verify.timeoutMs,
+          stageTimeoutMs: config.verify.stageTimeoutMs,
+          egress: config.egress,
+        },
+        sampleSize: config.schema.sampleSize,
+      }),
+    ),
+  });
   sweeper.start();
   log.info(
     { sweepIntervalMs: config.sweep.intervalMs, staleAfterMs: config.sweep.staleAfterMs },
     'sweeper started',
   );
+  await scheduleReverification(queue, config, log);
+  const opsServer = await startOpsServer({
+    ...config.worker.health,
+    store,
+    redis,
+    registry: metrics.registry,
+    log,
+  });
 
   let closing = false;
   const shutdown = async (signal: NodeJS.Signals) => {
@@ -38,8 +97,9 @@ async function main(config: Config, log: Logger) {
     log.info({ signal }, 'shutting down');
     try {
       await sweeper.stop();
-      await running.close();
-      await queue.close();
+      await Promise.all([background.close(), interactive.close()]);
+      await opsServer.close();
+      await Promise.all([queue.close(), interactiveQueue.close()]);
       redis.disconnect();
       await store.close();
       process.exit(0);

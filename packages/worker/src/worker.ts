@@ -3,6 +3,7 @@ import {
   type Config,
   type ConnectionStore,
   createRedis,
+  createVerifyQueue,
   type Keyring,
   type Logger,
   QUEUE_NAMES,
@@ -65,17 +66,22 @@ export async function startWorker<Q extends QueueName = 'verify'>(
   const { config, log } = deps;
   const queueName: QueueName = deps.queue ?? QUEUE_NAMES.verify;
   const concurrency = deps.concurrency ?? config.worker.concurrency;
-  const handlers: Partial<Record<string, JobHandler>> =
-    deps.handlers ??
-    (queueName === QUEUE_NAMES.verify
-      ? createVerifyQueueHandlers({
-          store: deps.store,
-          keyring: deps.keyring ?? { keys: config.secrets.keys },
-          config,
-          log,
-        })
-      : {});
-  assertEveryJobHasAHandler(queueName, handlers);
+  const useDefaultHandlers = !deps.handlers && queueName === QUEUE_NAMES.verify;
+  // Checked before touching Redis; the default verify handlers are complete by type.
+  if (!useDefaultHandlers) assertEveryJobHasAHandler(queueName, deps.handlers ?? {});
+
+  const connection: Redis = createRedis(config.redis.url, { blocking: true });
+  // The default handlers' re-verification tick enqueues into the verify queue (on this connection).
+  const ownQueue = useDefaultHandlers ? createVerifyQueue(connection, config.redis.prefix) : undefined;
+  const handlers: Partial<Record<string, JobHandler>> = ownQueue
+    ? createVerifyQueueHandlers({
+        store: deps.store,
+        keyring: deps.keyring ?? { keys: config.secrets.keys },
+        config,
+        log,
+        queue: ownQueue,
+      })
+    : (deps.handlers ?? {});
 
   // Declares three parameters: BullMQ passes the abort signal only to processors that take it.
   const processor = async (job: Job<unknown, unknown>, token?: string, signal?: AbortSignal) => {
@@ -84,7 +90,6 @@ export async function startWorker<Q extends QueueName = 'verify'>(
     return handler(job, token, signal);
   };
 
-  const connection: Redis = createRedis(config.redis.url, { blocking: true });
   const worker = new Worker(queueName, processor, {
     connection,
     prefix: config.redis.prefix,
@@ -126,6 +131,7 @@ export async function startWorker<Q extends QueueName = 'verify'>(
       }
       await closed;
       clearTimeout(timer);
+      await ownQueue?.close();
       await connection.quit().catch(() => connection.disconnect());
       log.info('worker closed');
     })();

@@ -5,7 +5,8 @@
  *
  * Every test works in its own organization, so tests do not see each other's records. The sweeper
  * tests (findStranded, requeue) are the exception: they read across organizations, so their records
- * use timestamps from 2000–2002, which nothing else here uses.
+ * use timestamps from 2000–2002, which nothing else here uses; the re-verification test likewise
+ * reads across organizations and alone uses last verifications from 1998–1999.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
@@ -808,6 +809,79 @@ export function describeStoreContract(
         expect(await store.requeue(organizationId, deleted?.id ?? '', 1)).toBe(false);
         expect((await store.findById({ organizationId }, active?.id ?? ''))?.status).toBe('active');
         expect(await strandedOfOrganization()).toEqual(new Set());
+      });
+    });
+
+    describe('periodic re-verification', () => {
+      it('findDueForReverification returns live active/failed records verified before the cut-off, oldest first', async () => {
+        const organizationId = newOrganization();
+        const otherOrganization = newOrganization();
+        const verifiedAt = (iso: string) => ({
+          lastVerifiedAt: at(iso),
+          verification: verificationResult(iso),
+          statusChangedAt: at(iso),
+        });
+        const [oldestFailed, olderActive, sameTimeActive, , , , recentActive, , deleted] = await seed(
+          organizationId,
+          { status: 'failed', ...verifiedAt('1998-01-01T00:00:00.000Z') },
+          { status: 'active', ...verifiedAt('1998-02-01T00:00:00.000Z') },
+          { status: 'active', ...verifiedAt('1998-02-01T00:00:00.000Z') },
+          // Being verified right now, or waiting for a verification: not due, whatever the date.
+          { status: 'verifying', ...verifiedAt('1998-01-01T00:00:00.000Z') },
+          { status: 'pending', ...verifiedAt('1998-01-01T00:00:00.000Z') },
+          // Active but never verified (no lastVerifiedAt): not returned.
+          { status: 'active', statusChangedAt: at('1998-01-01T00:00:00.000Z') },
+          { status: 'active', ...verifiedAt('1999-06-01T00:00:00.000Z') },
+          // Exactly at the cut-off: not older than it.
+          { status: 'active', ...verifiedAt('1999-01-01T00:00:00.000Z') },
+          { status: 'active', ...verifiedAt('1998-01-01T00:00:00.000Z') },
+        );
+        const [otherOrganizationFailed] = await seed(otherOrganization, {
+          status: 'failed',
+          ...verifiedAt('1998-03-01T00:00:00.000Z'),
+        });
+        await store.softDelete({ organizationId }, deleted?.id ?? '');
+
+        const cutOff = at('1999-01-01T00:00:00.000Z');
+        const due = await store.findDueForReverification(cutOff, 100);
+        const sameTime = [olderActive, sameTimeActive].sort((a, b) =>
+          (a?.id ?? '') < (b?.id ?? '') ? -1 : 1,
+        );
+        expect(ids(due)).toEqual(
+          ids([oldestFailed, ...sameTime, otherOrganizationFailed] as ConnectionRecord[]),
+        );
+        expect(due[0]).toEqual(oldestFailed);
+        expect(ids(await store.findDueForReverification(cutOff, 2))).toEqual(
+          ids([oldestFailed, sameTime[0]] as ConnectionRecord[]),
+        );
+        expect(ids(await store.findDueForReverification(at('2000-01-01T00:00:00.000Z'), 100))).toContain(
+          recentActive?.id,
+        );
+        expect(await store.findDueForReverification(at('1998-01-01T00:00:00.000Z'), 100)).toEqual([]);
+      });
+
+      it('a recorded verification takes the record off the due list', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, {
+          status: 'active',
+          lastVerifiedAt: at('1999-03-01T00:00:00.000Z'),
+          verification: verificationResult('1999-03-01T00:00:00.000Z'),
+        });
+        const id = record?.id ?? '';
+        const cutOff = at('1999-04-01T00:00:00.000Z');
+        expect(ids(await store.findDueForReverification(cutOff, 1000))).toContain(id);
+        expect(await store.markVerifying(organizationId, id, 1)).not.toBeNull();
+        expect(ids(await store.findDueForReverification(cutOff, 1000))).not.toContain(id);
+        expect(
+          await store.recordVerification(
+            organizationId,
+            id,
+            1,
+            'failed',
+            verificationResult(new Date().toISOString(), 'failed'),
+          ),
+        ).toBe(true);
+        expect(ids(await store.findDueForReverification(cutOff, 1000))).not.toContain(id);
       });
     });
   });

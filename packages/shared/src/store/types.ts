@@ -118,4 +118,11 @@ export interface ConnectionStore {
   findStranded(olderThan: Date, limit: number): Promise<ConnectionRecord[]>;
   /** Sweeper: touches statusChangedAt (and sets pending) so the record is not swept again at once. */
   requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean>;
+  /**
+   * Periodic re-verification: live `active` and `failed` records whose last verification ended
+   * before `olderThan`, oldest first (then by id), across organizations. `failed` ones are included
+   * so a database fixed on its side recovers without anyone touching the connection. A record with
+   * no `lastVerifiedAt` never finished a verification (it is pending/verifying: the sweeper's).
+   */
+  findDueForReverification(olderThan: Date, limit: number): Promise<ConnectionRecord[]>;
 }

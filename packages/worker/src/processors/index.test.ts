@@ -18,7 +18,15 @@ describe('job handlers', () => {
     );
     // Inherited properties are not handlers.
     expect(() => assertEveryJobHasAHandler('verify', Object.create({ 'verify-connection': noop }))).toThrow();
-    expect(() => assertEveryJobHasAHandler('verify', { [JOB_NAMES.verifyConnection]: noop })).not.toThrow();
+    expect(() => assertEveryJobHasAHandler('verify', { [JOB_NAMES.verifyConnection]: noop })).toThrow(
+      /no handler for job reverify-active of queue verify/,
+    );
+    expect(() =>
+      assertEveryJobHasAHandler('verify', {
+        [JOB_NAMES.verifyConnection]: noop,
+        [JOB_NAMES.reverifyActive]: noop,
+      }),
+    ).not.toThrow();
   });
 
   it('startWorker refuses to start before touching Redis when a handler is missing', async () => {

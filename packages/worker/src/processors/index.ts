@@ -1,5 +1,6 @@
-import { JOB_NAMES, QUEUE_NAMES } from '@dbconn/shared';
+import { type Config, JOB_NAMES, QUEUE_NAMES, type Queue, type VerifyConnectionJob } from '@dbconn/shared';
 import type { Job } from 'bullmq';
+import { createReverifyActiveProcessor } from '../ops/reverify.js';
 import {
   createVerifyConnectionProcessor,
   type VerifyConnectionProcessorDeps,
@@ -7,7 +8,7 @@ import {
 
 /** The job names each queue carries: a worker on a queue needs a processor for every one. */
 export const QUEUE_JOBS = {
-  [QUEUE_NAMES.verify]: [JOB_NAMES.verifyConnection],
+  [QUEUE_NAMES.verify]: [JOB_NAMES.verifyConnection, JOB_NAMES.reverifyActive],
   [QUEUE_NAMES.interactive]: [JOB_NAMES.testConnection, JOB_NAMES.testSettings, JOB_NAMES.discoverSchema],
 } as const satisfies Record<(typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES], readonly string[]>;
 
@@ -24,8 +25,17 @@ export type JobHandler = (
 /** One processor per job name of a queue. The type makes a missing handler a compile error. */
 export type QueueHandlers<Q extends QueueName> = Record<QueueJobName<Q>, JobHandler>;
 
-export function createVerifyQueueHandlers(deps: VerifyConnectionProcessorDeps): QueueHandlers<'verify'> {
-  return { [JOB_NAMES.verifyConnection]: createVerifyConnectionProcessor(deps) };
+export interface VerifyQueueDeps extends VerifyConnectionProcessorDeps {
+  config: Pick<Config, 'verify' | 'egress' | 'reverify'>;
+  /** The verify queue itself: a re-verification tick enqueues periodic verifications into it. */
+  queue: Queue<VerifyConnectionJob>;
+}
+
+export function createVerifyQueueHandlers(deps: VerifyQueueDeps): QueueHandlers<'verify'> {
+  return {
+    [JOB_NAMES.verifyConnection]: createVerifyConnectionProcessor(deps),
+    [JOB_NAMES.reverifyActive]: createReverifyActiveProcessor(deps),
+  };
 }
 
 /**

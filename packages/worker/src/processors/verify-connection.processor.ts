@@ -4,9 +4,11 @@ import {
   type ConnectionRecord,
   type ConnectionSecrets,
   type ConnectionStore,
+  type ConnectionType,
   type Keyring,
   type Logger,
   openSecrets,
+  type QUEUE_NAMES,
   SealError,
   STAGE_NAMES,
   type Verification,
@@ -23,7 +25,12 @@ export interface VerifyConnectionProcessorDeps {
   log: Logger;
   /** Announces each status change to watchers (connections.watch). Failures are logged, not thrown. */
   publish?: (event: ConnectionEvent) => Promise<unknown>;
+  /** Told of every finished verification (metrics); must not throw. Dials cut short by shutdown are not told. */
+  onVerified?: (engine: ConnectionType, verification: Verification, queue: VerificationQueueName) => void;
 }
+
+/** The queue a verification ran on (a label of the verification metrics). */
+export type VerificationQueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
  * What a finished job leaves in Redis as its return value (BullMQ keeps it in clear text: codes
@@ -96,7 +103,9 @@ export function createVerifyConnectionProcessor(
     } catch (err) {
       if (!(err instanceof SealError)) throw err;
       log.error({ reason: err.message }, 'stored secrets do not open; recording a failed verification');
-      return writeResult(deps, log, parsed.data, 'failed', secretsUnreadable(attempt));
+      const unreadable = secretsUnreadable(attempt);
+      deps.onVerified?.(record.type, unreadable, 'verify');
+      return writeResult(deps, log, parsed.data, 'failed', unreadable);
     }
 
     const verification = await verifyConnection(dialSettings(record, secrets), {
@@ -116,6 +125,8 @@ export function createVerifyConnectionProcessor(
       }
       throw new Error('verification aborted by shutdown');
     }
+    // Every finished dial counts, a failed attempt that will be retried included.
+    deps.onVerified?.(record.type, verification, 'verify');
 
     const error = verification.error;
     if (error && isTransientCode(error.code) && attempt < maxAttempts) {

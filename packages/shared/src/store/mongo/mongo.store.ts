@@ -109,6 +109,9 @@ connectionSchema.index(
 );
 connectionSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'organization_created' });
 connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_changed' });
+// Periodic re-verification: oldest lastVerifiedAt first. Not partial on status: most live records
+// are active or failed anyway, so the filter on status and deleted costs little.
+connectionSchema.index({ lastVerifiedAt: 1, _id: 1 }, { name: 'last_verified' });
 
 /**
  * The MongoDB store through mongoose (spec §10), on its own connection (not mongoose's global one).
@@ -318,6 +321,23 @@ export class MongoConnectionStore implements ConnectionStore {
           deleted: false,
         })
         .sort({ statusChangedAt: 1, _id: 1 })
+        .limit(limit)
+        .lean<ConnectionDoc[]>()
+        .exec(),
+    );
+    return docs.map(toRecord);
+  }
+
+  async findDueForReverification(olderThan: Date, limit: number): Promise<ConnectionRecord[]> {
+    const docs = await this.run(() =>
+      this.model
+        .find({
+          status: { $in: ['active', 'failed'] },
+          // `$lt` a date never matches a missing or null field (BSON type bracketing).
+          lastVerifiedAt: { $lt: olderThan },
+          deleted: false,
+        })
+        .sort({ lastVerifiedAt: 1, _id: 1 })
         .limit(limit)
         .lean<ConnectionDoc[]>()
         .exec(),

@@ -48,6 +48,15 @@ export const MIGRATIONS: Migration[] = [
         ON connections (status, status_changed_at) WHERE deleted_at IS NULL`,
     ],
   },
+  {
+    version: 2,
+    name: 'index for periodic re-verification',
+    statements: [
+      // findDueForReverification: live settled records by how old their last verification is.
+      `CREATE INDEX IF NOT EXISTS connections_last_verified_live
+        ON connections (last_verified_at, id) WHERE deleted_at IS NULL AND status IN ('active', 'failed')`,
+    ],
+  },
 ];
 
 /** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */

@@ -317,6 +317,16 @@ export class PostgresConnectionStore implements ConnectionStore {
     return rows.map(toRecord);
   }
 
+  async findDueForReverification(olderThan: Date, limit: number): Promise<ConnectionRecord[]> {
+    const rows = await this.query(
+      `SELECT ${COLUMNS} FROM connections
+       WHERE status IN ('active', 'failed') AND last_verified_at < $1 AND deleted_at IS NULL
+       ORDER BY last_verified_at, id LIMIT $2`,
+      [olderThan, limit],
+    );
+    return rows.map(toRecord);
+  }
+
   async requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean> {
     if (!UUID.test(id)) return false;
     const rows = await this.query(

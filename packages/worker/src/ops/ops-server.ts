@@ -1,0 +1,135 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ConnectionStore, Logger } from '@dbconn/shared';
+import type { Registry } from 'prom-client';
+import { withTimeout } from './timeout.js';
+
+/** How long /ready waits for each dependency: a probe must answer even when a dependency hangs. */
+export const READY_CHECK_TIMEOUT_MS = 2_000;
+/** Retry-After of a 503 from /ready, as the API answers it. */
+const RETRY_AFTER_SECONDS = 5;
+
+/** The dependencies /ready checks, named as the 503 body names them. */
+export type Dependency = 'store' | 'redis';
+
+export interface OpsServerOptions {
+  host: string;
+  /** 0 takes any free port (see `port` of the result). */
+  port: number;
+  store: Pick<ConnectionStore, 'ping'>;
+  /** The worker's Redis client (the one its queues use). */
+  redis: { ping(): Promise<unknown> };
+  registry: Registry;
+  log: Logger;
+  /** Defaults to READY_CHECK_TIMEOUT_MS. */
+  readyTimeoutMs?: number;
+}
+
+export interface OpsServer {
+  /** The port actually bound. */
+  port: number;
+  /** Stops accepting probes and scrapes and drops open keep-alive sockets. */
+  close(): Promise<void>;
+}
+
+/**
+ * The worker's operations port (spec §9): `GET /health` (the process is up), `GET /ready` (the
+ * store and Redis answer; otherwise 503 naming which is down) and `GET /metrics` (Prometheus text).
+ * Plain node:http: three routes do not need a framework.
+ */
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const log = options.log.child({ component: 'ops-server' });
+  const timeoutMs = options.readyTimeoutMs ?? READY_CHECK_TIMEOUT_MS;
+  const checks: Record<Dependency, () => Promise<unknown>> = {
+    store: () => options.store.ping(),
+    redis: () => options.redis.ping(),
+  };
+
+  async function ready(res: ServerResponse) {
+    const names = Object.keys(checks) as Dependency[];
+    const results = await Promise.allSettled(
+      names.map((name) => withTimeout(checks[name](), timeoutMs, name)),
+    );
+    const failures = names.flatMap((name, i) => {
+      const result = results[i];
+      return result?.status === 'rejected' ? [{ name, reason: errorText(result.reason) }] : [];
+    });
+    if (failures.length === 0) return sendJson(res, 200, { status: 'ok' });
+    const down = failures.map((f) => f.name);
+    const reasons = Object.fromEntries(failures.map((f) => [f.name, f.reason]));
+    log.warn({ down, reasons }, 'not ready');
+    res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
+    return sendJson(res, 503, { status: 'unavailable', down });
+  }
+
+  async function metrics(res: ServerResponse) {
+    const text = await options.registry.metrics();
+    res.writeHead(200, { 'content-type': options.registry.contentType, 'cache-control': 'no-store' });
+    res.end(text);
+  }
+
+  const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
+    '/health': (res) => sendJson(res, 200, { status: 'ok' }),
+    '/ready': ready,
+    '/metrics': metrics,
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (!route) return sendJson(res, 404, { status: 'not found' });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendJson(res, 405, { status: 'method not allowed' });
+    }
+    Promise.resolve(route(res)).catch((err: unknown) => {
+      log.error({ err, path }, 'operations endpoint failed');
+      if (!res.headersSent) sendJson(res, 500, { status: 'error' });
+      else res.destroy();
+    });
+  });
+  // Probes and scrapes are small; a client that sends nothing should not hold a socket for long.
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 10_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  log.info({ host: options.host, port }, 'operations server listening (/health, /ready, /metrics)');
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(text);
+}
+
+/** The error's own words for the log; never sent to the client (it may name hosts). */
+function errorText(reason: unknown): string {
+  if (reason instanceof Error) {
+    const cause = reason.cause instanceof Error ? `: ${reason.cause.message}` : '';
+    return `${reason.message}${cause}`;
+  }
+  return String(reason);
+}
