@@ -11,6 +11,7 @@ import {
   publishConnectionEvent,
   QUEUE_NAMES,
 } from '@dbconn/shared';
+import { compileEgressPolicy, EgressConfigError } from './egress/policy.js';
 import { createWorkerMetrics, scheduleReverification, startOpsServer } from './ops/index.js';
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
@@ -115,9 +116,13 @@ async function main(config: Config, log: Logger) {
 let config: Config;
 try {
   config = loadConfig();
+  // A bad EGRESS_ALLOW/EGRESS_DENY entry stops the worker now, not at its first verification.
+  compileEgressPolicy(config.egress);
 } catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  process.stderr.write(`${err.message}\n`);
+  if (!(err instanceof ConfigError) && !(err instanceof EgressConfigError)) throw err;
+  process.stderr.write(
+    `${err instanceof EgressConfigError ? 'Invalid configuration:\n  ' : ''}${err.message}\n`,
+  );
   process.exit(1);
 }
 const log = createLogger({ level: config.log.level, name: 'worker' });

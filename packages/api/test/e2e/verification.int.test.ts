@@ -208,4 +208,10 @@ describe('verification end to end (API + worker process + real servers)', () => 
     expect(await broken.exited).toBe(1);
     expect(broken.output.join('')).toContain('VERIFY_ATTEMPTS');
   });
+
+  it('the worker refuses to start on a bad egress rule, naming the variable', async () => {
+    const broken = spawnWorker({ ...h.env, EGRESS_DENY: '10.0.0.0/8,not a cidr!!' });
+    expect(await broken.exited).toBe(1);
+    expect(broken.output.join('')).toContain('EGRESS_DENY');
+  });
 });
