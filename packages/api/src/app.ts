@@ -12,6 +12,7 @@ import { AppError, createInteractiveQueue, publishConnectionEvent, QUEUE_NAMES }
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { QueueEvents } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerOps } from './ops/index.js';
 import { registerConnectionRoutes } from './rest/connections.rest.js';
 import { requestContext } from './rest/context.js';
 import { sendProblem, toAppError } from './rest/problem.js';
@@ -127,6 +128,8 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, new AppError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
+  // Before any route: its hooks time every request and record every route.
+  await registerOps(app, { config, redis, verifyQueue: deps.verifyQueue });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -1,7 +1,7 @@
 import {
   ConfigError,
-  createLogger,
   connectRedis,
+  createLogger,
   createStore,
   createVerifyQueue,
   loadConfig,

@@ -1,0 +1,239 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registeredRoutes } from '../../src/ops/index.js';
+import { toOpenApiPath } from '../../src/ops/openapi.js';
+import { CONNECTIONS_PATH } from '../../src/rest/connections.rest.js';
+import { createSeed, type Harness, http, type Reply, seedBody, startApi } from '../harness.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: the document is read as plain JSON
+type Json = any;
+
+/**
+ * ajv (2020-12, the dialect of OpenAPI 3.1 schemas) holding every `#/components/schemas/X` under an
+ * id of its own, and `rewrite` to point a schema's `$ref`s at those ids.
+ */
+function schemaCompiler(doc: Json) {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+  addFormats.default(ajv);
+  const base = 'https://dbconn.invalid/components/';
+  const rewrite = (node: Json): Json => {
+    if (Array.isArray(node)) return node.map(rewrite);
+    if (node && typeof node === 'object') {
+      return Object.fromEntries(
+        Object.entries(node).map(([k, v]) => [
+          k,
+          k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', base) : rewrite(v),
+        ]),
+      );
+    }
+    return node;
+  };
+  for (const [name, schema] of Object.entries(doc.components.schemas)) {
+    ajv.addSchema({ ...rewrite(schema), $id: `${base}${name}` });
+  }
+  return { ajv, rewrite, componentIds: Object.keys(doc.components.schemas).map((name) => `${base}${name}`) };
+}
+
+/** Every schema an operation holds: parameters, request bodies, response bodies and headers. */
+function operationSchemas(doc: Json): [string, Json][] {
+  const out: [string, Json][] = [];
+  for (const [path, ops] of Object.entries(doc.paths as Record<string, Json>)) {
+    for (const [method, op] of Object.entries(ops as Record<string, Json>)) {
+      const at = `${method} ${path}`;
+      for (const p of op.parameters ?? []) out.push([`${at} parameter ${p.name}`, p.schema]);
+      for (const [type, c] of Object.entries(op.requestBody?.content ?? {})) {
+        out.push([`${at} body ${type}`, (c as Json).schema]);
+      }
+      for (const [status, r] of Object.entries(op.responses as Record<string, Json>)) {
+        for (const [type, c] of Object.entries(r.content ?? {}))
+          out.push([`${at} ${status} ${type}`, (c as Json).schema]);
+        for (const [name, hd] of Object.entries(r.headers ?? {}))
+          out.push([`${at} ${status} ${name}`, (hd as Json).schema]);
+      }
+    }
+  }
+  return out;
+}
+
+/** Validates real answers against the response schemas the document gives for their status. */
+function responseValidator(doc: Json) {
+  const { ajv, rewrite } = schemaCompiler(doc);
+  const compiled = new Map<string, ValidateFunction>();
+
+  return (method: string, path: string, reply: Reply) => {
+    const response = doc.paths[path]?.[method]?.responses?.[String(reply.status)];
+    expect(response, `${method} ${path} documents ${reply.status}`).toBeDefined();
+    const contentType = reply.headers.get('content-type')?.split(';')[0];
+    if (!response.content) {
+      expect(reply.body, `${method} ${path} ${reply.status} has no body`).toBeUndefined();
+      return;
+    }
+    expect(Object.keys(response.content), `${method} ${path} ${reply.status} content type`).toContain(
+      contentType,
+    );
+    const key = `${method} ${path} ${reply.status} ${contentType}`;
+    let validate = compiled.get(key);
+    if (!validate) {
+      validate = ajv.compile(rewrite(response.content[contentType as string].schema));
+      compiled.set(key, validate);
+    }
+    const valid = validate(reply.body);
+    expect(validate.errors ?? [], `${key}: ${JSON.stringify(reply.body)}`).toEqual([]);
+    expect(valid).toBe(true);
+  };
+}
+
+describe('/openapi.json', () => {
+  let h: Harness;
+  let doc: Json;
+  let check: ReturnType<typeof responseValidator>;
+  const base = CONNECTIONS_PATH;
+
+  beforeAll(async () => {
+    h = await startApi();
+    const res = await http(h, 'GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    doc = res.body;
+    check = responseValidator(doc);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(doc.openapi).toBe('3.1.0');
+  });
+
+  it('holds only schemas that compile as strict JSON Schema 2020-12', () => {
+    // The OpenAPI validator checks the document's structure, not the JSON Schema inside it.
+    const { ajv, rewrite, componentIds } = schemaCompiler(doc);
+    for (const id of componentIds) expect(ajv.getSchema(id), id).toBeTypeOf('function');
+    const schemas = operationSchemas(doc);
+    expect(schemas.length).toBeGreaterThan(50);
+    for (const [where, schema] of schemas) {
+      expect(() => ajv.compile(rewrite(schema)), where).not.toThrow();
+    }
+  });
+
+  it('documents every route the app registered under /v1, and no route it did not', () => {
+    const routes = registeredRoutes(h.app).filter((r) => r.url.startsWith('/v1/'));
+    expect(routes.length).toBeGreaterThanOrEqual(11);
+    const registered = new Set(routes.map((r) => `${r.method.toLowerCase()} ${toOpenApiPath(r.url)}`));
+    const documented = new Set(
+      Object.entries(doc.paths as Record<string, Json>)
+        .filter(([path]) => path.startsWith('/v1/'))
+        .flatMap(([path, ops]) => Object.keys(ops).map((method) => `${method} ${path}`)),
+    );
+    expect([...registered].filter((r) => !documented.has(r))).toEqual([]);
+    expect([...documented].filter((d) => !registered.has(d))).toEqual([]);
+    for (const probe of ['/health', '/ready']) expect(doc.paths[probe]?.get).toBeDefined();
+  });
+
+  it('documents the parameters: id, X-Product-Name with its pattern, If-Match, every list filter', () => {
+    const params = (path: string, method: string) =>
+      new Map<string, Json>(doc.paths[path][method].parameters.map((p: Json) => [p.name, p]));
+    const create = params(base, 'post');
+    expect(create.get('X-Product-Name')).toMatchObject({ in: 'header', required: true });
+    expect(create.get('X-Product-Name').schema.pattern).toBe('^[a-zA-Z0-9_-]+$');
+    expect(params(`${base}/{id}`, 'get').get('id')).toMatchObject({ in: 'path', required: true });
+    expect(params(`${base}/{id}`, 'patch').get('If-Match')).toMatchObject({ in: 'header' });
+    const list = params(base, 'get');
+    for (const name of [
+      'page',
+      'limit',
+      'sortOrder',
+      'type',
+      'status',
+      'startDate',
+      'endDate',
+      'metadata.<key>',
+    ]) {
+      expect(list.get(name), name).toMatchObject({ in: 'query' });
+    }
+    expect(doc.components.schemas.Problem.properties.code.enum).toContain('CONFIG_NAME_TAKEN');
+  });
+
+  it('describes the real answers: create, list, get, update, delete, assign, errors, probes', async () => {
+    const created = await createSeed(h);
+    check('post', base, created);
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const byId = `${base}/{id}`;
+
+    check('get', base, await http(h, 'GET', `${base}?metadata.team=data-engineering&sortOrder=asc`));
+    check('get', byId, await http(h, 'GET', `${base}/${id}`));
+    check(
+      'patch',
+      byId,
+      await http(h, 'PATCH', `${base}/${id}`, {
+        body: { metadata: { team: 'x' } },
+        headers: { 'if-match': '"1"' },
+      }),
+    );
+
+    const invalid = await http(h, 'POST', base, {
+      body: { ...seedBody(), port: 'x', configName: 'a' },
+      headers: { 'x-product-name': 'p' },
+    });
+    expect(invalid.status).toBe(400);
+    check('post', base, invalid);
+    const badHeader = await createSeed(h, { configName: 'another-one' }, 'bad name');
+    expect(badHeader.body.code).toBe('INVALID_HEADER');
+    check('post', base, badHeader);
+    const taken = await createSeed(h);
+    expect(taken.status).toBe(409);
+    check('post', base, taken);
+    const stale = await http(h, 'PATCH', `${base}/${id}`, {
+      body: { port: 1 },
+      headers: { 'if-match': '"1"' },
+    });
+    expect(stale.status).toBe(412);
+    check('patch', byId, stale);
+    const missing = await http(h, 'GET', `${base}/0190d7a0-0000-7000-8000-000000000000`);
+    expect(missing.status).toBe(404);
+    check('get', byId, missing);
+    const malformed = await http(h, 'POST', base, {
+      raw: '{"configName":',
+      headers: { 'content-type': 'application/json', 'x-product-name': 'p' },
+    });
+    expect(malformed.status).toBe(400);
+    check('post', base, malformed);
+    const notJson = await http(h, 'POST', base, {
+      raw: 'hello',
+      headers: { 'content-type': 'text/plain', 'x-product-name': 'p' },
+    });
+    expect(notJson.status).toBe(415);
+    check('post', base, notJson);
+
+    // An unassigned connection (tRPC may create one) is assigned once, then refused.
+    const unassigned = await http(h, 'POST', '/trpc/connections.create', {
+      body: { ...seedBody(), configName: 'no-product-yet' },
+    });
+    const freeId = unassigned.body.result.data.id as string;
+    check('get', `${base}/unassigned`, await http(h, 'GET', `${base}/unassigned`));
+    const assign = (product: string) =>
+      http(h, 'POST', `${base}/${freeId}/assign`, { headers: { 'x-product-name': product } });
+    check('post', `${byId}/assign`, await assign('mine'));
+    const again = await assign('theirs');
+    expect(again.status).toBe(409);
+    check('post', `${byId}/assign`, again);
+
+    const notMapped = await http(h, 'POST', `${base}/validate-schema`, {
+      body: { mappedFields: { 'no-such-connection': { orders: ['id'] } } },
+    });
+    expect(notMapped.status).toBe(422);
+    check('post', `${base}/validate-schema`, notMapped);
+
+    const deleted = await http(h, 'DELETE', `${base}/${id}`);
+    expect(deleted.status).toBe(204);
+    check('delete', byId, deleted);
+
+    check('get', '/health', await http(h, 'GET', '/health'));
+    check('get', '/ready', await http(h, 'GET', '/ready'));
+  });
+});
