@@ -129,7 +129,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     sendProblem(reply, new AppError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
   // Before any route: its hooks time every request and record every route.
-  await registerOps(app, { config, redis, verifyQueue: deps.verifyQueue });
+  await registerOps(app, { config, verifyQueue: deps.verifyQueue, interactiveQueue });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',

@@ -1,4 +1,4 @@
-import { type Config, createInteractiveQueue, type Queue, type Redis } from '@dbconn/shared';
+import type { Config, Queue } from '@dbconn/shared';
 import type { FastifyInstance } from 'fastify';
 import { CONNECTIONS_PATH } from '../rest/connections.rest.js';
 import { DOCS_PATH, registerDocs } from './docs.js';
@@ -7,10 +7,10 @@ import { buildOpenApiDocument, toOpenApiPath } from './openapi.js';
 import { DASHBOARD_PATH, registerQueueDashboard } from './queue-dashboard.js';
 
 export interface OpsDeps {
-  config: Pick<Config, 'env' | 'admin' | 'redis'>;
-  redis: Redis;
-  /** The queue the API enqueues verifications on; the dashboard and metrics read it too. */
+  config: Pick<Config, 'env' | 'admin'>;
+  /** The queues the API enqueues on; the dashboard and metrics read them too. */
   verifyQueue: Queue;
+  interactiveQueue: Queue;
 }
 
 export interface RegisteredRoute {
@@ -32,7 +32,7 @@ export const registeredRoutes = (app: FastifyInstance): readonly RegisteredRoute
  */
 export async function registerOps(
   app: FastifyInstance,
-  { config, redis, verifyQueue }: OpsDeps,
+  { config, verifyQueue, interactiveQueue }: OpsDeps,
 ): Promise<void> {
   const routes: RegisteredRoute[] = [];
   routesByApp.set(app, routes);
@@ -40,12 +40,6 @@ export async function registerOps(
     for (const method of [route.method].flat()) {
       if (method !== 'HEAD') routes.push({ method, url: route.url });
     }
-  });
-
-  // The dashboard and the gauges read the interactive queue through a Queue object of their own.
-  const interactiveQueue = createInteractiveQueue(redis, config.redis.prefix);
-  app.addHook('onClose', async () => {
-    await interactiveQueue.close();
   });
 
   registerMetrics(app, { queues: [verifyQueue, interactiveQueue], log: app.log });

@@ -1,16 +1,7 @@
-import type { Queue } from '@dbconn/shared';
+import { type Queue, registerQueueGauges } from '@dbconn/shared';
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { CONNECTIONS_PATH } from '../rest/connections.rest.js';
-
-/**
- * Queue states reported per queue. `prioritized` is where BullMQ keeps waiting jobs that carry a
- * priority; it is reported on its own so `waiting` keeps BullMQ's meaning.
- */
-export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
-
-/** How long a scrape waits for the queue numbers before it answers without them (as the worker's). */
-export const QUEUE_READ_TIMEOUT_MS = 2_000;
 
 /** The route label of a request that matched no route (never the raw URL: it may carry ids). */
 const UNMATCHED_ROUTE = '(unmatched)';
@@ -49,52 +40,7 @@ export function registerMetrics(app: FastifyInstance, { queues, log }: MetricsOp
   connectionsCreated.inc({ door: 'rest' }, 0);
   connectionsCreated.inc({ door: 'trpc' }, 0);
 
-  new Gauge({
-    name: 'dbconn_queue_jobs',
-    help: 'Jobs in each BullMQ queue by state, read from Redis at scrape time',
-    labelNames: ['queue', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const counts = await withTimeout(
-          Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))),
-          'queue counts',
-        );
-        this.reset();
-        queues.forEach((queue, i) => {
-          for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]?.[state] ?? 0);
-        });
-      } catch (err) {
-        // No numbers rather than stale ones; /metrics itself still answers.
-        this.reset();
-        log.warn({ err }, 'metrics: could not read queue counts');
-      }
-    },
-  });
-  new Gauge({
-    name: 'dbconn_queue_oldest_waiting_age_seconds',
-    help: 'How long the oldest waiting job of each BullMQ queue has been ready to run (0 when none waits)',
-    labelNames: ['queue'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        // asc = true: the wait list's far end, i.e. the job that has waited longest.
-        const oldest = await withTimeout(
-          Promise.all(queues.map((q) => q.getJobs(['waiting'], 0, 0, true))),
-          'oldest waiting jobs',
-        );
-        this.reset();
-        const now = Date.now();
-        queues.forEach((queue, i) => {
-          const job = oldest[i]?.[0];
-          this.set({ queue: queue.name }, job ? Math.max(0, now - readySince(job)) / 1000 : 0);
-        });
-      } catch (err) {
-        this.reset();
-        log.warn({ err }, 'metrics: could not read the oldest waiting jobs');
-      }
-    },
-  });
+  registerQueueGauges(registry, { queues, log });
 
   app.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? UNMATCHED_ROUTE;
@@ -132,30 +78,4 @@ function createdBy(
     return count > 0 ? { door: 'trpc', count } : undefined;
   }
   return undefined;
-}
-
-/**
- * When a waiting job became ready to run, with the worker's meaning of the same gauge: a delayed
- * job from the end of its delay (BullMQ resets a promoted job's `delay`, so it is read from
- * `opts`), a retried one from its last attempt.
- */
-function readySince(job: { timestamp: number; processedOn?: number | undefined; opts: { delay?: number } }) {
-  return Math.max(job.timestamp + (job.opts.delay ?? 0), job.processedOn ?? 0);
-}
-
-/** BullMQ waits for a Redis that is down instead of failing: a scrape must still answer. */
-async function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what}: no answer within ${QUEUE_READ_TIMEOUT_MS} ms`)),
-      QUEUE_READ_TIMEOUT_MS,
-    );
-    timer.unref();
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

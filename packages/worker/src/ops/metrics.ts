@@ -3,20 +3,14 @@ import {
   type ConnectionType,
   type Logger,
   QUEUE_NAMES,
+  QUEUE_READ_TIMEOUT_MS,
   type Queue,
+  registerQueueGauges,
   type Verification,
 } from '@dbconn/shared';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { SECRETS_UNREADABLE, type VerificationQueueName } from '../processors/verify-connection.processor.js';
 import { isVerificationCode } from '../verify/codes.js';
-import { withTimeout } from './timeout.js';
-
-/**
- * Queue states reported per queue, as the API's /metrics reports them. `prioritized` is where
- * BullMQ keeps waiting jobs that carry a priority; it is its own state so `waiting` keeps BullMQ's
- * meaning.
- */
-export const QUEUE_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
 
 /** The `stage` and `code` label of a verification that passed. */
 export const NO_FAILURE = 'none';
@@ -28,9 +22,6 @@ export const UNKNOWN_CODE = 'UNKNOWN';
  * (VERIFY_TIMEOUT_MS), so the buckets run from 5 ms to past it.
  */
 export const VERIFICATION_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
-/** How long a scrape waits for the queue numbers before it answers without them. */
-export const QUEUE_READ_TIMEOUT_MS = 2_000;
 
 export interface WorkerMetricsOptions {
   /** Queues whose depth and age are read from Redis at each scrape. */
@@ -80,55 +71,7 @@ export function createWorkerMetrics({
     }
   }
 
-  new Gauge({
-    name: 'dbconn_queue_jobs',
-    help: 'Jobs in each BullMQ queue by state, read from Redis at scrape time',
-    labelNames: ['queue', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        // BullMQ waits for a Redis that is down instead of failing: bound the wait.
-        const counts = await withTimeout(
-          Promise.all(queues.map((q) => q.getJobCounts(...QUEUE_STATES))),
-          queueReadTimeoutMs,
-          'queue counts',
-        );
-        this.reset();
-        queues.forEach((queue, i) => {
-          for (const state of QUEUE_STATES) this.set({ queue: queue.name, state }, counts[i]?.[state] ?? 0);
-        });
-      } catch (err) {
-        // No numbers rather than stale ones; /metrics itself still answers.
-        this.reset();
-        log.warn({ err }, 'metrics: could not read queue counts');
-      }
-    },
-  });
-  new Gauge({
-    name: 'dbconn_queue_oldest_waiting_age_seconds',
-    help: 'How long the oldest waiting job of each BullMQ queue has been ready to run (0 when none waits)',
-    labelNames: ['queue'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        // asc = true: the far end of the wait list, i.e. the job that has waited longest.
-        const oldest = await withTimeout(
-          Promise.all(queues.map((q) => q.getJobs(['waiting'], 0, 0, true))),
-          queueReadTimeoutMs,
-          'oldest waiting jobs',
-        );
-        this.reset();
-        const now = Date.now();
-        queues.forEach((queue, i) => {
-          const job = oldest[i]?.[0];
-          this.set({ queue: queue.name }, job ? Math.max(0, now - readySince(job)) / 1000 : 0);
-        });
-      } catch (err) {
-        this.reset();
-        log.warn({ err }, 'metrics: could not read the oldest waiting jobs');
-      }
-    },
-  });
+  registerQueueGauges(registry, { queues, log, readTimeoutMs: queueReadTimeoutMs });
 
   return {
     registry,
@@ -148,14 +91,4 @@ export function createWorkerMetrics({
 
 function codeLabel(code: string): string {
   return isVerificationCode(code) || code === SECRETS_UNREADABLE ? code : UNKNOWN_CODE;
-}
-
-/**
- * When a waiting job became ready to run. BullMQ resets a promoted job's `delay` to 0, so the
- * delay asked for at enqueue comes from `opts`; a retried job became ready after its last attempt
- * started (`processedOn`). Measuring from creation alone would make a job spread over a
- * re-verification tick look minutes old the moment it becomes due.
- */
-function readySince(job: { timestamp: number; processedOn?: number | undefined; opts: { delay?: number } }) {
-  return Math.max(job.timestamp + (job.opts.delay ?? 0), job.processedOn ?? 0);
 }

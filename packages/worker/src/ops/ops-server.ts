@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ConnectionStore, Logger } from '@dbconn/shared';
+import { type ConnectionStore, type Logger, withTimeout } from '@dbconn/shared';
 import type { Registry } from 'prom-client';
-import { withTimeout } from './timeout.js';
 
 /** How long /ready waits for each dependency: a probe must answer even when a dependency hangs. */
 export const READY_CHECK_TIMEOUT_MS = 2_000;
