@@ -48,8 +48,7 @@ export function waitUntilSettled(api: Client, id: string): Promise<Watched[]> {
 
 async function main() {
   const api = connect(process.env.API_URL ?? 'http://localhost:8080');
-  const created = await api.connections.create.mutate({
-    configName: `example-${Date.now()}`,
+  const settings = {
     productName: 'my-product',
     type: 'POSTGRESQL',
     host: '127.0.0.1',
@@ -58,23 +57,26 @@ async function main() {
     userName: 'postgres',
     password: 'not-needed-with-trust-auth',
     metadata: { team: 'data-engineering' },
-  });
+  } as const;
+  const created = await api.connections.create.mutate({ ...settings, configName: `example-${Date.now()}` });
   // `created` is typed: status is 'pending' | 'verifying' | 'active' | 'failed'.
   console.log('created', created.id, created.status);
 
   const history = await waitUntilSettled(api, created.id);
-  console.log('statuses', history.map((c) => c.status).join(' → '));
+  console.log('statuses seen', history.map((c) => c.status).join(' → '));
   const settled = history.at(-1);
   console.log('verification', settled?.verification?.outcome, settled?.verification?.error?.code ?? '');
 
   try {
-    await api.connections.create.mutate({
-      ...created,
-      password: 'x',
-      configName: created.configName.toUpperCase(),
-    } as never);
+    // Names are unique per organization in any letter case.
+    await api.connections.create.mutate({ ...settings, configName: created.configName.toUpperCase() });
   } catch (err) {
-    if (err instanceof TRPCClientError) console.log('as expected:', err.data?.code, err.message);
+    if (err instanceof TRPCClientError) console.log('as expected:', err.data?.code, '-', err.message);
+  }
+  try {
+    await api.connections.create.mutate({ ...settings, configName: 'ab', port: 0 });
+  } catch (err) {
+    if (err instanceof TRPCClientError) console.log('as expected:', err.data?.code, '-', err.message);
   }
 }
 

@@ -21,7 +21,12 @@ describe('tRPC door', () => {
       await promise;
     } catch (err) {
       if (err instanceof TRPCClientError)
-        return { code: err.data?.code, status: err.data?.httpStatus, errors: err.data?.errors };
+        return {
+          code: err.data?.code,
+          status: err.data?.httpStatus,
+          errors: err.data?.errors,
+          message: err.message,
+        };
       throw err;
     }
     throw new Error('expected the call to fail');
@@ -78,6 +83,7 @@ describe('tRPC door', () => {
       } as never),
     );
     expect(invalid).toMatchObject({ code: 'VALIDATION_FAILED', status: 400 });
+    expect(invalid.message).toBe('Invalid configName, port, productName');
     expect(invalid.errors.map((e: { field: string }) => e.field).sort()).toEqual([
       'configName',
       'port',

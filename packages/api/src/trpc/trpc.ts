@@ -55,7 +55,12 @@ const t = initTRPC.context<TrpcContext>().create({
     return {
       ...shape,
       // Unknown errors keep a generic message; the cause is only in the logs.
-      message: code === 'INTERNAL' ? ERROR_CATALOGUE.INTERNAL.title : shape.message,
+      message:
+        code === 'INTERNAL'
+          ? ERROR_CATALOGUE.INTERNAL.title
+          : error.cause instanceof AppError || !errors
+            ? shape.message
+            : `Invalid ${errors.map((e) => e.field).join(', ')}`,
       data: {
         ...shape.data,
         code,
