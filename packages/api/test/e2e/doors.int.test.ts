@@ -127,6 +127,40 @@ describe('REST and tRPC answer the same codes for the interactive endpoints', ()
     expect((await http(h, 'GET', `${PATH}/unassigned?limit=0`)).status).toBe(400);
   });
 
+  it('X-Product-Name scopes test, schema, testSettings and validate-schema: another product sees 404', async () => {
+    const name = `doors-scoped-${Date.now()}`;
+    const created = await http(h, 'POST', PATH, {
+      body: { ...LOCAL_PG, configName: name },
+      headers: { 'x-product-name': 'alpha' },
+    });
+    const id = created.body.id as string;
+    const other = { 'x-product-name': 'beta' };
+    expect((await http(h, 'POST', `${PATH}/${id}/test`, { headers: other })).status).toBe(404);
+    expect((await http(h, 'GET', `${PATH}/${id}/schema`, { headers: other })).status).toBe(404);
+    expect(
+      (await http(h, 'POST', `${PATH}/test`, { body: { id, databaseName: 'x' }, headers: other })).status,
+    ).toBe(404);
+    const validated = await http(h, 'POST', `${PATH}/validate-schema`, {
+      body: { mappedFields: { [name]: { t: ['f'] } } },
+      headers: other,
+    });
+    expect(validated.body.errors).toEqual([
+      { type: 'DATA_SOURCE_NOT_FOUND', dataSourceId: name, message: expect.any(String) },
+    ]);
+    expect(await trpcError(api.connections.schema.query({ id, productName: 'beta' }))).toEqual({
+      code: 'NOT_FOUND',
+      status: 404,
+    });
+    expect(await trpcError(api.connections.test.mutate({ id, productName: 'beta' }))).toEqual({
+      code: 'NOT_FOUND',
+      status: 404,
+    });
+    // the owning product sees it
+    expect(
+      (await http(h, 'GET', `${PATH}/${id}/schema`, { headers: { 'x-product-name': 'Alpha' } })).status,
+    ).toBe(200);
+  });
+
   it('update and delete: 404, 409 and 400 through tRPC as through REST', async () => {
     expect(await trpcError(api.connections.update.mutate({ id: UNKNOWN, port: 1 }))).toEqual({
       code: 'NOT_FOUND',
