@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredRoutes } from '../../src/ops/index.js';
 import { toOpenApiPath } from '../../src/ops/openapi.js';
 import { CONNECTIONS_PATH } from '../../src/rest/connections.rest.js';
+import { startWorkerProcess, type WorkerProcess } from '../e2e/worker-process.js';
 import { createSeed, type Harness, http, type Reply, seedBody, startApi } from '../harness.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is read as plain JSON
@@ -235,5 +236,72 @@ describe('/openapi.json', () => {
 
     check('get', '/health', await http(h, 'GET', '/health'));
     check('get', '/ready', await http(h, 'GET', '/ready'));
+  });
+});
+
+describe('/openapi.json with a worker: the answers that need a dial', () => {
+  let h: Harness;
+  let worker: WorkerProcess;
+  let check: ReturnType<typeof responseValidator>;
+  const base = CONNECTIONS_PATH;
+  const local = {
+    type: 'POSTGRESQL',
+    host: '127.0.0.1',
+    port: 5432,
+    databaseName: 'test',
+    userName: 'postgres',
+    password: 'trust',
+  };
+
+  beforeAll(async () => {
+    h = await startApi();
+    worker = await startWorkerProcess(h.env);
+    check = responseValidator((await http(h, 'GET', '/openapi.json')).body);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await h?.close();
+  });
+
+  it('describes test, try before save, schema, validate-schema and a verified connection', async () => {
+    const created = await http(h, 'POST', base, {
+      // The store's own schema of this test: it holds the `connections` table.
+      body: {
+        ...local,
+        configName: 'openapi-dial',
+        schema: new URL(h.env.STORE_URL as string).searchParams.get('schema'),
+      },
+      headers: { 'x-product-name': 'p' },
+    });
+    const id = created.body.id as string;
+    const tested = await http(h, 'POST', `${base}/${id}/test`);
+    expect(tested.body.status).toBe('success');
+    check('post', `${base}/{id}/test`, tested);
+    const verified = await http(h, 'GET', `${base}/${id}`);
+    expect(verified.body.verification.outcome).toBe('passed');
+    check('get', `${base}/{id}`, verified);
+
+    const failure = await http(h, 'POST', `${base}/test`, {
+      body: { ...local, databaseName: 'no_such_db_openapi' },
+    });
+    expect(failure.body.status).toBe('failure');
+    check('post', `${base}/test`, failure);
+
+    const schema = await http(h, 'GET', `${base}/${id}/schema`);
+    expect(schema.status).toBe(200);
+    check('get', `${base}/{id}/schema`, schema);
+    const down = await http(h, 'POST', base, {
+      body: { ...local, host: 'nowhere.invalid', configName: 'openapi-down' },
+      headers: { 'x-product-name': 'p' },
+    });
+    const unreachable = await http(h, 'GET', `${base}/${down.body.id}/schema`);
+    expect(unreachable.status).toBe(502);
+    check('get', `${base}/{id}/schema`, unreachable);
+
+    const valid = await http(h, 'POST', `${base}/validate-schema`, {
+      body: { mappedFields: { 'openapi-dial': { connections: ['id', 'config_name'] } } },
+    });
+    expect(valid.status).toBe(200);
+    check('post', `${base}/validate-schema`, valid);
   });
 });
