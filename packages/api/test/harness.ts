@@ -46,6 +46,8 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
     REDIS_URL,
     QUEUE_PREFIX: prefix,
     LOG_LEVEL: 'debug',
+    // Worker processes started with this env take any free port for /health and /metrics.
+    WORKER_HEALTH_PORT: '0',
     ...env,
   };
   const config = loadConfig(fullEnv);

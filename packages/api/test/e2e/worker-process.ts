@@ -6,6 +6,8 @@ const WORKER_DIR = fileURLToPath(new URL('../../../worker/', import.meta.url));
 
 export interface WorkerProcess {
   child: ChildProcess;
+  /** The port of its /health, /ready and /metrics (from its log line). */
+  opsPort(): number;
   /** Everything the process wrote (stdout and stderr), one entry per chunk. */
   output: string[];
   /** Resolves with the exit code (null when killed by a signal). */
@@ -39,6 +41,11 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return {
     child,
+    opsPort: () => {
+      const match = /"port":(\d+),"msg":"operations server listening/.exec(output.join(''));
+      if (!match) throw new Error('the worker has not logged its operations port');
+      return Number(match[1]);
+    },
     output,
     exited,
     stop: async () => {
