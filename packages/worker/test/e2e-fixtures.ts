@@ -167,38 +167,4 @@ export async function settled(
   );
 }
 
-/** A TCP server that accepts connections and never says a word: a dial to it can only time out. */
-export async function silentServer(): Promise<{
-  server: Server;
-  port: number;
-  accepted: () => number;
-  close(): Promise<void>;
-}> {
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => {
-    socket.on('error', () => {});
-    sockets.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  return {
-    server,
-    port,
-    accepted: () => sockets.length,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** A port on which nothing listens (bound once by us, then released). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { closedPort, startSilentServer as silentServer } from './fixtures/index.js';

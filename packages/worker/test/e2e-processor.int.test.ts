@@ -154,7 +154,7 @@ describe('verify-connection processor (real Redis, PostgreSQL store, engines)', 
       expect(after).toMatchObject({ status: 'pending', dialVersion: 2, port: 5432 });
       expect(after?.verification).toBeUndefined();
     } finally {
-      await silent.close();
+      await silent.stop();
     }
   });
 
@@ -181,7 +181,7 @@ describe('verify-connection processor (real Redis, PostgreSQL store, engines)', 
     );
     const listener = await silentServer();
     const record = await insertConnection(env, { sealedSecrets: sealedElsewhere, port: listener.port });
-    const { job, state } = await enqueue(record).finally(() => listener.close());
+    const { job, state } = await enqueue(record).finally(() => listener.stop());
     expect(listener.accepted()).toBe(0);
 
     expect(state).toBe('completed');
@@ -346,7 +346,7 @@ describe('graceful close', () => {
       expect(after?.verification).toBeUndefined();
       expect(env.logs.join('\n')).toContain('aborting them');
     } finally {
-      await silent.close();
+      await silent.stop();
     }
   });
 });

@@ -80,7 +80,7 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
 
   it('counts a store that accepts the connection but never answers as down, within its timeout', async () => {
     const silent = await silentServer();
-    cleanups.push(() => silent.close());
+    cleanups.push(() => silent.stop());
     const base = await serve({ store: await unreachableStore(silent.port), readyTimeoutMs: 300 });
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(503);

@@ -30,7 +30,7 @@ describe('worker crash', () => {
   afterAll(async () => {
     for (const worker of workers) await worker.kill();
     await h?.close();
-    await silent?.close();
+    await silent?.stop();
   });
 
   it('a connection whose worker was SIGKILLed while verifying still reaches a final state', {

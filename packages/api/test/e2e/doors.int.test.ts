@@ -2,17 +2,9 @@ import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../../examples/typed-client.js';
 import { type Harness, http, startApi } from '../harness.js';
-import { createConnection, PATH } from './helpers.js';
+import { createConnection, LOCAL_PG, PATH } from './helpers.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
-const LOCAL_PG = {
-  type: 'POSTGRESQL',
-  host: '127.0.0.1',
-  port: 5432,
-  databaseName: 'test',
-  userName: 'postgres',
-  password: 'trust-accepts-any',
-} as const;
 const UNKNOWN = '01890000-0000-7000-8000-000000000000';
 
 /** The code (and HTTP status) a tRPC call fails with. */

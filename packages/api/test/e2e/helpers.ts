@@ -5,6 +5,16 @@ import { type Harness, http } from '../harness.js';
 
 export const PATH = '/v1/management/connections';
 
+/** The machine's shared PostgreSQL, which trusts local logins: settings that verify. */
+export const LOCAL_PG = {
+  type: 'POSTGRESQL',
+  host: '127.0.0.1',
+  port: 5432,
+  databaseName: 'test',
+  userName: 'postgres',
+  password: 'trust-accepts-any',
+} as const;
+
 /** Creates a connection through REST (201 expected) and returns its id. */
 export async function createConnection(h: Harness, body: Record<string, unknown>): Promise<string> {
   const res = await http(h, 'POST', PATH, {
@@ -35,31 +45,4 @@ export async function waitForStatus(
   }
 }
 
-/** A TCP server that accepts connections and never answers. */
-export async function silentServer() {
-  const sockets: Socket[] = [];
-  const server = createServer((socket) => {
-    socket.on('error', () => {});
-    sockets.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : 0,
-    accepted: () => sockets.length,
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/** A loopback port with nothing listening on it. */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { closedPort, startSilentServer as silentServer } from '@dbconn/worker/test-fixtures';

@@ -3,18 +3,8 @@ import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, waitUntilSettled } from '../../examples/typed-client.js';
 import { type Harness, http, startApi } from '../harness.js';
-import { createConnection, PATH, waitForStatus } from './helpers.js';
+import { createConnection, LOCAL_PG, PATH, waitForStatus } from './helpers.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
-
-/** The local shared PostgreSQL (trust auth): settings that verify. */
-const LOCAL_PG = {
-  type: 'POSTGRESQL',
-  host: '127.0.0.1',
-  port: 5432,
-  databaseName: 'test',
-  userName: 'postgres',
-  password: 'trust-accepts-any',
-};
 
 describe('test now, try before save, and watch — through the API and a real worker', () => {
   let h: Harness;

@@ -142,7 +142,7 @@ describe('verification end to end (API + worker process + real servers)', () => 
         expect(connection.verification?.attempts).toBe(2);
         expect(silent.accepted()).toBeGreaterThanOrEqual(2);
       } finally {
-        await silent.close();
+        await silent.stop();
       }
     });
 
