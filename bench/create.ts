@@ -32,16 +32,25 @@ async function client() {
 }
 
 // Warm up (JIT, pools), then measure.
-await Promise.all(Array.from({ length: 8 }, async (_, i) => {
-  await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-product-name': 'warm' }, body: JSON.stringify({ ...body, configName: `warm-${i}` }) });
-}));
+await Promise.all(
+  Array.from({ length: 8 }, async (_, i) => {
+    await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-product-name': 'warm' },
+      body: JSON.stringify({ ...body, configName: `warm-${i}` }),
+    });
+  }),
+);
 const started = performance.now();
 await Promise.all(Array.from({ length: concurrency }, client));
 const seconds = (performance.now() - started) / 1000;
 
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]?.toFixed(1);
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]?.toFixed(1);
 console.log(`creates: ${total} at concurrency ${concurrency} in ${seconds.toFixed(2)} s`);
 console.log(`throughput: ${(total / seconds).toFixed(0)} creates/s   failures: ${failures}`);
-console.log(`latency ms: p50 ${pct(50)}  p95 ${pct(95)}  p99 ${pct(99)}  max ${latencies.at(-1)?.toFixed(1)}`);
+console.log(
+  `latency ms: p50 ${pct(50)}  p95 ${pct(95)}  p99 ${pct(99)}  max ${latencies.at(-1)?.toFixed(1)}`,
+);
 await h.close();
