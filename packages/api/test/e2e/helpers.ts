@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Socket } from 'node:net';
 import type { Connection } from '@dbconn/shared';
 import { type Harness, http } from '../harness.js';
 

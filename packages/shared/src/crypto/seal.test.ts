@@ -44,6 +44,20 @@ describe('sealing of connection secrets', () => {
     expect(() => open(ring, 'garbage', ctx)).toThrow(SealError);
   });
 
+  it('refuses a damaged IV or tag with a SealError, and a truncated tag too', () => {
+    const ring = { keys: new Map([[1, k1]]) };
+    const [v, iv, tag, ct] = seal(ring, 'password', ctx).split('.') as [string, string, string, string];
+    for (const damaged of [
+      [v, '', tag, ct],
+      [v, iv, '', ct],
+      [v, iv, 'AA', ct],
+      // The first 12 of the 16 tag bytes: GCM would check just those unless the length is pinned.
+      [v, iv, Buffer.from(tag, 'base64url').subarray(0, 12).toString('base64url'), ct],
+    ]) {
+      expect(() => open(ring, damaged.join('.'), ctx)).toThrow(SealError);
+    }
+  });
+
   it('seals with the newest key version and opens any configured version (rotation)', () => {
     const old = { keys: new Map([[1, k1]]) };
     const rotated = {

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type DecipherGCM, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * Sealing of a connection's secrets (spec §8): AES-256-GCM under a key derived with HKDF-SHA256
@@ -18,6 +18,8 @@ export interface SealContext {
 }
 
 const HKDF_SALT = Buffer.from('dbconn/connection-secrets');
+/** Bytes of the GCM tag `seal` writes (the full tag, the cipher's default). */
+const TAG_LENGTH = 16;
 const derived = new WeakMap<Buffer, Buffer>();
 
 function deriveKey(master: Buffer, version: number): Buffer {
@@ -67,9 +69,18 @@ export function open(ring: Keyring, sealed: string, ctx: SealContext): string {
   const master = ring.keys.get(version);
   if (!master) throw new SealError(`no master key with version ${version} is configured`);
   const [, iv, tag, ciphertext] = parts as [string, string, string, string];
-  const decipher = createDecipheriv('aes-256-gcm', deriveKey(master, version), Buffer.from(iv, 'base64url'));
-  decipher.setAAD(aad(ctx));
-  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  let decipher: DecipherGCM;
+  try {
+    // A fixed tag length: without it GCM also accepts a truncated (4–15 byte) tag, which is weaker.
+    decipher = createDecipheriv('aes-256-gcm', deriveKey(master, version), Buffer.from(iv, 'base64url'), {
+      authTagLength: TAG_LENGTH,
+    });
+    decipher.setAAD(aad(ctx));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  } catch (cause) {
+    // Node throws a TypeError for an empty IV or a tag of the wrong length.
+    throw new SealError('sealed value is malformed', { cause });
+  }
   try {
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString(
       'utf8',

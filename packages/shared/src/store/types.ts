@@ -51,6 +51,9 @@ export interface ListResult {
   total: number;
 }
 
+/** What key rotation reads of a connection: which record, and its sealed secrets. */
+export type SealedSecretsEntry = Pick<ConnectionRecord, 'id' | 'organizationId' | 'sealedSecrets'>;
+
 /** Fields a partial update may set (already validated and sealed). */
 export type ConnectionChanges = Partial<
   Pick<
@@ -125,4 +128,25 @@ export interface ConnectionStore {
    * no `lastVerifiedAt` never finished a verification (it is pending/verifying: the sweeper's).
    */
   findDueForReverification(olderThan: Date, limit: number): Promise<ConnectionRecord[]>;
+
+  /**
+   * Key rotation: the sealed secrets of live records across organizations, ordered by id, the
+   * first `limit` with an id greater than `after` (from the start when undefined). Soft-deleted
+   * records are left out: nothing opens their secrets again, and once the old key is removed they
+   * stay sealed under a key nobody has.
+   */
+  listSealed(after: string | undefined, limit: number): Promise<SealedSecretsEntry[]>;
+  /**
+   * Key rotation: sets `sealedSecrets` to `replacement` only if the live record still holds exactly
+   * `expected` (compare-and-set on the sealed value, so a change made meanwhile — a PATCH that sealed
+   * new secrets — is never overwritten). Touches nothing else: version, dialVersion, updatedAt and
+   * status stay, since nothing anyone can see has changed. False when the record changed, was
+   * deleted, or does not exist.
+   */
+  replaceSealedSecrets(
+    organizationId: string,
+    id: string,
+    expected: string,
+    replacement: string,
+  ): Promise<boolean>;
 }

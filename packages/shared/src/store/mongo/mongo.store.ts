@@ -15,6 +15,7 @@ import {
   type ListResult,
   normaliseConfigName,
   type Scope,
+  type SealedSecretsEntry,
 } from '../types.js';
 
 const DAY_MS = 86_400_000;
@@ -351,6 +352,42 @@ export class MongoConnectionStore implements ConnectionStore {
         .updateOne(
           { ...liveFilter({ organizationId }, id), dialVersion, status: { $in: ['pending', 'verifying'] } },
           { $set: { status: 'pending', statusChangedAt: new Date() } },
+        )
+        .exec(),
+    );
+    return result.matchedCount > 0;
+  }
+
+  async listSealed(after: string | undefined, limit: number): Promise<SealedSecretsEntry[]> {
+    // Ids are lower-case UUID strings, so `_id` order is PostgreSQL's uuid order; the `_id` index
+    // serves the sort and the range.
+    const docs = await this.run(() =>
+      this.model
+        .find({ deleted: false, ...(after !== undefined ? { _id: { $gt: after.toLowerCase() } } : {}) })
+        .select({ _id: 1, organizationId: 1, sealedSecrets: 1 })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .lean<Pick<ConnectionDoc, '_id' | 'organizationId' | 'sealedSecrets'>[]>()
+        .exec(),
+    );
+    return docs.map((doc) => ({
+      id: doc._id,
+      organizationId: doc.organizationId,
+      sealedSecrets: doc.sealedSecrets,
+    }));
+  }
+
+  async replaceSealedSecrets(
+    organizationId: string,
+    id: string,
+    expected: string,
+    replacement: string,
+  ): Promise<boolean> {
+    const result = await this.run(() =>
+      this.model
+        .updateOne(
+          { ...liveFilter({ organizationId }, id), sealedSecrets: expected },
+          { $set: { sealedSecrets: replacement } },
         )
         .exec(),
     );

@@ -15,6 +15,7 @@ import {
   type ListResult,
   normaliseConfigName,
   type Scope,
+  type SealedSecretsEntry,
 } from '../types.js';
 import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
 
@@ -335,6 +336,39 @@ export class PostgresConnectionStore implements ConnectionStore {
          AND status IN ('pending', 'verifying')
        RETURNING id`,
       [id, organizationId, dialVersion, new Date()],
+    );
+    return rows.length > 0;
+  }
+
+  async listSealed(after: string | undefined, limit: number): Promise<SealedSecretsEntry[]> {
+    // Ordered by the primary key, so each page is an index range scan whatever the table size.
+    const rows = await this.query<{ id: string; organization_id: string; sealed_secrets: string }>(
+      after === undefined
+        ? `SELECT id, organization_id, sealed_secrets FROM connections
+           WHERE deleted_at IS NULL ORDER BY id LIMIT $1`
+        : `SELECT id, organization_id, sealed_secrets FROM connections
+           WHERE deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $1`,
+      after === undefined ? [limit] : [limit, after],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      organizationId: row.organization_id,
+      sealedSecrets: row.sealed_secrets,
+    }));
+  }
+
+  async replaceSealedSecrets(
+    organizationId: string,
+    id: string,
+    expected: string,
+    replacement: string,
+  ): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const rows = await this.query(
+      `UPDATE connections SET sealed_secrets = $4
+       WHERE id = $1 AND organization_id = $2 AND sealed_secrets = $3 AND deleted_at IS NULL
+       RETURNING id`,
+      [id, organizationId, expected, replacement],
     );
     return rows.length > 0;
   }
