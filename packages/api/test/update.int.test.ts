@@ -1,7 +1,8 @@
 import { TRPCClientError } from '@trpc/client';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../examples/typed-client.js';
-import { createSeed, type Harness, http, startApi } from './harness.js';
+import { createSeed, type Harness, http, PG_URL, startApi } from './harness.js';
 
 const PATH = '/v1/management/connections';
 
@@ -114,6 +115,33 @@ describe('PATCH /v1/management/connections/{id}', () => {
     expect((await patch(created.id, { metadata: {} }, { 'x-product-name': 'someone-else' })).status).toBe(
       404,
     );
+  });
+
+  it('secrets that no longer open: a new password replaces them; a change that needs them answers 400', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-unreadable' });
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    const schema = new URL(h.env.STORE_URL as string).searchParams.get('schema');
+    // As if sealed under a master key version that has since been removed from MASTER_KEYS.
+    await admin.query(
+      `UPDATE "${schema}".connections SET sealed_secrets = 'v9.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE id = $1`,
+      [created.id],
+    );
+    await admin.end();
+
+    const needsThem = await patch(created.id, { ssl: { mode: 'verify-full' } });
+    expect(needsThem.status).toBe(400);
+    expect(needsThem.body.errors).toEqual([
+      { field: 'password', message: expect.stringContaining('send the password again') },
+    ]);
+    const trial = await http(h, 'POST', '/v1/management/connections/test', {
+      body: { id: created.id, port: 1 },
+    });
+    expect(trial.status).toBe(400);
+
+    const replaced = await patch(created.id, { password: 'a-fresh-password' });
+    expect(replaced.status).toBe(200);
+    expect((await rowOf(created.id)).sealed_secrets).toMatch(/^v1\./);
   });
 
   it('tRPC connections.update behaves the same', async () => {

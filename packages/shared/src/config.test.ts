@@ -39,6 +39,7 @@ describe('config', () => {
       /MASTER_KEYS/,
     );
     expect(() => loadConfig({ MASTER_KEYS: 'just-a-string' })).toThrow(/MASTER_KEYS/);
+    expect(() => loadConfig({ MASTER_KEYS: ' , ' })).toThrow(/MASTER_KEYS/);
   });
 
   it('splits egress lists', () => {

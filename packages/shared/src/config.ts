@@ -44,6 +44,10 @@ const masterKeys = z
       }
       keys.set(Number(match[1]), key);
     }
+    if (keys.size === 0) {
+      ctx.addIssue({ code: 'custom', message: 'give at least one <version>:<base64 key>' });
+      return z.NEVER;
+    }
     return keys;
   });
 

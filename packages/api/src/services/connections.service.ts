@@ -10,7 +10,6 @@ import {
   type Keyring,
   type ListConnectionsQuery,
   normaliseConfigName,
-  openSecrets,
   type Queue,
   type RetryPolicy,
   sealSecrets,
@@ -20,7 +19,7 @@ import {
   type VerifyConnectionJob,
 } from '@dbconn/shared';
 import type { RequestContext } from '../context.js';
-import { applySecretChanges } from './secrets.js';
+import { applySecretChanges, storedSecretsFor } from './secrets.js';
 
 export interface ConnectionServiceDeps {
   store: ConnectionStore;
@@ -162,7 +161,7 @@ export class ConnectionService {
     if (input.password || input.ssl !== undefined) {
       const sealCtx = { organizationId: current.organizationId, connectionId: current.id };
       const applied = applySecretChanges(
-        openSecrets(this.deps.keyring, current.sealedSecrets, sealCtx),
+        storedSecretsFor(this.deps.keyring, current, input),
         current.sslMode,
         input,
       );

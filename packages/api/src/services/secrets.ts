@@ -1,4 +1,48 @@
-import type { ConnectionSecrets, SslMode, UpdateConnectionInput } from '@dbconn/shared';
+import {
+  AppError,
+  type ConnectionRecord,
+  type ConnectionSecrets,
+  type Keyring,
+  openSecrets,
+  SealError,
+  type SslMode,
+  type UpdateConnectionInput,
+} from '@dbconn/shared';
+
+/**
+ * The stored secrets of a record. When they do not open (their master key version was removed, or
+ * the value is damaged) a change that brings a new password replaces them — TLS material not given
+ * again is dropped — and anything else is a 400 that says a new password is needed.
+ */
+export function storedSecretsFor(
+  keyring: Keyring,
+  record: Pick<ConnectionRecord, 'id' | 'organizationId' | 'sealedSecrets'>,
+  input: Pick<UpdateConnectionInput, 'password'>,
+): ConnectionSecrets {
+  try {
+    return openSecrets(keyring, record.sealedSecrets, {
+      organizationId: record.organizationId,
+      connectionId: record.id,
+    });
+  } catch (err) {
+    if (!(err instanceof SealError)) throw err;
+    if (input.password) return { password: input.password };
+    throw new AppError(
+      'VALIDATION_FAILED',
+      'The stored credentials cannot be read with the configured master keys',
+      {
+        errors: [
+          {
+            field: 'password',
+            message:
+              'the stored password cannot be decrypted with the configured master keys: send the password again',
+          },
+        ],
+        cause: err,
+      },
+    );
+  }
+}
 
 /**
  * Applies the secret-bearing part of an update (or a trial) to stored secrets: an omitted or empty

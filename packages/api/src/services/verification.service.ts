@@ -8,7 +8,6 @@ import {
   type DialSettingsPayload,
   JOB_NAMES,
   type Keyring,
-  openSecrets,
   type Redis,
   seal,
   type TestResult,
@@ -22,7 +21,7 @@ import type { ConnectionEvents } from './connection-events.js';
 import type { ProductScope } from './connections.service.js';
 import type { InteractiveClient } from './interactive.client.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { applySecretChanges } from './secrets.js';
+import { applySecretChanges, storedSecretsFor } from './secrets.js';
 
 export interface VerificationServiceDeps {
   store: ConnectionStore;
@@ -202,10 +201,7 @@ export class VerificationService {
     }
     const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, input.id);
     if (!record) throw new AppError('NOT_FOUND', `connection ${input.id} was not found`);
-    const stored = openSecrets(this.deps.keyring, record.sealedSecrets, {
-      organizationId: record.organizationId,
-      connectionId: record.id,
-    });
+    const stored = storedSecretsFor(this.deps.keyring, record, input);
     const { secrets, sslMode } = applySecretChanges(stored, record.sslMode, input);
     const schema = input.schema === undefined ? record.schema : (input.schema ?? undefined);
     return {
