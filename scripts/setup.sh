@@ -79,6 +79,7 @@ if [ "$WITH_MARIADB" = 1 ]; then
   maria_ok() { mariadb -h 127.0.0.1 -u root -e 'select 1' >/dev/null 2>&1; }
   if ! maria_ok; then
     log "starting MariaDB"
+    as_root install -d -o mysql -g mysql /run/mysqld
     as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
     if [ -f /tmp/.dbconn-installed-mariadb-server ]; then
       wait_for "MariaDB socket" mariadb -u root -e 'select 1'
