@@ -37,6 +37,23 @@ export interface ConnectionRecord {
   lastVerifiedAt?: Date | undefined;
 }
 
+const DAY_MS = 86_400_000;
+
+/**
+ * The createdAt window of a list query: whole UTC days, both ends inclusive — `from` is midnight
+ * of startDate, `before` the midnight after endDate. One rule for every store.
+ */
+export function createdAtRange(query: Pick<ListConnectionsQuery, 'startDate' | 'endDate'>): {
+  from?: Date;
+  before?: Date;
+} {
+  const midnight = (day: string) => new Date(`${day}T00:00:00.000Z`);
+  return {
+    ...(query.startDate ? { from: midnight(query.startDate) } : {}),
+    ...(query.endDate ? { before: new Date(midnight(query.endDate).getTime() + DAY_MS) } : {}),
+  };
+}
+
 /** Lower-cased, trimmed configName: the uniqueness key among an organization's live connections. */
 export const normaliseConfigName = (name: string) => name.trim().toLowerCase();
 

@@ -12,13 +12,13 @@ import {
   type ConnectionChanges,
   type ConnectionRecord,
   type ConnectionStore,
+  createdAtRange,
   type ListResult,
   normaliseConfigName,
   type Scope,
   type SealedSecretsEntry,
 } from '../types.js';
 
-const DAY_MS = 86_400_000;
 /** Seconds a caller should wait before retrying when the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 5;
 /** How long an operation waits for a reachable server before it fails (the driver's default is 30 s). */
@@ -190,10 +190,9 @@ export class MongoConnectionStore implements ConnectionStore {
     }
     if (query.type) conditions.push({ type: query.type });
     if (query.status) conditions.push({ status: query.status });
-    if (query.startDate) conditions.push({ createdAt: { $gte: startOfDay(query.startDate) } });
-    if (query.endDate) {
-      conditions.push({ createdAt: { $lt: new Date(startOfDay(query.endDate).getTime() + DAY_MS) } });
-    }
+    const { from, before } = createdAtRange(query);
+    if (from) conditions.push({ createdAt: { $gte: from } });
+    if (before) conditions.push({ createdAt: { $lt: before } });
     for (const [k, v] of Object.entries(query.metadata ?? {})) {
       conditions.push({ metadata: { $elemMatch: { k, v } } });
     }
@@ -414,9 +413,6 @@ function liveFilter(scope: Scope, id: string) {
     ...(scope.productName !== undefined ? { productName: scope.productName } : {}),
   };
 }
-
-/** Midnight UTC of a `YYYY-MM-DD` day: list date filters are whole UTC days, both ends inclusive. */
-const startOfDay = (day: string) => new Date(`${day}T00:00:00.000Z`);
 
 const toPairs = (metadata: Record<string, string>) => Object.entries(metadata).map(([k, v]) => ({ k, v }));
 

@@ -12,6 +12,7 @@ import {
   type ConnectionChanges,
   type ConnectionRecord,
   type ConnectionStore,
+  createdAtRange,
   type ListResult,
   normaliseConfigName,
   type Scope,
@@ -24,7 +25,6 @@ const MIGRATION_LOCK_KEY = '7319046152380911';
 /** A schema name we can put in `search_path` and DDL without quoting surprises. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const DAY_MS = 86_400_000;
 /** Seconds a caller should wait before retrying when the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 5;
 
@@ -182,9 +182,9 @@ export class PostgresConnectionStore implements ConnectionStore {
     whereProduct(where, query.productName);
     if (query.type) where.add((p) => `type = ${p}`, query.type);
     if (query.status) where.add((p) => `status = ${p}`, query.status);
-    if (query.startDate) where.add((p) => `created_at >= ${p}`, startOfDay(query.startDate));
-    if (query.endDate)
-      where.add((p) => `created_at < ${p}`, new Date(startOfDay(query.endDate).getTime() + DAY_MS));
+    const { from, before } = createdAtRange(query);
+    if (from) where.add((p) => `created_at >= ${p}`, from);
+    if (before) where.add((p) => `created_at < ${p}`, before);
     if (query.metadata && Object.keys(query.metadata).length > 0) {
       // Containment of a flat object = every given key has exactly the given value.
       where.add((p) => `metadata @> ${p}::jsonb`, JSON.stringify(query.metadata));
@@ -422,9 +422,6 @@ class Conditions {
     return this.parts.join(' AND ');
   }
 }
-
-/** Midnight UTC of a `YYYY-MM-DD` day: list date filters are whole UTC days, both ends inclusive. */
-const startOfDay = (day: string) => new Date(`${day}T00:00:00.000Z`);
 
 function toRecord(row: ConnectionRow): ConnectionRecord {
   return {
