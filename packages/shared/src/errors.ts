@@ -70,8 +70,6 @@ export class AppError extends Error {
   }
 }
 
-export const isAppError = (error: unknown): error is AppError => error instanceof AppError;
-
 /** The RFC 9457 problem body for an error code. `type` is a stable URN per code. */
 export interface Problem {
   type: string;

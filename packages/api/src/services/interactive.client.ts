@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, type InteractiveJob, JOB_NAMES, type Queue } from '@dbconn/shared';
+import { AppError, type InteractiveJob, type JOB_NAMES, type Queue } from '@dbconn/shared';
 import type { QueueEvents } from 'bullmq';
 
 /** Jobs of the interactive queue (the others belong to the background verify queue). */
@@ -76,5 +76,3 @@ export class InteractiveClient {
     }
   }
 }
-
-export { JOB_NAMES };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { AppError, type FieldError } from '../errors.js';
+import type { FieldError } from '../errors.js';
 
 /**
  * Turns zod issues into one entry per bad field, named as the caller wrote it. Unknown keys are
@@ -13,10 +13,6 @@ export function toFieldErrors(issues: readonly z.core.$ZodIssue[], prefix?: stri
       for (const key of issue.keys) {
         out.push({ field: join(prefix, base ? `${base}.${key}` : key), message: 'unknown field' });
       }
-      continue;
-    }
-    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      out.push({ field: join(prefix, base) || '(body)', message: issue.message });
       continue;
     }
     out.push({ field: join(prefix, base) || '(body)', message: issue.message });
@@ -37,17 +33,4 @@ function dedupe(errors: FieldError[]): FieldError[] {
     seen.add(key);
     return true;
   });
-}
-
-/** Parses or throws one VALIDATION_FAILED (or INVALID_HEADER) naming every bad field at once. */
-export function parseOrThrow<S extends z.ZodType>(
-  schema: S,
-  value: unknown,
-  options: { code?: 'VALIDATION_FAILED' | 'INVALID_HEADER'; prefix?: string } = {},
-): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const errors = toFieldErrors(result.error.issues, options.prefix);
-  const code = options.code ?? 'VALIDATION_FAILED';
-  throw new AppError(code, `Invalid ${errors.map((e) => e.field).join(', ')}`, { errors });
 }
