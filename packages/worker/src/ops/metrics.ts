@@ -9,7 +9,7 @@ import {
   type Verification,
 } from '@dbconn/shared';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { SECRETS_UNREADABLE, type VerificationQueueName } from '../processors/verify-connection.processor.js';
+import type { VerificationQueueName } from '../processors/verify-connection.processor.js';
 import { isVerificationCode } from '../verify/codes.js';
 
 /** The `stage` and `code` label of a verification that passed. */
@@ -90,5 +90,5 @@ export function createWorkerMetrics({
 }
 
 function codeLabel(code: string): string {
-  return isVerificationCode(code) || code === SECRETS_UNREADABLE ? code : UNKNOWN_CODE;
+  return isVerificationCode(code) ? code : UNKNOWN_CODE;
 }

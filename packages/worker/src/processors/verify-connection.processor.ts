@@ -16,6 +16,7 @@ import {
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { DialSettings } from '../engines/types.js';
+import { VERIFICATION_CODES, type VerificationCode } from '../verify/codes.js';
 import { isTransientCode, verifyConnection } from '../verify/verify-connection.js';
 
 export interface VerifyConnectionProcessorDeps {
@@ -45,13 +46,8 @@ export interface VerifyJobResult {
   code?: string | undefined;
 }
 
-/**
- * The code recorded when the stored secrets do not open (master key of that version removed, or
- * the blob damaged). It is permanent: retrying cannot help until an operator restores the key or
- * someone sets the password again. It is reported at the `auth` stage, the first stage that needs
- * the secrets; the network stages are `skipped` because nothing was dialled.
- */
-export const SECRETS_UNREADABLE = 'SECRETS_UNREADABLE';
+/** The stored secrets do not open: a permanent failure at `auth`, nothing dialled (see codes.ts). */
+export const SECRETS_UNREADABLE = 'SECRETS_UNREADABLE' satisfies VerificationCode;
 
 /** Thrown to make BullMQ retry (with the backoff chosen at enqueue) after a transient failure. */
 export class TransientVerificationError extends Error {
@@ -204,6 +200,7 @@ export function dialSettings(
 }
 
 function secretsUnreadable(attempt: number): Verification {
+  const entry = VERIFICATION_CODES[SECRETS_UNREADABLE];
   return {
     outcome: 'failed',
     checkedAt: new Date().toISOString(),
@@ -217,9 +214,8 @@ function secretsUnreadable(attempt: number): Verification {
     error: {
       stage: 'auth',
       code: SECRETS_UNREADABLE,
-      message:
-        'the stored credentials could not be decrypted with the configured master keys, so nothing was dialled',
-      hint: 'an operator must configure the master key version they were sealed with, or set the password again',
+      message: entry.message(),
+      hint: entry.hint(),
     },
   };
 }

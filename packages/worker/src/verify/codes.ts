@@ -223,6 +223,17 @@ export const VERIFICATION_CODES = {
     message: () => 'The verification was interrupted before it finished (the worker is shutting down)',
     hint: () => 'Nothing to do: it is run again.',
   },
+  /**
+   * The stored secrets do not open (the master key version they were sealed with was removed, or
+   * the value is damaged). Reported at `auth`, the first stage that needs them; nothing is dialled.
+   */
+  SECRETS_UNREADABLE: {
+    transient: false,
+    message: () =>
+      'The stored credentials could not be decrypted with the configured master keys, so nothing was dialled',
+    hint: () =>
+      'An operator must configure the master key version they were sealed with, or someone must set the password again.',
+  },
   UNEXPECTED_ERROR: {
     transient: false,
     message: (c) => `The ${c.stage} stage failed with an unexpected error`,
