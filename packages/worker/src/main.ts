@@ -111,6 +111,8 @@ async function main(config: Config, log: Logger) {
   };
   process.on('SIGTERM', (signal) => void shutdown(signal));
   process.on('SIGINT', (signal) => void shutdown(signal));
+  // The last line of start-up: both queues are consumed, the sweeper runs, the probes answer.
+  log.info('worker ready');
 }
 
 let config: Config;

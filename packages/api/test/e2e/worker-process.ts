@@ -59,14 +59,17 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   };
 }
 
-/** Starts the worker and waits until it consumes the queue (its "worker started" log line). */
+/**
+ * Starts the worker and waits until it is wholly up (its "worker ready" log line): both queues
+ * consumed, the sweeper running and the operations port listening and logged.
+ */
 export async function startWorkerProcess(
   env: Record<string, string>,
   timeoutMs = 30_000,
 ): Promise<WorkerProcess> {
   const worker = spawnWorker(env);
   const deadline = Date.now() + timeoutMs;
-  while (!worker.output.join('').includes('"msg":"worker started"')) {
+  while (!worker.output.join('').includes('"msg":"worker ready"')) {
     if (worker.child.exitCode !== null || Date.now() > deadline) {
       await worker.kill();
       throw new Error(`the worker did not start:\n${worker.output.join('')}`);
