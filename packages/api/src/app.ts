@@ -13,6 +13,7 @@ import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/a
 import { QueueEvents } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { registerOps } from './ops/index.js';
+import { createApiMetrics } from './ops/metrics.js';
 import { registerConnectionRoutes } from './rest/connections.rest.js';
 import { requestContext } from './rest/context.js';
 import { sendProblem, toAppError } from './rest/problem.js';
@@ -64,11 +65,13 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   const limiter = new RateLimiter(redis, prefix, config.rateLimit.windowSeconds);
   const schemaCache = new SchemaCache(redis, prefix, config.schema.cacheTtlSeconds);
 
+  const metrics = createApiMetrics();
   const connections = new ConnectionService({
     store,
     verifyQueue: deps.verifyQueue,
     keyring,
     retry: config.verify,
+    onCreated: metrics.recordCreated,
     afterChange: async (record, change) => {
       await schemaCache.drop(record.id);
       if (change === 'updated') {
@@ -129,14 +132,14 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     sendProblem(reply, new AppError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
   // Before any route: its hooks time every request and record every route.
-  await registerOps(app, { config, verifyQueue: deps.verifyQueue, interactiveQueue });
+  await registerOps(app, { config, verifyQueue: deps.verifyQueue, interactiveQueue, metrics });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
       createContext: ({ req }): TrpcContext => ({
-        ...requestContext(req),
+        ...requestContext(req, 'trpc'),
         connections,
         verification,
         schemas,

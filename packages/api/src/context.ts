@@ -1,7 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
 
-/** Who is asking: the organization (from auth, or the default one) and a per-request logger. */
+/** The way a call came in: the REST shim or tRPC. */
+export type Door = 'rest' | 'trpc';
+
+/** Who is asking: the organization (from auth, or the default one), through which door, and a per-request logger. */
 export interface RequestContext {
   organizationId: string;
+  door: Door;
   log: FastifyBaseLogger;
 }

@@ -2,7 +2,7 @@ import type { Config, Queue } from '@dbconn/shared';
 import type { FastifyInstance } from 'fastify';
 import { CONNECTIONS_PATH } from '../rest/connections.rest.js';
 import { DOCS_PATH, registerDocs } from './docs.js';
-import { registerMetrics } from './metrics.js';
+import { type ApiMetrics, registerMetrics } from './metrics.js';
 import { buildOpenApiDocument, toOpenApiPath } from './openapi.js';
 import { DASHBOARD_PATH, registerQueueDashboard } from './queue-dashboard.js';
 
@@ -11,6 +11,8 @@ export interface OpsDeps {
   /** The queues the API enqueues on; the dashboard and metrics read them too. */
   verifyQueue: Queue;
   interactiveQueue: Queue;
+  /** The API's registry and series, made before the services that record into them. */
+  metrics: ApiMetrics;
 }
 
 export interface RegisteredRoute {
@@ -32,7 +34,7 @@ export const registeredRoutes = (app: FastifyInstance): readonly RegisteredRoute
  */
 export async function registerOps(
   app: FastifyInstance,
-  { config, verifyQueue, interactiveQueue }: OpsDeps,
+  { config, verifyQueue, interactiveQueue, metrics }: OpsDeps,
 ): Promise<void> {
   const routes: RegisteredRoute[] = [];
   routesByApp.set(app, routes);
@@ -42,7 +44,7 @@ export async function registerOps(
     }
   });
 
-  registerMetrics(app, { queues: [verifyQueue, interactiveQueue], log: app.log });
+  registerMetrics(app, metrics, { queues: [verifyQueue, interactiveQueue], log: app.log });
 
   const document = buildOpenApiDocument();
   app.get('/openapi.json', async () => document);

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { RequestContext } from '../context.js';
+import type { Door, RequestContext } from '../context.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -8,7 +8,8 @@ declare module 'fastify' {
   }
 }
 
-export const requestContext = (req: FastifyRequest): RequestContext => ({
+export const requestContext = (req: FastifyRequest, door: Door = 'rest'): RequestContext => ({
   organizationId: req.organizationId,
+  door,
   log: req.log,
 });

@@ -18,7 +18,7 @@ import {
   uuidv7,
   type VerifyConnectionJob,
 } from '@dbconn/shared';
-import type { RequestContext } from '../context.js';
+import type { Door, RequestContext } from '../context.js';
 import { applySecretChanges, storedSecretsFor } from './secrets.js';
 
 export interface ConnectionServiceDeps {
@@ -28,6 +28,8 @@ export interface ConnectionServiceDeps {
   retry: RetryPolicy;
   /** Called after an update or delete: drop caches, tell watchers. Failures are logged, not thrown. */
   afterChange?: (record: ConnectionRecord, change: 'updated' | 'deleted') => Promise<void>;
+  /** Called once per connection stored by create, with the door it came through (for metrics). */
+  onCreated?: (door: Door) => void;
 }
 
 /** Product scope of a call: absent means "all products of the organization". */
@@ -76,6 +78,7 @@ export class ConnectionService {
       statusChangedAt: now,
     };
     await this.deps.store.insert(record);
+    this.deps.onCreated?.(ctx.door);
     ctx.log.info(
       { connectionId: id, type: record.type, configNameKey: normaliseConfigName(record.configName) },
       'connection created',

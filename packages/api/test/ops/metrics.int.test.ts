@@ -60,6 +60,20 @@ describe('/metrics', () => {
     expect((await scrape(h)).samples.get(CREATED_TRPC)).toBe(before + 1);
   });
 
+  it('counts what was stored: one of a mixed tRPC batch, none for a refused REST create', async () => {
+    const before = (await scrape(h)).samples;
+    const body = { ...seedBody(), configName: 'batched-create' };
+    const batch = await http(h, 'POST', '/trpc/connections.create,connections.create?batch=1', {
+      body: { 0: body, 1: body },
+    });
+    // The second call of the batch meets the name the first one took.
+    expect(batch.status).toBe(207);
+    expect((await createSeed(h, { configName: 'batched-create' })).status).toBe(409);
+    const after = (await scrape(h)).samples;
+    expect(after.get(CREATED_TRPC)).toBe((before.get(CREATED_TRPC) ?? 0) + 1);
+    expect(after.get(CREATED_REST)).toBe(before.get(CREATED_REST) ?? 0);
+  });
+
   it('labels requests by route pattern, never by URL, and carries no secret', async () => {
     const created = await createSeed(h, { configName: 'labelled-by-pattern' });
     const id = created.body.id as string;
