@@ -1,15 +1,19 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort, waitFor } from '@dbconn/worker/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, http, startApi } from '../harness.js';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+/** Whether something accepts TCP connections on the port now. */
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 
 /** A Redis of this test's own, so stopping it does not disturb anything else on the machine. */
 function startRedis(port: number): ChildProcess {
@@ -38,7 +42,7 @@ describe('GET /ready follows Redis going away and coming back', () => {
   beforeAll(async () => {
     port = await freePort();
     redis = startRedis(port);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await waitFor(() => accepts(port), 'the test Redis');
     h = await startApi({ REDIS_URL: `redis://127.0.0.1:${port}` });
   });
   afterAll(async () => {
