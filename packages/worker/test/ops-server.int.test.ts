@@ -55,7 +55,7 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
 
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ok' });
+    expect(await ready.json()).toEqual({ status: 'ready' });
   });
 
   it("answers /ready with 503 naming redis when the worker's Redis does not answer; /health stays 200", async () => {
@@ -63,7 +63,8 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(503);
     expect(ready.headers.get('retry-after')).toBe('5');
-    expect(await ready.json()).toEqual({ status: 'unavailable', down: ['redis'] });
+    expect(ready.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await ready.json()).toMatchObject({ status: 503, code: 'UNAVAILABLE', down: ['redis'] });
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
@@ -71,11 +72,11 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
     const store = await unreachableStore();
     const storeDown = await fetch(`${await serve({ store })}/ready`);
     expect(storeDown.status).toBe(503);
-    expect(await storeDown.json()).toEqual({ status: 'unavailable', down: ['store'] });
+    expect(await storeDown.json()).toMatchObject({ code: 'UNAVAILABLE', down: ['store'] });
 
     const bothDown = await fetch(`${await serve({ store, redis: await unreachableRedis() })}/ready`);
     expect(bothDown.status).toBe(503);
-    expect(await bothDown.json()).toEqual({ status: 'unavailable', down: ['store', 'redis'] });
+    expect(await bothDown.json()).toMatchObject({ code: 'UNAVAILABLE', down: ['store', 'redis'] });
   });
 
   it('counts a store that accepts the connection but never answers as down, within its timeout', async () => {
@@ -84,7 +85,7 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
     const base = await serve({ store: await unreachableStore(silent.port), readyTimeoutMs: 300 });
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ status: 'unavailable', down: ['store'] });
+    expect(await ready.json()).toMatchObject({ code: 'UNAVAILABLE', down: ['store'] });
     expect(silent.accepted()).toBeGreaterThan(0);
   });
 

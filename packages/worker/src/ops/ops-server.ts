@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ConnectionStore, type Logger, withTimeout } from '@dbconn/shared';
+import { AppError, type ConnectionStore, type Logger, toProblem, withTimeout } from '@dbconn/shared';
 import type { Registry } from 'prom-client';
 
 /** How long /ready waits for each dependency: a probe must answer even when a dependency hangs. */
@@ -53,12 +53,16 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       const result = results[i];
       return result?.status === 'rejected' ? [{ name, reason: errorText(result.reason) }] : [];
     });
-    if (failures.length === 0) return sendJson(res, 200, { status: 'ok' });
+    if (failures.length === 0) return sendJson(res, 200, { status: 'ready' });
     const down = failures.map((f) => f.name);
     const reasons = Object.fromEntries(failures.map((f) => [f.name, f.reason]));
     log.warn({ down, reasons }, 'not ready');
     res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
-    return sendJson(res, 503, { status: 'unavailable', down });
+    // The same problem body as the API's /ready, so one probe config fits both.
+    const problem = new AppError('UNAVAILABLE', `not ready: ${down.join(', ')} unreachable`, {
+      extra: { down },
+    });
+    return sendJson(res, 503, toProblem(problem), 'application/problem+json');
   }
 
   async function metrics(res: ServerResponse) {
@@ -114,10 +118,15 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  type: 'application/json' | 'application/problem+json' = 'application/json',
+): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': `${type}; charset=utf-8`,
     'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store',
   });
