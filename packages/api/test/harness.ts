@@ -29,6 +29,8 @@ export interface Harness {
   logs: string[];
   /** The raw rows of the store's table, as PostgreSQL returns them. */
   rawRows(): Promise<Record<string, unknown>[]>;
+  /** Makes a connection's stored secrets unreadable, as if sealed under a master key version since removed. */
+  damageSecrets(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,6 +84,12 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
     redis,
     logs,
     rawRows: async () => (await admin.query(`SELECT * FROM "${schema}".connections`)).rows,
+    damageSecrets: async (id) => {
+      await admin.query(
+        `UPDATE "${schema}".connections SET sealed_secrets = 'v9.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE id = $1`,
+        [id],
+      );
+    },
     close: async () => {
       await app.close();
       await queue.obliterate({ force: true });

@@ -1,8 +1,7 @@
 import { TRPCClientError } from '@trpc/client';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../examples/typed-client.js';
-import { createSeed, type Harness, http, PG_URL, startApi } from './harness.js';
+import { createSeed, type Harness, http, startApi } from './harness.js';
 
 const PATH = '/v1/management/connections';
 
@@ -119,15 +118,7 @@ describe('PATCH /v1/management/connections/{id}', () => {
 
   it('secrets that no longer open: a new password replaces them; a change that needs them answers 400', async () => {
     const { body: created } = await createSeed(h, { configName: 'upd-unreadable' });
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    const schema = new URL(h.env.STORE_URL as string).searchParams.get('schema');
-    // As if sealed under a master key version that has since been removed from MASTER_KEYS.
-    await admin.query(
-      `UPDATE "${schema}".connections SET sealed_secrets = 'v9.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE id = $1`,
-      [created.id],
-    );
-    await admin.end();
+    await h.damageSecrets(created.id);
 
     const needsThem = await patch(created.id, { ssl: { mode: 'verify-full' } });
     expect(needsThem.status).toBe(400);

@@ -3,13 +3,12 @@ import {
   DiscoverSchemaJobSchema,
   type Keyring,
   type Logger,
-  openSecrets,
   type SchemaDiscoveryResult,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { VerifyOptions } from '../engines/types.js';
 import { discoverSchema } from '../verify/discover-schema.js';
-import { dialSettings } from './verify-connection.processor.js';
+import { dialSettings, openStoredSecrets, secretsUnreadableError } from './verify-connection.processor.js';
 
 export interface DiscoverSchemaProcessorDeps {
   store: ConnectionStore;
@@ -34,8 +33,10 @@ export function createDiscoverSchemaProcessor(deps: DiscoverSchemaProcessorDeps)
     const { organizationId, connectionId, dialVersion } = parsed.data;
     const record = await deps.store.findById({ organizationId }, connectionId);
     if (!record || record.dialVersion !== dialVersion) return null;
-    const secrets = openSecrets(deps.keyring, record.sealedSecrets, { organizationId, connectionId });
     const log = deps.log.child({ jobId: job.id, connectionId, organizationId, job: job.name });
+    const secrets = openStoredSecrets(deps.keyring, record, log);
+    // The API answers this as it answers any database it cannot reach: 502 with the reason.
+    if (!secrets) return { outcome: 'failed', error: secretsUnreadableError() };
     const result = await discoverSchema(dialSettings(record, secrets), {
       ...deps.verifyOptions,
       sampleSize: deps.sampleSize,

@@ -3,9 +3,7 @@ import {
   DialSettingsSchema,
   JOB_NAMES,
   open,
-  openSecrets,
   type Redis,
-  SealError,
   TestConnectionJobSchema,
   TestSettingsJobSchema,
   testSettingsKey,
@@ -18,6 +16,8 @@ import type { QueueHandlers } from './index.js';
 import {
   announce,
   dialSettings,
+  openStoredSecrets,
+  secretsUnreadable,
   type VerifyConnectionProcessorDeps,
   writeResult,
 } from './verify-connection.processor.js';
@@ -64,19 +64,11 @@ export function createInteractiveHandlers(
       if (!record) return null;
       const key = { organizationId, connectionId, dialVersion: record.dialVersion };
       await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion: record.dialVersion });
-      let verification: Verification;
-      try {
-        const secrets = openSecrets(deps.keyring, record.sealedSecrets, { organizationId, connectionId });
-        verification = {
-          ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(signal))),
-          attempts: 1,
-        };
-        if (!signal?.aborted) deps.onVerified?.(record.type, verification, 'interactive');
-      } catch (err) {
-        if (!(err instanceof SealError)) throw err;
-        log.error({ reason: err.message }, 'stored secrets do not open');
-        throw new UnrecoverableError('the stored secrets do not open with the configured master keys');
-      }
+      const secrets = openStoredSecrets(deps.keyring, record, log);
+      const verification: Verification = secrets
+        ? { ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(signal))), attempts: 1 }
+        : secretsUnreadable(1);
+      if (!signal?.aborted) deps.onVerified?.(record.type, verification, 'interactive');
       await writeResult(
         deps,
         log,

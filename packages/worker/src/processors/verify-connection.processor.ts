@@ -12,6 +12,7 @@ import {
   SealError,
   STAGE_NAMES,
   type Verification,
+  type VerificationError,
   VerifyConnectionJobSchema,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
@@ -93,12 +94,8 @@ export function createVerifyConnectionProcessor(
     }
     await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion });
 
-    let secrets: ConnectionSecrets;
-    try {
-      secrets = openSecrets(deps.keyring, record.sealedSecrets, { organizationId, connectionId });
-    } catch (err) {
-      if (!(err instanceof SealError)) throw err;
-      log.error({ reason: err.message }, 'stored secrets do not open; recording a failed verification');
+    const secrets = openStoredSecrets(deps.keyring, record, log);
+    if (!secrets) {
       const unreadable = secretsUnreadable(attempt);
       deps.onVerified?.(record.type, unreadable, 'verify');
       return writeResult(deps, log, parsed.data, 'failed', unreadable);
@@ -199,8 +196,36 @@ export function dialSettings(
   };
 }
 
-function secretsUnreadable(attempt: number): Verification {
+/**
+ * The stored secrets of a connection, or undefined when they do not open with the configured master
+ * keys (a key version removed too early, a corrupted record): logged here, and every caller turns it
+ * into a SECRETS_UNREADABLE result instead of an error.
+ */
+export function openStoredSecrets(
+  keyring: Keyring,
+  record: Pick<ConnectionRecord, 'organizationId' | 'id' | 'sealedSecrets'>,
+  log: Logger,
+): ConnectionSecrets | undefined {
+  try {
+    return openSecrets(keyring, record.sealedSecrets, {
+      organizationId: record.organizationId,
+      connectionId: record.id,
+    });
+  } catch (err) {
+    if (!(err instanceof SealError)) throw err;
+    log.error({ reason: err.message }, 'stored secrets do not open; answering SECRETS_UNREADABLE');
+    return undefined;
+  }
+}
+
+/** Why a connection whose secrets do not open failed: at `auth`, before anything was dialled. */
+export function secretsUnreadableError(): VerificationError {
   const entry = VERIFICATION_CODES[SECRETS_UNREADABLE];
+  return { stage: 'auth', code: SECRETS_UNREADABLE, message: entry.message(), hint: entry.hint() };
+}
+
+/** The failed verification of a connection whose secrets do not open: nothing was dialled. */
+export function secretsUnreadable(attempt: number): Verification {
   return {
     outcome: 'failed',
     checkedAt: new Date().toISOString(),
@@ -211,11 +236,6 @@ function secretsUnreadable(attempt: number): Verification {
         ? { name, status: 'failed' as const, durationMs: 0, code: SECRETS_UNREADABLE }
         : { name, status: 'skipped' as const, durationMs: 0 },
     ),
-    error: {
-      stage: 'auth',
-      code: SECRETS_UNREADABLE,
-      message: entry.message(),
-      hint: entry.hint(),
-    },
+    error: secretsUnreadableError(),
   };
 }
