@@ -46,6 +46,27 @@ describe('PATCH /v1/management/connections/{id}', () => {
     });
   });
 
+  it('a metadata key the engine dials with (Oracle serviceName) is a change to what is dialled', async () => {
+    const { body: created } = await createSeed(h, {
+      configName: 'upd-oracle-service',
+      type: 'ORACLE',
+      port: 1521,
+      metadata: { serviceName: 'FREEPDB1', team: 'data' },
+    });
+    // Another key, or the same serviceName again: nothing to dial anew.
+    expect((await patch(created.id, { metadata: { serviceName: 'FREEPDB1', team: 'ops' } })).status).toBe(200);
+    expect((await rowOf(created.id)).dial_version).toBe(1);
+
+    const res = await patch(created.id, { metadata: { serviceName: 'ORCLPDB1', team: 'ops' } });
+    expect(res.body).toMatchObject({ version: 3, status: 'pending' });
+    expect((await rowOf(created.id)).dial_version).toBe(2);
+    expect((await h.queue.getJob(`verify-${created.id}-v2`))?.data).toMatchObject({ reason: 'updated' });
+    // On an engine that does not read it, serviceName is only a label.
+    const { body: pg } = await createSeed(h, { configName: 'upd-pg-service', metadata: { serviceName: 'a' } });
+    await patch(pg.id, { metadata: { serviceName: 'b' } });
+    expect((await rowOf(pg.id)).dial_version).toBe(1);
+  });
+
   it('an omitted or empty password keeps the stored one; a new one is sealed, never echoed', async () => {
     const { body: created } = await createSeed(h, { configName: 'upd-pass' });
     const sealed = (await rowOf(created.id)).sealed_secrets;

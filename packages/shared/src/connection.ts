@@ -1,4 +1,4 @@
-import type { Connection } from './schemas/connection.schema.js';
+import type { Connection, ConnectionType } from './schemas/connection.schema.js';
 import type { ConnectionRecord } from './store/types.js';
 
 /** The public resource of a stored record (spec §1): no secret, no sealed blob, no key id. */
@@ -22,4 +22,22 @@ export function toConnection(record: ConnectionRecord): Connection {
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
   };
+}
+
+/**
+ * Metadata keys an engine dials with (spec §4, engine extras): the Oracle service name and the
+ * MongoDB authentication database. Changing one changes what is dialled, as a new host would.
+ */
+export const DIALLED_METADATA_KEYS: Readonly<Partial<Record<ConnectionType, readonly string[]>>> = {
+  ORACLE: ['serviceName'],
+  MONGODB: ['authSource'],
+};
+
+/** Whether replacing `before` by `after` changes a metadata key that connections of `type` dial with. */
+export function dialledMetadataChanged(
+  type: ConnectionType,
+  before: Readonly<Record<string, string>>,
+  after: Readonly<Record<string, string>>,
+): boolean {
+  return (DIALLED_METADATA_KEYS[type] ?? []).some((key) => before[key] !== after[key]);
 }

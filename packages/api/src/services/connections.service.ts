@@ -6,6 +6,7 @@ import {
   type ConnectionRecord,
   type ConnectionStore,
   type CreateConnectionInput,
+  dialledMetadataChanged,
   enqueueVerification,
   type Keyring,
   type ListConnectionsQuery,
@@ -105,7 +106,8 @@ export class ConnectionService {
 
   /**
    * Partial update (spec §2 PATCH). A change to anything that is dialled bumps dialVersion, sets the
-   * connection back to pending and enqueues a verification; a metadata- or name-only change does not.
+   * connection back to pending and enqueues a verification; a metadata- or name-only change does not,
+   * unless it changes a metadata key the engine dials with (Oracle serviceName, MongoDB authSource).
    */
   async update(
     ctx: RequestContext,
@@ -160,6 +162,10 @@ export class ConnectionService {
     if (input.metadata !== undefined && !sameMap(input.metadata, current.metadata)) {
       changes.metadata = input.metadata;
       changed = true;
+      // metadata.serviceName (Oracle) and metadata.authSource (MongoDB) are dialled.
+      if (dialledMetadataChanged(input.type ?? current.type, current.metadata, input.metadata)) {
+        changes.redial = true;
+      }
     }
     if (input.password || input.ssl !== undefined) {
       const sealCtx = { organizationId: current.organizationId, connectionId: current.id };
