@@ -91,7 +91,7 @@ export const EnvSchema = z.object({
   WORKER_CONCURRENCY: int(8, 1, 1000),
   /** Interactive jobs (test now, try before save, schema discovery) one worker process runs at once. */
   WORKER_INTERACTIVE_CONCURRENCY: int(4, 1, 1000),
-  /** How long POST /{id}/test, POST /test and GET /{id}/schema wait for the worker before answering 503. */
+  /** How long POST /{id}/test, POST /test and GET /{id}/schema wait for the worker before answering 504 WORKER_TIMEOUT. */
   INTERACTIVE_TIMEOUT_MS: int(15_000, 100, 600_000),
   /** Test and schema requests allowed per connection in each rate-limit window. */
   RATE_LIMIT_PER_CONNECTION: int(10, 1, 1_000_000),
