@@ -54,7 +54,9 @@ describe('PATCH /v1/management/connections/{id}', () => {
       metadata: { serviceName: 'FREEPDB1', team: 'data' },
     });
     // Another key, or the same serviceName again: nothing to dial anew.
-    expect((await patch(created.id, { metadata: { serviceName: 'FREEPDB1', team: 'ops' } })).status).toBe(200);
+    expect((await patch(created.id, { metadata: { serviceName: 'FREEPDB1', team: 'ops' } })).status).toBe(
+      200,
+    );
     expect((await rowOf(created.id)).dial_version).toBe(1);
 
     const res = await patch(created.id, { metadata: { serviceName: 'ORCLPDB1', team: 'ops' } });
@@ -62,7 +64,10 @@ describe('PATCH /v1/management/connections/{id}', () => {
     expect((await rowOf(created.id)).dial_version).toBe(2);
     expect((await h.queue.getJob(`verify-${created.id}-v2`))?.data).toMatchObject({ reason: 'updated' });
     // On an engine that does not read it, serviceName is only a label.
-    const { body: pg } = await createSeed(h, { configName: 'upd-pg-service', metadata: { serviceName: 'a' } });
+    const { body: pg } = await createSeed(h, {
+      configName: 'upd-pg-service',
+      metadata: { serviceName: 'a' },
+    });
     await patch(pg.id, { metadata: { serviceName: 'b' } });
     expect((await rowOf(pg.id)).dial_version).toBe(1);
   });

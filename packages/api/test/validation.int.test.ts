@@ -1,4 +1,6 @@
+import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../examples/typed-client.js';
 import { createSeed, type Harness, http, seedBody, startApi } from './harness.js';
 
 const PATH = '/v1/management/connections';
@@ -102,6 +104,45 @@ describe('create validation (spec §4): every rule at its boundaries, nothing st
     await expectRejected({ metadata: fiftyOne }, ['metadata']);
   });
 
+  it('metadata: each bad key, bad value and the key count get their own message, all at once', async () => {
+    const long = 'k'.repeat(101);
+    const messages = async (metadata: Record<string, unknown>, fields: string[]) => {
+      const res = await expectRejected({ metadata }, fields);
+      return res.body.errors as { field: string; message: string }[];
+    };
+    expect(await messages({ [long]: 'v' }, [`metadata.${long}`])).toEqual([
+      { field: `metadata.${long}`, message: 'metadata keys must be 1–100 characters (got 101)' },
+    ]);
+    expect(await messages({ '': 'v' }, ['metadata'])).toEqual([
+      { field: 'metadata', message: 'metadata keys must be 1–100 characters (got an empty key)' },
+    ]);
+    expect(await messages({ team: 'v'.repeat(2001) }, ['metadata.team'])).toEqual([
+      { field: 'metadata.team', message: 'metadata values must be at most 2000 characters (got 2001)' },
+    ]);
+    expect(await messages({ team: { nested: 'x' } }, ['metadata.team'])).toEqual([
+      { field: 'metadata.team', message: expect.stringMatching(/^metadata values must be strings/) },
+    ]);
+    const many: Record<string, unknown> = Object.fromEntries(
+      Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']),
+    );
+    Object.assign(many, { [long]: 'v', list: ['a'] });
+    const all = await messages(many, ['metadata', `metadata.${long}`, 'metadata.list']);
+    expect(all).toContainEqual({ field: 'metadata', message: 'metadata must have at most 50 keys (got 53)' });
+    expect(all).toContainEqual({
+      field: `metadata.${long}`,
+      message: 'metadata keys must be 1–100 characters (got 101)',
+    });
+  });
+
+  it('a type error in one field does not hide the missing ones', async () => {
+    const res = await expectRejected(
+      { port: 'x' },
+      ['configName', 'type', 'host', 'port', 'databaseName', 'userName', 'password'],
+      { drop: Object.keys(seedBody()).filter((key) => key !== 'port') },
+    );
+    expect(res.body.errors).toContainEqual({ field: 'port', message: 'port must be an integer' });
+  });
+
   it('metadata: 100-character keys, 2000-character values and 50 keys are accepted', async () => {
     const key = 'k'.repeat(100);
     const body = await expectAccepted({ metadata: { [key]: 'v'.repeat(2000) } });
@@ -199,6 +240,74 @@ describe('create validation (spec §4): every rule at its boundaries, nothing st
       'host',
       'metadata.a',
     ]);
+  });
+});
+
+describe('try before save (POST /test, connections.testSettings): every bad field at once', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startApi();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const ID = '01890000-0000-7000-8000-000000000000';
+  const required = ['type', 'host', 'databaseName', 'userName', 'password'];
+  const trial = (body: unknown) => http(h, 'POST', `${PATH}/test`, { body });
+  const fieldsOf = (res: { body: { errors: { field: string }[] } }) =>
+    [...new Set(res.body.errors.map((e) => e.field))].sort();
+
+  it('REST {"port": "x"} names port and every missing dialled field', async () => {
+    const res = await trial({ port: 'x' });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(fieldsOf(res)).toEqual(['port', ...required].sort());
+    expect(res.body.errors).toContainEqual({ field: 'port', message: 'port must be an integer' });
+    for (const field of required) {
+      expect(res.body.errors).toContainEqual({ field, message: expect.stringMatching(/required/) });
+    }
+  });
+
+  it('REST: unknown fields and bad metadata do not hide the missing fields either', async () => {
+    const res = await trial({ colour: 'red', metadata: { a: {} }, port: 5432 });
+    expect(res.status).toBe(400);
+    expect(fieldsOf(res)).toEqual(['colour', 'metadata.a', ...required].sort());
+  });
+
+  it('REST: with an id only the given fields are checked', async () => {
+    const res = await trial({ id: ID, port: 'x' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ field: 'port', message: 'port must be an integer' }]);
+  });
+
+  it.each([
+    ['null', 'null'],
+    ['an array', '[1]'],
+    ['a string', '"x"'],
+  ])('REST: %s as the body is a 400, not a 500', async (_name, raw) => {
+    const res = await http(h, 'POST', `${PATH}/test`, {
+      raw,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('tRPC connections.testSettings names the same fields', async () => {
+    const api = connect(h.url);
+    try {
+      await api.connections.testSettings.mutate({ port: 'x' } as never);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(TRPCClientError);
+      const data = (err as TRPCClientError<never>).data as unknown as {
+        code: string;
+        errors: { field: string }[];
+      };
+      expect(data.code).toBe('VALIDATION_FAILED');
+      expect([...new Set(data.errors.map((e) => e.field))].sort()).toEqual(['port', ...required].sort());
+    }
   });
 });
 

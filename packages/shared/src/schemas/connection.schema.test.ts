@@ -3,8 +3,11 @@ import {
   CreateConnectionInputSchema,
   isValidHost,
   ListConnectionsQuerySchema,
+  MetadataSchema,
   SSL_MODE_ALIASES,
   SSL_MODES,
+  TestSettingsInputSchema,
+  UpdateConnectionInputSchema,
 } from './connection.schema.js';
 import { toFieldErrors } from './validation.js';
 
@@ -85,5 +88,192 @@ describe('list query schema', () => {
     });
     expect(ListConnectionsQuerySchema.safeParse({ page: '3.5' }).success).toBe(false);
     expect(ListConnectionsQuerySchema.safeParse({ limit: '' }).success).toBe(false);
+  });
+});
+
+/** Spec §4: every violation names each bad field and why, all at once — whatever else is wrong. */
+
+const ID = '01890000-0000-7000-8000-000000000000';
+
+type Schema = { safeParse: (input: unknown) => { success: boolean; error?: { issues: unknown[] } } };
+
+const errorsOf = (schema: Schema, input: unknown) => {
+  const result = schema.safeParse(input);
+  return result.success ? [] : toFieldErrors(result.error?.issues as Parameters<typeof toFieldErrors>[0]);
+};
+const fieldsIn = (schema: Schema, input: unknown) =>
+  [...new Set(errorsOf(schema, input).map((e) => e.field))].sort();
+const messageOf = (schema: Schema, input: unknown, field: string) =>
+  errorsOf(schema, input)
+    .filter((e) => e.field === field)
+    .map((e) => e.message);
+
+describe('metadata: each rule has its own message, naming the key', () => {
+  const long = 'k'.repeat(101);
+
+  it('a key over 100 characters is named and measured', () => {
+    const body = { ...valid, metadata: { [long]: 'v' } };
+    expect(fieldsIn(CreateConnectionInputSchema, body)).toEqual([`metadata.${long}`]);
+    expect(messageOf(CreateConnectionInputSchema, body, `metadata.${long}`)).toEqual([
+      'metadata keys must be 1–100 characters (got 101)',
+    ]);
+  });
+
+  it('an empty key is reported on metadata, not on a field named "metadata."', () => {
+    const body = { ...valid, metadata: { '': 'v' } };
+    expect(fieldsIn(CreateConnectionInputSchema, body)).toEqual(['metadata']);
+    expect(messageOf(CreateConnectionInputSchema, body, 'metadata')).toEqual([
+      'metadata keys must be 1–100 characters (got an empty key)',
+    ]);
+  });
+
+  it('a value over 2000 characters names its key', () => {
+    const body = { ...valid, metadata: { team: 'v'.repeat(2001) } };
+    expect(messageOf(CreateConnectionInputSchema, body, 'metadata.team')).toEqual([
+      'metadata values must be at most 2000 characters (got 2001)',
+    ]);
+  });
+
+  it('nested objects, arrays, numbers and null name their key', () => {
+    const body = { ...valid, metadata: { obj: { a: 'b' }, list: ['a'], n: 1, nil: null, ok: 'fine' } };
+    expect(fieldsIn(CreateConnectionInputSchema, body)).toEqual([
+      'metadata.list',
+      'metadata.n',
+      'metadata.nil',
+      'metadata.obj',
+    ]);
+    for (const field of ['metadata.obj', 'metadata.list', 'metadata.n', 'metadata.nil']) {
+      expect(messageOf(CreateConnectionInputSchema, body, field)).toEqual([
+        expect.stringMatching(/^metadata values must be strings/),
+      ]);
+    }
+  });
+
+  it('more than 50 keys is reported on metadata with the count', () => {
+    const fiftyOne = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
+    expect(messageOf(CreateConnectionInputSchema, { ...valid, metadata: fiftyOne }, 'metadata')).toEqual([
+      'metadata must have at most 50 keys (got 51)',
+    ]);
+  });
+
+  it('a non-object is still "an object of string values"', () => {
+    for (const metadata of ['team=x', ['a'], 5, null]) {
+      expect(messageOf(CreateConnectionInputSchema, { ...valid, metadata }, 'metadata')).toEqual([
+        'metadata must be an object of string values',
+      ]);
+    }
+  });
+
+  it('every metadata problem is reported together, with the rest of the body', () => {
+    const metadata: Record<string, unknown> = Object.fromEntries(
+      Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v']),
+    );
+    Object.assign(metadata, { [long]: 'v', '': 'v', big: 'v'.repeat(2001), nested: { a: 'b' } });
+    const body = { ...valid, port: 'x', metadata };
+    expect(fieldsIn(CreateConnectionInputSchema, body)).toEqual(
+      ['metadata', `metadata.${long}`, 'metadata.big', 'metadata.nested', 'port'].sort(),
+    );
+    expect(messageOf(CreateConnectionInputSchema, body, 'metadata').sort()).toEqual([
+      'metadata keys must be 1–100 characters (got an empty key)',
+      'metadata must have at most 50 keys (got 54)',
+    ]);
+    expect(fieldsIn(UpdateConnectionInputSchema, body)).toEqual(fieldsIn(CreateConnectionInputSchema, body));
+  });
+
+  it('a long key with a bad value gets both reasons', () => {
+    expect(messageOf(MetadataSchema, { [long]: { a: 'b' } }, long).sort()).toEqual([
+      'metadata keys must be 1–100 characters (got 101)',
+      expect.stringMatching(/^metadata values must be strings/),
+    ]);
+  });
+
+  it('the boundaries are accepted and the output is typed as given', () => {
+    const fifty = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, 'v']));
+    const metadata = { ...fifty, ['k'.repeat(100)]: 'v'.repeat(2000) };
+    expect(MetadataSchema.parse(metadata)).toEqual(metadata);
+    expect(MetadataSchema.parse({ a: '' })).toEqual({ a: '' });
+  });
+});
+
+describe('a type error in one field does not hide the others', () => {
+  const missing = ['type', 'host', 'databaseName', 'userName', 'password'];
+
+  it('create {"port": "x"} names every required field and port', () => {
+    expect(fieldsIn(CreateConnectionInputSchema, { port: 'x' })).toEqual(
+      ['configName', 'type', 'host', 'port', 'databaseName', 'userName', 'password'].sort(),
+    );
+  });
+
+  it('try-before-save {"port": "x"} without id names port and every missing dialled field', () => {
+    const errors = errorsOf(TestSettingsInputSchema, { port: 'x' });
+    expect([...new Set(errors.map((e) => e.field))].sort()).toEqual(['port', ...missing].sort());
+    expect(errors.filter((e) => e.field === 'port')).toEqual([
+      { field: 'port', message: 'port must be an integer' },
+    ]);
+    for (const field of missing) {
+      expect(errors.filter((e) => e.field === field)).toEqual([
+        { field, message: `${field} is required (or give the id of a stored connection)` },
+      ]);
+    }
+  });
+
+  it('try-before-save: other type errors, unknown fields and bad ssl/metadata still leave the required check on', () => {
+    expect(fieldsIn(TestSettingsInputSchema, { host: 5, extra: 1, metadata: { a: {} } })).toEqual(
+      ['host', 'extra', 'metadata.a', 'type', 'port', 'databaseName', 'userName', 'password'].sort(),
+    );
+    expect(fieldsIn(TestSettingsInputSchema, { ssl: { mode: 5 } })).toEqual(
+      ['ssl.mode', 'type', 'host', 'port', 'databaseName', 'userName', 'password'].sort(),
+    );
+  });
+
+  it('try-before-save: a field that is present but bad gets its own message, not "required" too', () => {
+    const body = { ...valid, host: '', type: '', password: '' };
+    expect(messageOf(TestSettingsInputSchema, body, 'host')).toContain('host must not be empty');
+    expect(messageOf(TestSettingsInputSchema, body, 'type')).toEqual([
+      expect.stringMatching(/^type must be one of/),
+    ]);
+    for (const field of ['host', 'type']) {
+      expect(messageOf(TestSettingsInputSchema, body, field).join()).not.toMatch(/required/);
+    }
+    expect(messageOf(TestSettingsInputSchema, body, 'password')).toEqual([
+      'password is required (or give the id of a stored connection)',
+    ]);
+  });
+
+  it('try-before-save keeps its semantics: with an id only the given fields are checked', () => {
+    expect(fieldsIn(TestSettingsInputSchema, { id: ID, port: 'x' })).toEqual(['port']);
+    expect(TestSettingsInputSchema.safeParse({ id: ID }).success).toBe(true);
+    expect(TestSettingsInputSchema.safeParse({ id: ID, password: 'new' }).success).toBe(true);
+    expect(TestSettingsInputSchema.safeParse(valid).success).toBe(true);
+    expect(fieldsIn(TestSettingsInputSchema, { id: 'nope' })).toEqual(['id']);
+  });
+
+  it('try-before-save: a non-object body is one error on the body, never a throw', () => {
+    for (const body of [null, [1], 'x', 5, undefined]) {
+      expect(fieldsIn(TestSettingsInputSchema, body)).toEqual(['(body)']);
+    }
+  });
+
+  it('ssl: a bad mode does not hide a cert without its key; a missing mode says required', () => {
+    const cert = '-----BEGIN CERTIFICATE-----\nx\n';
+    expect(fieldsIn(CreateConnectionInputSchema, { ...valid, ssl: { mode: 5, cert } })).toEqual([
+      'ssl.key',
+      'ssl.mode',
+    ]);
+    expect(messageOf(CreateConnectionInputSchema, { ...valid, ssl: { cert } }, 'ssl.mode')).toEqual([
+      'ssl.mode is required',
+    ]);
+    expect(fieldsIn(UpdateConnectionInputSchema, { ssl: { mode: 5, cert } })).toEqual([
+      'ssl.key',
+      'ssl.mode',
+    ]);
+  });
+
+  it('update: a non-string password says why', () => {
+    expect(errorsOf(UpdateConnectionInputSchema, { password: 5, port: 'x' })).toEqual([
+      { field: 'port', message: 'port must be an integer' },
+      { field: 'password', message: 'password must be a string' },
+    ]);
+    expect(UpdateConnectionInputSchema.safeParse({ password: '' }).success).toBe(true);
   });
 });

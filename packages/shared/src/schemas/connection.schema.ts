@@ -36,6 +36,21 @@ const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 /** Product names as the seed defines them: alphanumerics, `_` and `-`, at most 100. */
 export const PRODUCT_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
 const PEM_MAX_BYTES = 64 * 1024;
+const METADATA_MAX_KEYS = 50;
+const METADATA_KEY_MAX = 100;
+const METADATA_VALUE_MAX = 2000;
+
+/**
+ * `when` for an object-level check: run it whenever the input was an object, even if some field
+ * already failed, so one answer names every bad field (spec §4). By default zod skips refinements
+ * after any aborting issue, e.g. a type error in an unrelated field. A non-object input keeps its
+ * raw value here and has its own issue, so the check does not run on it.
+ */
+const whenObject = { when: (payload: z.core.ParsePayload) => z.core.util.isPlainObject(payload.value) };
+
+/** Whether zod already reported something at `key` of the object being checked. */
+const hasIssueAt = (ctx: { issues: readonly z.core.$ZodRawIssue[] }, key: string) =>
+  ctx.issues.some((issue) => issue.path?.[0] === key);
 
 /** RFC 1123 host name (≤253, labels ≤63, no leading/trailing hyphen) or an IPv4/IPv6 literal. */
 export function isValidHost(host: string): boolean {
@@ -87,7 +102,7 @@ export const PasswordSchema = z
   .max(1024, 'password must be at most 1024 characters');
 
 export const SslModeSchema = z
-  .string({ error: 'ssl.mode must be a string' })
+  .string({ error: (i) => (i.input === undefined ? 'ssl.mode is required' : 'ssl.mode must be a string') })
   .trim()
   .toLowerCase()
   .refine((m) => m in SSL_MODE_ALIASES, {
@@ -123,20 +138,55 @@ export const SslInputSchema = z
         message: 'ssl.cert and ssl.key must be given together',
       });
     }
-  });
+  }, whenObject);
 
+/**
+ * `metadata` (spec §4): a flat object of at most 50 entries, keys 1–100 characters, values strings of
+ * at most 2000. The record itself only insists on an object of strings (a nested value is named by
+ * its key); the limits are one check that runs even when some value has the wrong type, so every
+ * bad key, every bad value and the key count are reported together. A bad key is named
+ * `metadata.<key>`, an empty one `metadata`. The JSON Schema still states the limits.
+ */
 export const MetadataSchema = z
   .record(
-    z
-      .string()
-      .min(1, 'metadata keys must not be empty')
-      .max(100, 'metadata keys must be at most 100 characters'),
-    z
-      .string({ error: 'metadata values must be strings (no nested objects, arrays, numbers or null)' })
-      .max(2000, 'metadata values must be at most 2000 characters'),
+    z.string(),
+    z.string({ error: 'metadata values must be strings (no nested objects, arrays, numbers or null)' }),
     { error: 'metadata must be an object of string values' },
   )
-  .refine((m) => Object.keys(m).length <= 50, 'metadata must have at most 50 keys');
+  .superRefine((metadata, ctx) => {
+    const keys = Object.keys(metadata);
+    for (const key of keys) {
+      if (key.length === 0 || key.length > METADATA_KEY_MAX) {
+        ctx.addIssue({
+          code: 'custom',
+          path: key.length === 0 ? [] : [key],
+          message: `metadata keys must be 1–${METADATA_KEY_MAX} characters (got ${
+            key.length === 0 ? 'an empty key' : key.length
+          })`,
+        });
+      }
+      const value = metadata[key];
+      if (typeof value === 'string' && value.length > METADATA_VALUE_MAX) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `metadata values must be at most ${METADATA_VALUE_MAX} characters (got ${value.length})`,
+        });
+      }
+    }
+    if (keys.length > METADATA_MAX_KEYS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `metadata must have at most ${METADATA_MAX_KEYS} keys (got ${keys.length})`,
+      });
+    }
+  }, whenObject)
+  .meta({
+    propertyNames: { type: 'string', minLength: 1, maxLength: METADATA_KEY_MAX },
+    additionalProperties: { type: 'string', maxLength: METADATA_VALUE_MAX },
+    maxProperties: METADATA_MAX_KEYS,
+  });
 
 export const ProductNameSchema = z
   .string({ error: 'productName must be a string' })
@@ -177,7 +227,7 @@ export const UpdateConnectionInputSchema = z.strictObject(
     port: PortSchema.optional(),
     databaseName: DatabaseNameSchema.optional(),
     userName: UserNameSchema.optional(),
-    password: z.union([z.literal(''), PasswordSchema]).optional(),
+    password: z.union([z.literal(''), PasswordSchema], { error: 'password must be a string' }).optional(),
     schema: SchemaNameSchema.nullable().optional(),
     ssl: SslInputSchema.nullable().optional(),
     metadata: MetadataSchema.optional(),
@@ -339,8 +389,11 @@ export type ConnectionPage = z.infer<typeof ConnectionPageSchema>;
 export const TestSettingsInputSchema = UpdateConnectionInputSchema.extend({
   id: IdSchema.optional(),
 }).superRefine((input, ctx) => {
-  if (input.id) return;
+  // Runs even when another field is bad (whenObject), so `{"port": "x"}` names port and every
+  // missing field at once. A field that already has its own issue is not reported again.
+  if (input.id !== undefined) return;
   for (const field of ['type', 'host', 'port', 'databaseName', 'userName', 'password'] as const) {
+    if (hasIssueAt(ctx, field)) continue;
     if (input[field] === undefined || input[field] === '') {
       ctx.addIssue({
         code: 'custom',
@@ -349,7 +402,7 @@ export const TestSettingsInputSchema = UpdateConnectionInputSchema.extend({
       });
     }
   }
-});
+}, whenObject);
 export type TestSettingsInput = z.output<typeof TestSettingsInputSchema>;
 
 /** The answer of a test (stored connection or unsaved settings). */
