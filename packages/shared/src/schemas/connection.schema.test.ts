@@ -8,6 +8,7 @@ import {
   SSL_MODES,
   TestSettingsInputSchema,
   UpdateConnectionInputSchema,
+  ValidateSchemaInputSchema,
 } from './connection.schema.js';
 import { toFieldErrors } from './validation.js';
 
@@ -275,5 +276,28 @@ describe('a type error in one field does not hide the others', () => {
       { field: 'password', message: 'password must be a string' },
     ]);
     expect(UpdateConnectionInputSchema.safeParse({ password: '' }).success).toBe(true);
+  });
+});
+
+describe('list and validate-schema checks run whatever else is wrong', () => {
+  it('names a bad limit and endDate before startDate together', () => {
+    const result = ListConnectionsQuerySchema.safeParse({
+      limit: 'abc',
+      startDate: '2026-02-01',
+      endDate: '2026-01-01',
+    });
+    expect(result.success).toBe(false);
+    expect(toFieldErrors(result.error?.issues ?? []).map((e) => e.field)).toEqual(['limit', 'endDate']);
+  });
+
+  it('names an empty field name and too many connections together', () => {
+    const mappedFields = Object.fromEntries(
+      Array.from({ length: 11 }, (_, i) => [`conn-${i}`, { orders: i === 0 ? [''] : ['id'] }]),
+    );
+    const result = ValidateSchemaInputSchema.safeParse({ mappedFields });
+    expect(result.success).toBe(false);
+    const errors = toFieldErrors(result.error?.issues ?? []);
+    expect(errors).toContainEqual({ field: 'mappedFields', message: 'at most 10 connections per request' });
+    expect(errors.map((e) => e.field)).toContain('mappedFields.conn-0.orders.0');
   });
 });

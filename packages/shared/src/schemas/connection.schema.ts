@@ -355,7 +355,7 @@ const listFilters = {
 const datesInOrder = {
   check: (q: { startDate?: string | undefined; endDate?: string | undefined }) =>
     !q.startDate || !q.endDate || q.startDate <= q.endDate,
-  params: { path: ['endDate'], message: 'endDate must not be before startDate' },
+  params: { path: ['endDate'], message: 'endDate must not be before startDate', ...whenObject },
 };
 
 /** List filters as tRPC takes them (the product is an input field). */
@@ -434,8 +434,14 @@ const limitedRecord = <T extends z.ZodType>(what: string, max: number, value: T)
     .record(z.string().min(1, `${what} names must not be empty`).max(128), value, {
       error: `${what} must be an object`,
     })
-    .refine((r) => Object.keys(r).length >= 1, `give at least one ${what.replace(/s$/, '')}`)
-    .refine((r) => Object.keys(r).length <= max, `at most ${max} ${what} per request`);
+    .refine((r) => Object.keys(r).length >= 1, {
+      message: `give at least one ${what.replace(/s$/, '')}`,
+      ...whenObject,
+    })
+    .refine((r) => Object.keys(r).length <= max, {
+      message: `at most ${max} ${what} per request`,
+      ...whenObject,
+    });
 
 /** POST /validate-schema: {mappedFields: {<configName>: {<table>: [field, ...]}}}; limits 10/20/50. */
 export const ValidateSchemaInputSchema = z.strictObject({
