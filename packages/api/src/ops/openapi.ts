@@ -218,6 +218,8 @@ function listParameters(): JsonObject[] {
 const header = (description: string, schema: JsonSchema = { type: 'string' }) => ({ description, schema });
 const ETAG = header('the connection version as an entity tag, for If-Match');
 const RETRY_AFTER = header('seconds to wait before retrying', { type: 'integer', minimum: 0 });
+/** Rate limited, a dependency down, no worker in time: each answer says when to try again. */
+const RETRY_AFTER_STATUSES = new Set([429, 503, 504]);
 
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 
@@ -244,7 +246,7 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, JsonObject>
     }
     out[String(status)] = {
       description: group.map((c) => `${c}: ${ERROR_CATALOGUE[c].title}`).join('; '),
-      ...(status === 429 || status === 503 ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+      ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
       content: { 'application/problem+json': { schema: { allOf: [ref('Problem'), narrowed] } } },
     };
   }
