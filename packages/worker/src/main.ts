@@ -63,7 +63,7 @@ async function main(config: Config, log: Logger) {
     queue: QUEUE_NAMES.interactive,
     concurrency: config.worker.interactiveConcurrency,
     handlers: createInteractiveHandlers(
-      { ...processorDeps, redis, prefix },
+      { ...processorDeps, redis, prefix, queue },
       createDiscoverSchemaProcessor({
         store,
         keyring,

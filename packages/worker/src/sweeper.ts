@@ -29,6 +29,25 @@ export const sweepLockKey = (prefix: string) => `${prefix}:sweeper:lock`;
 /** Deletes the lock only if this sweep still owns it (another may hold it after a TTL expiry). */
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/**
+ * Gives a connection left pending/verifying a background verification of its dialled version:
+ * `live` when a job for that version is still waiting or running (nothing to do), `gone` when the
+ * connection was deleted, changed or settled meanwhile, `requeued` when it is pending with a new job.
+ */
+export async function requeueConnection(
+  deps: Pick<SweeperDeps, 'store' | 'queue'> & { config: Pick<Config, 'verify'> },
+  job: VerifyConnectionJob,
+): Promise<'live' | 'gone' | 'requeued'> {
+  const existing = await deps.queue.getJob(verifyJobId(job));
+  const state = existing ? await existing.getState() : 'missing';
+  if (LIVE_JOB_STATES.has(state)) return 'live';
+  if (!(await deps.store.requeue(job.organizationId, job.connectionId, job.dialVersion))) return 'gone';
+  // A finished job keeps its id; remove it, or the new add with the same id would be a no-op.
+  if (existing) await existing.remove();
+  await enqueueVerification(deps.queue, job, deps.config.verify);
+  return 'requeued';
+}
+
 export interface SweeperDeps {
   config: Pick<Config, 'sweep' | 'verify' | 'redis'>;
   log: Logger;
@@ -71,29 +90,23 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     let requeued = 0;
     let live = 0;
     for (const record of stranded) {
-      const job = {
-        connectionId: record.id,
-        organizationId: record.organizationId,
-        dialVersion: record.dialVersion,
-      };
-      const jobId = verifyJobId(job);
-      const existing = await queue.getJob(jobId);
-      const state = existing ? await existing.getState() : 'missing';
-      if (LIVE_JOB_STATES.has(state)) {
-        live++;
-        continue;
-      }
-      if (!(await store.requeue(record.organizationId, record.id, record.dialVersion))) continue;
-      // A finished job keeps its id; remove it, or the new add with the same id would be a no-op.
-      if (existing) await existing.remove();
-      await enqueueVerification(queue, { ...job, reason: 'sweep' }, config.verify);
+      const outcome = await requeueConnection(
+        { store, queue, config },
+        {
+          connectionId: record.id,
+          organizationId: record.organizationId,
+          dialVersion: record.dialVersion,
+          reason: 'sweep',
+        },
+      );
+      if (outcome === 'live') live++;
+      if (outcome !== 'requeued') continue;
       requeued++;
       log.info(
         {
           connectionId: record.id,
           organizationId: record.organizationId,
           dialVersion: record.dialVersion,
-          previousJob: state,
         },
         'stranded connection re-enqueued',
       );

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  createInteractiveQueue,
   enqueueVerification,
   JOB_NAMES,
   QUEUE_NAMES,
@@ -10,6 +11,7 @@ import {
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRETS_UNREADABLE, type VerifyJobResult } from '../src/processors/index.js';
+import { createInteractiveHandlers } from '../src/processors/interactive.processor.js';
 import { createSweeper, type Sweeper, sweepLockKey } from '../src/sweeper.js';
 import { type RunningWorker, startWorker } from '../src/worker.js';
 import {
@@ -346,6 +348,49 @@ describe('graceful close', () => {
       expect(after?.verification).toBeUndefined();
       expect(env.logs.join('\n')).toContain('aborting them');
     } finally {
+      await silent.stop();
+    }
+  });
+  it('a test now cut short by shutdown is not recorded as a failure: a background verification takes over', async () => {
+    const silent = await silentServer();
+    const interactiveQueue = createInteractiveQueue(env.redis, env.config.redis.prefix);
+    try {
+      const deps = {
+        store: env.store,
+        keyring: { keys: env.config.secrets.keys },
+        config: env.config,
+        log: env.log,
+      };
+      const running = await startWorker({
+        config: env.config,
+        log: env.log,
+        store: env.store,
+        queue: QUEUE_NAMES.interactive,
+        shutdownGraceMs: 200,
+        handlers: createInteractiveHandlers(
+          { ...deps, redis: env.redis, prefix: env.config.redis.prefix, queue: env.queue },
+          async () => null,
+        ),
+      });
+      const record = await insertConnection(env, { port: silent.port });
+      await interactiveQueue.add(JOB_NAMES.testConnection, {
+        organizationId: env.organizationId,
+        connectionId: record.id,
+        dialVersion: record.dialVersion,
+      });
+      await eventually(async () => (silent.accepted() > 0 ? true : undefined), 10_000, 'the dial');
+
+      await running.close();
+
+      const after = await env.store.findById({ organizationId: env.organizationId }, record.id);
+      expect(after?.status).toBe('pending');
+      expect(after?.verification).toBeUndefined();
+      const takeover = await env.queue.getJob(verifyJobId(jobFor(record)));
+      expect(await takeover?.getState()).toBe('waiting');
+      expect(takeover?.data).toMatchObject({ connectionId: record.id, reason: 'manual' });
+    } finally {
+      await interactiveQueue.obliterate({ force: true });
+      await interactiveQueue.close();
       await silent.stop();
     }
   });

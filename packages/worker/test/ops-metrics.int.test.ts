@@ -78,7 +78,7 @@ describe('verification metrics (real processors, PostgreSQL at 127.0.0.1:5432, R
       store: env.store,
       queue: QUEUE_NAMES.interactive,
       handlers: createInteractiveHandlers(
-        { ...deps, redis: env.redis, prefix: env.config.redis.prefix },
+        { ...deps, redis: env.redis, prefix: env.config.redis.prefix, queue: env.queue },
         async () => {
           throw new Error('schema discovery is not part of this test');
         },

@@ -3,14 +3,17 @@ import {
   DialSettingsSchema,
   JOB_NAMES,
   open,
+  type Queue,
   type Redis,
   TestConnectionJobSchema,
   TestSettingsJobSchema,
   testSettingsKey,
   type Verification,
+  type VerifyConnectionJob,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { z } from 'zod';
+import { requeueConnection } from '../sweeper.js';
 import { verifyConnection } from '../verify/verify-connection.js';
 import type { QueueHandlers } from './index.js';
 import {
@@ -26,6 +29,8 @@ export interface InteractiveProcessorDeps extends VerifyConnectionProcessorDeps 
   /** Reads (and deletes) the sealed settings of POST /test. */
   redis: Redis;
   prefix: string;
+  /** Takes over a test that shutdown cut short, as a background verification. */
+  queue: Queue<VerifyConnectionJob>;
 }
 
 function parsePayload<S extends z.ZodType>(schema: S, job: Job<unknown, unknown>): z.output<S> {
@@ -68,7 +73,17 @@ export function createInteractiveHandlers(
       const verification: Verification = secrets
         ? { ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(signal))), attempts: 1 }
         : secretsUnreadable(1);
-      if (!signal?.aborted) deps.onVerified?.(record.type, verification, 'interactive');
+      if (signal?.aborted) {
+        // Shutdown cut the dial short: the result says nothing about the connection, so it is not
+        // recorded. The person waiting gets ABORTED; a background verification finishes the job.
+        const requeued = await requeueConnection(deps, { ...key, reason: 'manual' });
+        log.info({ requeued }, 'test aborted by shutdown; handed to a background verification');
+        if (requeued === 'requeued') {
+          await announce(deps, log, { id: connectionId, status: 'pending', dialVersion: record.dialVersion });
+        }
+        return verification;
+      }
+      deps.onVerified?.(record.type, verification, 'interactive');
       await writeResult(
         deps,
         log,
