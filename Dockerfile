@@ -28,5 +28,6 @@ COPY --from=build --chown=node:node /app/packages/shared/dist packages/shared/di
 COPY --from=build --chown=node:node /app/packages/api/dist packages/api/dist
 COPY --from=build --chown=node:node /app/packages/worker/dist packages/worker/dist
 USER node
-EXPOSE 8080
+# 8080: the API; 8081: the worker's probes and metrics.
+EXPOSE 8080 8081
 CMD ["node", "packages/api/dist/main.js"]
