@@ -53,6 +53,12 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // A path or query string that does not decode (`%ZZ`) gets the same problem body as any 400.
+    frameworkErrors: (_error, _req, reply) =>
+      sendProblem(
+        reply,
+        new AppError('MALFORMED_REQUEST', 'The URL does not decode: check its percent-escapes (%XX)'),
+      ),
   });
   const { config, store, redis, keyring } = deps;
   const prefix = config.redis.prefix;

@@ -5,7 +5,7 @@
 export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, trpc: 'BAD_REQUEST', title: 'The request has invalid fields' },
   INVALID_HEADER: { status: 400, trpc: 'BAD_REQUEST', title: 'A request header is invalid' },
-  MALFORMED_REQUEST: { status: 400, trpc: 'PARSE_ERROR', title: 'The request body is not valid JSON' },
+  MALFORMED_REQUEST: { status: 400, trpc: 'PARSE_ERROR', title: 'The request could not be parsed' },
   UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED', title: 'Authentication is required' },
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN', title: 'Not allowed' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND', title: 'Not found' },

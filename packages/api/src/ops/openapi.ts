@@ -255,10 +255,10 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, JsonObject>
 
 // ---- operations ----
 
-/** Answers any route can give: the store or Redis down, or a bug. */
-const ALWAYS: ErrorCode[] = ['INTERNAL', 'UNAVAILABLE'];
-/** Answers of a request whose body Fastify parses (POST, PATCH, DELETE). */
-const BODY: ErrorCode[] = ['MALFORMED_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+/** Answers any route can give: a URL that does not decode, the store or Redis down, or a bug. */
+const ALWAYS: ErrorCode[] = ['MALFORMED_REQUEST', 'INTERNAL', 'UNAVAILABLE'];
+/** Answers of a request whose body Fastify parses (POST, PATCH, DELETE); a broken one is MALFORMED_REQUEST. */
+const BODY: ErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 /** Answers of work that goes through the worker (interactive queue) and the rate limiter. */
 const WORKER: ErrorCode[] = ['RATE_LIMITED', 'WORKER_TIMEOUT'];
 
