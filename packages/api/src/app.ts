@@ -25,6 +25,7 @@ import { RateLimiter } from './services/rate-limiter.js';
 import { SchemaService } from './services/schema.service.js';
 import { SchemaCache } from './services/schema-cache.js';
 import { VerificationService } from './services/verification.service.js';
+import { sendRequestError } from './trpc/http-errors.js';
 import type { TrpcContext } from './trpc/trpc.js';
 
 /** Request bodies above this are refused with 413 (spec §4: ≤256 KiB). */
@@ -54,8 +55,9 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     },
     routerOptions: { ignoreTrailingSlash: true },
     // A path or query string that does not decode (`%ZZ`) gets the same problem body as any 400.
-    frameworkErrors: (_error, _req, reply) =>
-      sendProblem(
+    frameworkErrors: (_error, req, reply) =>
+      sendRequestError(
+        req,
         reply,
         new AppError('MALFORMED_REQUEST', 'The URL does not decode: check its percent-escapes (%XX)'),
       ),
@@ -133,7 +135,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     req.organizationId = deps.config.auth.defaultOrganizationId;
   });
 
-  app.setErrorHandler((error, req, reply) => sendProblem(reply, toAppError(error, req.log)));
+  app.setErrorHandler((error, req, reply) => sendRequestError(req, reply, toAppError(error, req.log)));
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, new AppError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );

@@ -1,3 +1,4 @@
+import { ERROR_CATALOGUE } from '@dbconn/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONNECTIONS_PATH as P } from '../src/rest/connections.rest.js';
 import { createSeed, type Harness, startApi } from './harness.js';
@@ -6,7 +7,8 @@ import { createSeed, type Harness, startApi } from './harness.js';
  * Spec §4: "No input, however malformed, yields a 500." Thousands of requests built from a fixed
  * seed — odd JSON values in every field, broken bodies, wrong content types, bad headers and query
  * strings — sent to every REST route and the tRPC procedures that take input. None may answer 500,
- * and every REST error must be a problem+json body with a catalogue code.
+ * every REST error must be a problem+json body with a catalogue code, and every tRPC error must carry
+ * a catalogue code other than INTERNAL in `error.data.code`.
  */
 
 /** A small deterministic generator (the same requests on every run, so a failure reproduces). */
@@ -202,6 +204,12 @@ describe('malformed input never answers 500', () => {
       const text = await res.text();
       const request = `${method} ${path} ${JSON.stringify(headers)} ${payload ?? ''}`;
       if (res.status === 500) failures.push(`${request} -> 500 ${text}`);
+      if (res.status >= 400 && path.startsWith('/trpc')) {
+        const code = (JSON.parse(text) as { error?: { data?: { code?: string } } }).error?.data?.code;
+        if (!code || !(code in ERROR_CATALOGUE) || code === 'INTERNAL') {
+          failures.push(`${request} -> ${res.status} without a catalogue code: ${text}`);
+        }
+      }
       if (res.status >= 400 && !path.startsWith('/trpc')) {
         const isProblem = res.headers.get('content-type')?.startsWith('application/problem+json');
         if (!isProblem || typeof JSON.parse(text).code !== 'string') {

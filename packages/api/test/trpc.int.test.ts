@@ -123,6 +123,31 @@ describe('tRPC door', () => {
     });
   });
 
+  it('a body refused before the procedure runs still answers in tRPC shape, with the catalogue code', async () => {
+    const tooLarge = await codeOf(
+      api.connections.create.mutate({ ...base, configName: 'big', metadata: { blob: 'x'.repeat(300_000) } }),
+    );
+    expect(tooLarge).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', status: 413 });
+
+    const notJson = await http(h, 'POST', '/trpc/connections.create', {
+      raw: '{"configName":',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.error.data).toMatchObject({ code: 'MALFORMED_REQUEST', path: 'connections.create' });
+    expect(notJson.body.error.message).not.toContain('configName');
+
+    const wrongType = await http(h, 'POST', '/trpc/connections.create,connections.create?batch=1', {
+      raw: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(wrongType.status).toBe(415);
+    expect(wrongType.body.map((r: { error: { data: { code: string } } }) => r.error.data.code)).toEqual([
+      'UNSUPPORTED_MEDIA_TYPE',
+      'UNSUPPORTED_MEDIA_TYPE',
+    ]);
+  });
+
   it('scopes by productName like the REST header', async () => {
     const created = await api.connections.create.mutate({
       ...base,

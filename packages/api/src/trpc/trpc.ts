@@ -41,7 +41,9 @@ export function describeError(error: TRPCError): DescribedError {
   if (error.code === 'BAD_REQUEST' && hasIssues(cause)) {
     return { code: 'VALIDATION_FAILED', errors: toFieldErrors(cause.issues) };
   }
-  if (error.code === 'PARSE_ERROR') return { code: 'MALFORMED_REQUEST' };
+  // tRPC answers an input that is not JSON (or a query string that does not decode) with a bare
+  // BAD_REQUEST whose cause is the parser's error.
+  if (error.code === 'PARSE_ERROR' || error.code === 'BAD_REQUEST') return { code: 'MALFORMED_REQUEST' };
   if (error.code === 'NOT_FOUND') return { code: 'NOT_FOUND' };
   if (error.code === 'METHOD_NOT_SUPPORTED') return { code: 'METHOD_NOT_ALLOWED' };
   if (error.code === 'PAYLOAD_TOO_LARGE') return { code: 'PAYLOAD_TOO_LARGE' };
@@ -55,12 +57,15 @@ const t = initTRPC.context<TrpcContext>().create({
     return {
       ...shape,
       // Unknown errors keep a generic message; the cause is only in the logs.
+      // A parser's message may quote the input (a password included): never echoed.
       message:
         code === 'INTERNAL'
           ? ERROR_CATALOGUE.INTERNAL.title
-          : error.cause instanceof AppError || !errors
-            ? shape.message
-            : `Invalid ${errors.map((e) => e.field).join(', ')}`,
+          : code === 'MALFORMED_REQUEST' && !(error.cause instanceof AppError)
+            ? `${ERROR_CATALOGUE.MALFORMED_REQUEST.title}: the input must be JSON`
+            : error.cause instanceof AppError || !errors
+              ? shape.message
+              : `Invalid ${errors.map((e) => e.field).join(', ')}`,
       data: {
         ...shape.data,
         code,
