@@ -54,6 +54,9 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
+    // Fastify's own request lines log the whole URL, and a query string can carry a secret (a tRPC
+    // input sent by GET): one line per request is written below, without the query.
+    disableRequestLogging: true,
     // A path or query string that does not decode (`%ZZ`) gets the same problem body as any 400.
     frameworkErrors: (_error, req, reply) =>
       sendRequestError(
@@ -135,6 +138,18 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     req.organizationId = deps.config.auth.defaultOrganizationId;
   });
 
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      {
+        // Not `req`/`res`: Fastify's serializers for those keys would put the full URL back.
+        request: { method: req.method, path: req.url.split('?')[0], route: req.routeOptions.url },
+        response: { statusCode: reply.statusCode },
+        responseTime: reply.elapsedTime,
+      },
+      'request completed',
+    );
+  });
+
   app.setErrorHandler((error, req, reply) => sendRequestError(req, reply, toAppError(error, req.log)));
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, new AppError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
@@ -152,6 +167,13 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
         verification,
         schemas,
       }),
+      // As on REST: a 429, 503 or 504 says when to try again in a header, not only in the body.
+      responseMeta: ({ errors }) => {
+        const retryAfter = errors
+          .map((e) => (e.cause instanceof AppError ? e.cause.retryAfter : undefined))
+          .find((seconds) => seconds !== undefined);
+        return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+      },
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);
 

@@ -1,5 +1,5 @@
 import { TRPCClientError } from '@trpc/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect } from '../examples/typed-client.js';
 import { type Harness, http, seedBody, startApi } from './harness.js';
 
@@ -161,6 +161,21 @@ describe('tRPC door', () => {
     expect(
       await codeOf(api.connections.delete.mutate({ id: created.id, productName: 'delta' })),
     ).toMatchObject({ code: 'NOT_FOUND' });
+  });
+
+  it('logs each request without its query string, where a GET may carry a secret', async () => {
+    const input = encodeURIComponent(JSON.stringify({ ...base, password: 'in-the-query-string' }));
+    const res = await http(h, 'GET', `/trpc/connections.testSettings?input=${input}`);
+    expect(res.status).toBe(405);
+    // The line is written once the response has gone out, so it may trail the answer a little.
+    const line = await vi.waitFor(() => {
+      const found = h.logs.find((l) => l.includes('"path":"/trpc/connections.testSettings"'));
+      if (!found) throw new Error('no request line yet');
+      return found;
+    });
+    expect(line).toContain('"msg":"request completed"');
+    expect(line).toContain('"statusCode":405');
+    expect(h.logs.join('\n')).not.toContain('in-the-query-string');
   });
 
   it('never puts a secret in a log line', () => {

@@ -14,7 +14,11 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
 
 /** Any error thrown on the REST side, as the AppError a caller sees. Unknown ones become INTERNAL. */
 export function toAppError(error: unknown, log: FastifyBaseLogger): AppError {
-  if (error instanceof AppError) return error;
+  if (error instanceof AppError) {
+    // An INTERNAL raised on purpose (a worker job that failed) still owes the log its cause.
+    if (error.code === 'INTERNAL') log.error({ err: error.cause ?? error }, 'internal error');
+    return error;
+  }
   const fastifyError = error as Partial<FastifyError> & { status?: number };
   const mapped = fastifyError.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
   if (mapped)

@@ -25,10 +25,13 @@ export class InteractiveClient {
     private readonly timeoutMs: number,
   ) {
     events.on('completed', ({ jobId, returnvalue }) => this.settle(jobId, (w) => w.resolve(returnvalue)));
+    // failedReason holds only what the worker chose to say (codes, never settings or secrets).
     events.on('failed', ({ jobId, failedReason }) =>
       this.settle(jobId, (w) =>
         w.reject(
-          new AppError('INTERNAL', 'The worker could not run the job', { cause: new Error(failedReason) }),
+          new AppError('INTERNAL', 'The worker could not run the job', {
+            cause: new Error(`interactive job ${jobId} failed: ${failedReason}`),
+          }),
         ),
       ),
     );

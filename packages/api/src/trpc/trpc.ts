@@ -84,6 +84,7 @@ const mapAppErrors = t.middleware(async ({ next, ctx, path }) => {
   if (!result.ok) {
     const cause = result.error.cause;
     if (cause instanceof AppError) {
+      if (cause.code === 'INTERNAL') ctx.log.error({ err: cause.cause ?? cause, path }, 'internal error');
       throw new TRPCError({ code: ERROR_CATALOGUE[cause.code].trpc, message: cause.message, cause });
     }
     if (result.error.code === 'INTERNAL_SERVER_ERROR')

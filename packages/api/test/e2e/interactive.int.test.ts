@@ -200,5 +200,44 @@ describe('interactive requests without a worker', () => {
     expect(res.status).toBe(504);
     expect(res.body.code).toBe('WORKER_TIMEOUT');
     expect(res.headers.get('retry-after')).toBe('5');
+
+    // The tRPC door sends the same header, not only `retryAfter` in the error's data.
+    const viaTrpc = await http(h, 'POST', '/trpc/connections.test', { body: { id } });
+    expect(viaTrpc.status).toBe(504);
+    expect(viaTrpc.body.error.data).toMatchObject({ code: 'WORKER_TIMEOUT', retryAfter: 5 });
+    expect(viaTrpc.headers.get('retry-after')).toBe('5');
+  });
+});
+
+describe('a worker job that fails', () => {
+  let h: Harness;
+  let worker: WorkerProcess | undefined;
+  beforeAll(async () => {
+    h = await startApi({ INTERACTIVE_TIMEOUT_MS: '20000' });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await h?.close();
+  });
+
+  it('answers 500 INTERNAL with a generic text, and the API log says which job failed and why', async () => {
+    const pending = http(h, 'POST', `${PATH}/test`, { body: { ...LOCAL_PG } });
+    // The settings wait sealed in Redis for a worker; take them away before one starts.
+    const prefix = h.env.QUEUE_PREFIX as string;
+    let keys: string[] = [];
+    for (let i = 0; i < 100 && keys.length === 0; i++) {
+      keys = await h.redis.keys(`${prefix}:test-settings:*`);
+      if (keys.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(keys).toHaveLength(1);
+    await h.redis.del(...keys);
+    worker = await startWorkerProcess(h.env);
+
+    const res = await pending;
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ code: 'INTERNAL' });
+    expect(res.body.detail).not.toContain('expired');
+    const logged = h.logs.find((l) => l.includes('"msg":"internal error"'));
+    expect(logged).toContain('expired before a worker took them');
   });
 });
