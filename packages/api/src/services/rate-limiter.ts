@@ -4,43 +4,95 @@ export interface Limit {
   /** What is counted, e.g. `connection:<id>`. */
   key: string;
   max: number;
+  /** How much of the budget the request takes (default 1), e.g. one per schema discovery it runs. */
+  cost?: number;
 }
 
 /**
+ * Checks every counter, then takes from all of them or from none: a refused request costs nothing,
+ * so it cannot use up a budget it was not let through for (e.g. the organization's, by requests
+ * refused for one connection).
+ *
+ * KEYS: the counters. ARGV[1]: the window in seconds; ARGV[1 + i]: the max of KEYS[i];
+ * ARGV[1 + #KEYS + i]: what the request takes from KEYS[i].
+ * Returns {0, 0} when taken, else {i, ttl}: the first counter that refused and its seconds left.
+ */
+const CONSUME_SCRIPT = `
+local window = tonumber(ARGV[1])
+local n = #KEYS
+for i = 1, n do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count + tonumber(ARGV[1 + n + i]) > tonumber(ARGV[1 + i]) then
+    local ttl = redis.call('TTL', KEYS[i])
+    if ttl == -1 then
+      redis.call('EXPIRE', KEYS[i], window)
+      ttl = window
+    elseif ttl < 0 then
+      ttl = window
+    end
+    return {i, ttl}
+  end
+end
+for i = 1, n do
+  redis.call('INCRBY', KEYS[i], ARGV[1 + n + i])
+  redis.call('EXPIRE', KEYS[i], window, 'NX')
+end
+return {0, 0}
+`;
+
+const COMMAND = 'dbconnRateLimitConsume';
+
+type WithConsume = Redis & {
+  [COMMAND](numKeys: number, ...keysAndArgs: (string | number)[]): Promise<[number, number]>;
+};
+
+/**
  * Fixed-window counters in Redis, shared by every API replica (spec §8). All limits of a request
- * are counted in one round trip; the first one over its max answers 429 with Retry-After.
+ * are checked and taken in one atomic script; the first one that would go over its max answers
+ * 429 with Retry-After (the seconds left in its window), and then nothing is taken.
  */
 export class RateLimiter {
+  private readonly redis: WithConsume;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
     private readonly windowSeconds: number,
-  ) {}
+  ) {
+    // EVALSHA, with EVAL when Redis does not have the script yet (e.g. after a restart).
+    redis.defineCommand(COMMAND, { lua: CONSUME_SCRIPT });
+    this.redis = redis as WithConsume;
+  }
 
   async consume(scope: string, limits: Limit[]): Promise<void> {
-    const multi = this.redis.multi();
+    // One counter per key, however often a request names it.
+    const merged = new Map<string, { limit: Limit; cost: number }>();
     for (const limit of limits) {
-      const key = `${this.prefix}:ratelimit:${scope}:${limit.key}`;
-      multi.incr(key).expire(key, this.windowSeconds, 'NX').ttl(key);
+      const entry = merged.get(limit.key);
+      if (entry) entry.cost += limit.cost ?? 1;
+      else merged.set(limit.key, { limit, cost: limit.cost ?? 1 });
     }
-    let replies: [Error | null, unknown][] | null;
+    const entries = [...merged.values()];
+    if (entries.length === 0) return;
+    let reply: [number, number];
     try {
-      replies = await multi.exec();
+      reply = await this.redis[COMMAND](
+        entries.length,
+        ...entries.map(({ limit }) => `${this.prefix}:ratelimit:${scope}:${limit.key}`),
+        this.windowSeconds,
+        ...entries.map(({ limit }) => limit.max),
+        ...entries.map(({ cost }) => cost),
+      );
     } catch (cause) {
       throw new AppError('UNAVAILABLE', 'The rate limiter is unavailable', { retryAfter: 5, cause });
     }
-    limits.forEach((limit, i) => {
-      const count = Number(replies?.[i * 3]?.[1] ?? 0);
-      const ttl = Number(replies?.[i * 3 + 2]?.[1] ?? this.windowSeconds);
-      if (count > limit.max) {
-        throw new AppError(
-          'RATE_LIMITED',
-          `Too many ${scope} requests for this ${limit.key.split(':')[0]}; retry later`,
-          {
-            retryAfter: Math.max(1, ttl),
-          },
-        );
-      }
-    });
+    const refused = entries[Number(reply?.[0] ?? 0) - 1];
+    if (!refused) return;
+    const ttl = Number(reply?.[1] ?? this.windowSeconds);
+    throw new AppError(
+      'RATE_LIMITED',
+      `Too many ${scope} requests for this ${refused.limit.key.split(':')[0]}; retry later`,
+      { retryAfter: Math.max(1, ttl) },
+    );
   }
 }

@@ -35,7 +35,11 @@ export class SchemaService {
   async schema(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<ConnectionSchemaResponse> {
     const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, id);
     if (!record) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
-    const discovery = await this.discover(ctx, record);
+    let discovery = await this.cached(record);
+    if (!discovery) {
+      await this.charge(ctx, [record]);
+      discovery = await this.discover(record);
+    }
     if (!discovery.ok) {
       const error = discovery.result.outcome === 'failed' ? discovery.result.error : undefined;
       throw new AppError('DATA_SOURCE_DOWN', error?.message ?? 'The database could not be reached', {
@@ -53,7 +57,8 @@ export class SchemaService {
   }
 
   /**
-   * Checks that every mapped table and field exists. Discovery of the connections runs in parallel;
+   * Checks that every mapped table and field exists. The limits of every discovery the request
+   * needs are taken together first, so a 429 starts none; the discoveries then run in parallel and
    * the errors come back in request order (connections, then tables, then fields).
    */
   async validateSchema(
@@ -62,14 +67,25 @@ export class SchemaService {
     scope: ProductScope = {},
   ): Promise<ValidateSchemaResult> {
     const entries = Object.entries(input.mappedFields);
-    const discoveries = await Promise.all(
-      entries.map(async ([configName]) => {
-        const record = await this.deps.store.findByConfigName(
-          { organizationId: ctx.organizationId, ...scope },
-          configName,
-        );
-        return record ? this.discover(ctx, record) : null;
-      }),
+    const records = await Promise.all(
+      entries.map(([configName]) =>
+        this.deps.store.findByConfigName({ organizationId: ctx.organizationId, ...scope }, configName),
+      ),
+    );
+    const cached = await Promise.all(records.map((record) => (record ? this.cached(record) : null)));
+    // One discovery per connection, however many of the request's names lead to it.
+    const toDiscover = new Map<string, ConnectionRecord>();
+    records.forEach((record, i) => {
+      if (record && !cached[i]) toDiscover.set(record.id, record);
+    });
+    if (toDiscover.size > 0) await this.charge(ctx, [...toDiscover.values()]);
+    const discovered = new Map(
+      await Promise.all(
+        [...toDiscover.values()].map(async (record) => [record.id, await this.discover(record)] as const),
+      ),
+    );
+    const discoveries = records.map((record, i) =>
+      record ? (cached[i] ?? discovered.get(record.id) ?? null) : null,
     );
     const errors: SchemaValidationError[] = [];
     let tableCount = 0;
@@ -124,15 +140,34 @@ export class SchemaService {
     return { status: 'success', dataSources: entries.length, tables: tableCount, fields: fieldCount };
   }
 
-  /** The connection's tables from the cache, or discovered by the worker (rate-limited) and cached. */
-  private async discover(ctx: RequestContext, record: ConnectionRecord, retried = false): Promise<Discovery> {
-    const schemaKey = record.schema ?? '';
-    const cached = await this.deps.cache.get(record.id, record.dialVersion, schemaKey).catch(() => null);
-    if (cached) return { ok: true, schema: cached.schema, tables: cached.tables };
+  /** The connection's tables from the cache, if there (a cache that cannot be read is a miss). */
+  private async cached(record: ConnectionRecord): Promise<Discovery | null> {
+    const cached = await this.deps.cache
+      .get(record.id, record.dialVersion, record.schema ?? '')
+      .catch(() => null);
+    return cached ? { ok: true, schema: cached.schema, tables: cached.tables } : null;
+  }
+
+  /**
+   * Takes the schema limits of discovering these connections: one from each, and one per
+   * discovery from the organization. All or nothing: a 429 takes nothing.
+   */
+  private async charge(ctx: RequestContext, records: ConnectionRecord[]): Promise<void> {
     await this.deps.limiter.consume('schema', [
-      { key: `connection:${record.id}`, max: this.deps.limits.perConnection },
-      { key: `organization:${ctx.organizationId}`, max: this.deps.limits.perOrganization },
+      ...records.map((record) => ({ key: `connection:${record.id}`, max: this.deps.limits.perConnection })),
+      {
+        key: `organization:${ctx.organizationId}`,
+        max: this.deps.limits.perOrganization,
+        cost: records.length,
+      },
     ]);
+  }
+
+  /**
+   * Discovers the connection's tables through the worker and caches them. The caller has taken the
+   * limits already: a retry of the same request (the connection changed meanwhile) takes none.
+   */
+  private async discover(record: ConnectionRecord, retried = false): Promise<Discovery> {
     const result = await this.deps.interactive.run<SchemaDiscoveryResult | null>(JOB_NAMES.discoverSchema, {
       organizationId: record.organizationId,
       connectionId: record.id,
@@ -144,10 +179,10 @@ export class SchemaService {
         ? null
         : await this.deps.store.findById({ organizationId: record.organizationId }, record.id);
       if (!fresh) throw new AppError('NOT_FOUND', `connection ${record.id} was not found`);
-      return this.discover(ctx, fresh, true);
+      return (await this.cached(fresh)) ?? this.discover(fresh, true);
     }
     if (result.outcome !== 'passed') return { ok: false, result };
-    await this.deps.cache.set(record.id, record.dialVersion, schemaKey, {
+    await this.deps.cache.set(record.id, record.dialVersion, record.schema ?? '', {
       schema: result.schema,
       tables: result.tables,
     });

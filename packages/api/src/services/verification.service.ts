@@ -52,7 +52,7 @@ export class VerificationService {
   async test(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<TestResult> {
     const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, id);
     if (!record) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
-    await this.limit(ctx, id);
+    await this.limit(ctx, record.id);
     const verification = await this.deps.interactive.run<Verification | null>(JOB_NAMES.testConnection, {
       organizationId: ctx.organizationId,
       connectionId: id,

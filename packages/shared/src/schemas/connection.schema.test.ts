@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CreateConnectionInputSchema,
+  IdSchema,
   isValidHost,
   ListConnectionsQuerySchema,
   MetadataSchema,
@@ -299,5 +300,20 @@ describe('list and validate-schema checks run whatever else is wrong', () => {
     const errors = toFieldErrors(result.error?.issues ?? []);
     expect(errors).toContainEqual({ field: 'mappedFields', message: 'at most 10 connections per request' });
     expect(errors.map((e) => e.field)).toContain('mappedFields.conn-0.orders.0');
+  });
+});
+
+describe('ids', () => {
+  const lower = '0189abcd-ef01-7000-8000-00000000000a';
+
+  it('are lower-cased, so one connection has one spelling (rate-limit keys, job data, channels)', () => {
+    expect(IdSchema.parse(lower.toUpperCase())).toBe(lower);
+    expect(IdSchema.parse('0189ABcd-eF01-7000-8000-00000000000A')).toBe(lower);
+    expect(IdSchema.parse(lower)).toBe(lower);
+    expect(TestSettingsInputSchema.parse({ id: lower.toUpperCase() }).id).toBe(lower);
+    // still checked as a UUID, with its own message
+    const result = IdSchema.safeParse('NOT-A-UUID');
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toBe('id must be a UUID');
   });
 });

@@ -236,7 +236,11 @@ export const UpdateConnectionInputSchema = z.strictObject(
 );
 export type UpdateConnectionInput = z.output<typeof UpdateConnectionInputSchema>;
 
-export const IdSchema = z.uuid({ error: 'id must be a UUID' });
+/**
+ * A connection id, lower-cased: ids are stored lower-case, and one spelling per connection keeps
+ * rate-limit keys, job data and pub/sub channels from splitting by the letter case a caller sent.
+ */
+export const IdSchema = z.uuid({ error: 'id must be a UUID' }).toLowerCase();
 
 // ---- verification result (spec §6) ----
 
