@@ -174,6 +174,14 @@ describe('verify-connection processor (real Redis, PostgreSQL store, engines)', 
     expect(after?.verification?.error).toMatchObject({ stage: 'tcp', code: 'TCP_REFUSED' });
   });
 
+  it('a refused host fails with HOST_FORBIDDEN, and the worker log names the rule that refused it', async () => {
+    const record = await insertConnection(env, { host: '169.254.169.254' });
+    const { job } = await enqueue(record);
+    expect(job.returnvalue).toMatchObject({ status: 'failed', code: 'HOST_FORBIDDEN' });
+    const line = env.logs.find((l) => l.includes('egress policy refused a host') && l.includes(record.id));
+    expect(line).toContain('"rule"');
+  });
+
   it('secrets that do not open fail the connection with SECRETS_UNREADABLE, without dialling or retrying', async () => {
     // Sealed for another connection id: the associated data does not match, so it cannot open.
     const sealedElsewhere = sealSecrets(

@@ -139,6 +139,27 @@ describe('ORACLE listener TLS', () => {
     expect(result.error?.message).toContain('ssl.ca without a client certificate');
   });
 
+  it('refuses verify-full when the certificate subject cannot be pinned for the driver', async () => {
+    // The name check passes on the SAN; a comma in the CN leaves no DN the driver could match on.
+    const unpinnable = await ca.issue({ commonName: 'db, primary', altNames: ['DNS:localhost'] });
+    const listener = await startTlsListener({ cert: unpinnable.cert, key: unpinnable.key });
+    try {
+      const result = await verifyConnection(
+        dialSettings({
+          type: 'ORACLE',
+          port: listener.port,
+          host: 'localhost',
+          ssl: { mode: 'verify-full', ca: ca.ca, cert: client.cert, key: client.key },
+        }),
+        verifyOptions(),
+      );
+      expect(stageSummary(result)).toMatchObject({ tls: 'ok', auth: 'failed:TLS_CONFIG_INVALID' });
+      expect(result.error?.message).toContain('cannot be pinned');
+    } finally {
+      await listener.stop();
+    }
+  });
+
   it('verifies the chain even under require (node-oracledb thin mode cannot switch it off)', async () => {
     const result = await verifyConnection(
       dialSettings({ type: 'ORACLE', port: good.port, ssl: { mode: 'require' } }),

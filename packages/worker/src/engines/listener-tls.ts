@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import { fail } from '../verify/stage-failure.js';
 import { describeTls, probeListenerTls } from './tls.js';
 import type { EngineContext } from './types.js';
@@ -11,7 +11,7 @@ import type { EngineContext } from './types.js';
  */
 export async function runListenerTlsStage(
   ctx: EngineContext,
-): Promise<{ useTls: boolean; secure?: TLSSocket }> {
+): Promise<{ useTls: boolean; certificate?: PeerCertificate }> {
   const { stages, tls, socket } = ctx;
   if (tls.use === 'never') {
     stages.skip('tls');
@@ -27,10 +27,14 @@ export async function runListenerTlsStage(
     },
     { skippedWhen: (probed) => (probed ? undefined : 'TLS_NOT_OFFERED') },
   );
-  if (secure) {
-    ctx.report.tls = describeTls(secure);
-    secure.destroy();
+  if (!secure) {
+    socket.destroy();
+    return { useTls: false };
   }
+  ctx.report.tls = describeTls(secure);
+  // Read before the socket closes: a closed TLS socket no longer has its peer's certificate.
+  const certificate = secure.getPeerCertificate();
+  secure.destroy();
   socket.destroy();
-  return secure ? { useTls: true, secure } : { useTls: false };
+  return { useTls: true, certificate };
 }

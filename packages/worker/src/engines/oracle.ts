@@ -1,5 +1,6 @@
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate } from 'node:tls';
 import oracledb from 'oracledb';
+import { type Pin, withPinnedSockets } from '../egress/pinned-sockets.js';
 import { fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { runListenerTlsStage } from './listener-tls.js';
@@ -21,8 +22,8 @@ const classify = (error: unknown) => {
  * The certificate subject as node-oracledb's `sslServerCertDN` expects it (`CN=..,O=..`), when it
  * can be written that way (no multi-valued attribute, no comma or equals sign in a value).
  */
-export function subjectDn(secure: TLSSocket | undefined): string | undefined {
-  const subject = secure?.getPeerCertificate()?.subject as Record<string, unknown> | undefined;
+export function subjectDn(certificate: PeerCertificate | undefined): string | undefined {
+  const subject = certificate?.subject as Record<string, unknown> | undefined;
   if (!subject) return undefined;
   const parts: string[] = [];
   for (const [key, value] of Object.entries(subject)) {
@@ -45,7 +46,7 @@ export const oracle: EngineAdapter = {
     const probe = await runListenerTlsStage(ctx);
     const tlsOptions = oracleTlsOptions(tls, {
       useTls: probe.useTls,
-      certSubjectDn: subjectDn(probe.secure),
+      certSubjectDn: subjectDn(probe.certificate),
     });
     const service = settings.metadata.serviceName ?? settings.databaseName;
     const seconds = Math.max(1, Math.ceil(ctx.stageTimeoutMs / 1000));
@@ -75,24 +76,40 @@ export const oracle: EngineAdapter = {
           hint: () => 'Correct metadata.serviceName (or databaseName when no service name is given).',
         });
       }
+      if (tls.verifyHostname && probe.useTls && !tlsOptions.sslServerCertDN) {
+        // The driver dials the address, so only the pinned subject can stand in for the name check;
+        // without one its connection would be checked on the chain alone.
+        throw fail({
+          code: 'TLS_CONFIG_INVALID',
+          message: () =>
+            "The server certificate's subject cannot be pinned for the Oracle driver, so verify-full cannot be enforced on its connection",
+          hint: () =>
+            'Use verify-ca, or ask the database administrator for a certificate whose subject has single-valued attributes without commas.',
+        });
+      }
       // The checked address, never the name (the thin driver would resolve a name itself). An
       // IPv6 address goes in bare: the driver tests HOST with net.isIP.
       const connectString =
         `(DESCRIPTION=(ADDRESS=(PROTOCOL=${tlsOptions.protocol})(HOST=${address})(PORT=${settings.port}))` +
         `(CONNECT_DATA=(SERVICE_NAME=${service})))`;
-      pending = oracledb.getConnection({
-        user: settings.userName,
-        password: settings.password,
-        connectString,
-        sslServerDNMatch: tlsOptions.sslServerDNMatch,
-        ...(tlsOptions.sslServerCertDN ? { sslServerCertDN: tlsOptions.sslServerCertDN } : {}),
-        ...(tlsOptions.walletContent ? { walletContent: tlsOptions.walletContent } : {}),
-        connectTimeout: seconds,
-        transportConnectTimeout: seconds,
-      });
+      // A listener REDIRECT would send the driver to an address nobody checked: refused.
+      const pin: Pin = { address, port: settings.port };
+      pending = withPinnedSockets(pin, () =>
+        oracledb.getConnection({
+          user: settings.userName,
+          password: settings.password,
+          connectString,
+          sslServerDNMatch: tlsOptions.sslServerDNMatch,
+          ...(tlsOptions.sslServerCertDN ? { sslServerCertDN: tlsOptions.sslServerCertDN } : {}),
+          ...(tlsOptions.walletContent ? { walletContent: tlsOptions.walletContent } : {}),
+          connectTimeout: seconds,
+          transportConnectTimeout: seconds,
+        }),
+      );
       try {
         return await pending;
       } catch (error) {
+        if (pin.refused) throw fail('REDIRECT_REFUSED', error);
         throw classify(error);
       }
     });

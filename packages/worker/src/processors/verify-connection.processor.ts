@@ -105,6 +105,8 @@ export function createVerifyConnectionProcessor(
       timeoutMs: deps.config.verify.timeoutMs,
       stageTimeoutMs: deps.config.verify.stageTimeoutMs,
       egress: deps.config.egress,
+      // Where the egress rule behind HOST_FORBIDDEN and the cause of UNEXPECTED_ERROR go.
+      log,
       ...(signal ? { signal } : {}),
     });
 

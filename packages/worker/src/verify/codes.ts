@@ -212,6 +212,17 @@ export const VERIFICATION_CODES = {
     hint: () =>
       'Retried automatically. If it persists, the server log will say why it dropped the connection.',
   },
+  /**
+   * The server sent the login to another address (an Oracle listener REDIRECT, SQL Server routing):
+   * not followed, since only the address that passed the egress policy is ever dialled.
+   */
+  REDIRECT_REFUSED: {
+    transient: false,
+    message: (c) =>
+      `The server at ${at(c)} redirected the login to another address, which this service does not follow`,
+    hint: () =>
+      'Register the address that serves the database itself (the node or listener the server redirects to) as the host of the connection.',
+  },
   PROTOCOL_ERROR: {
     transient: false,
     message: (c) =>
