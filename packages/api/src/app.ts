@@ -85,13 +85,12 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     onCreated: metrics.recordCreated,
     afterChange: async (record, change) => {
       await schemaCache.drop(record.id);
-      if (change === 'updated') {
-        await publishConnectionEvent(redis, prefix, {
-          id: record.id,
-          status: record.status,
-          dialVersion: record.dialVersion,
-        });
-      }
+      await publishConnectionEvent(redis, prefix, {
+        id: record.id,
+        status: record.status,
+        dialVersion: record.dialVersion,
+        ...(change === 'deleted' ? { deleted: true as const } : {}),
+      });
     },
   });
   const verification = new VerificationService({

@@ -126,6 +126,8 @@ export const ConnectionEventSchema = z.object({
   status: z.enum(CONNECTION_STATUSES),
   dialVersion: z.number().int().positive(),
   verification: VerificationSchema.optional(),
+  /** The connection was deleted: watchers stop with NOT_FOUND. */
+  deleted: z.literal(true).optional(),
 });
 export type ConnectionEvent = z.infer<typeof ConnectionEventSchema>;
 

@@ -109,7 +109,8 @@ export class VerificationService {
 
   /**
    * connections.watch: the connection now, then at each status change, until it is active or failed
-   * (or deleted, or the client goes away).
+   * or the client goes away. A connection deleted meanwhile ends the stream with NOT_FOUND, so a
+   * caller can tell it from one that settled.
    */
   async *watch(
     ctx: RequestContext,
@@ -146,6 +147,7 @@ export class VerificationService {
           wake = undefined;
         }
         const event = pending.shift();
+        if (event?.deleted) throw deleted(id);
         if (event) {
           if (event.status === last.status && event.verification?.checkedAt === last.verification?.checkedAt)
             continue;
@@ -162,7 +164,7 @@ export class VerificationService {
           continue;
         }
         const now = await this.deps.store.findById(storeScope, id);
-        if (!now) return;
+        if (!now) throw deleted(id);
         if (now.status !== last.status) {
           last = toConnection(now);
           yield { status: last.status, connection: last };
@@ -233,3 +235,5 @@ export function toTestResult(v: Verification): TestResult {
     ...(v.server ? { server: v.server } : {}),
   };
 }
+
+const deleted = (id: string) => new AppError('NOT_FOUND', `connection ${id} was deleted`);

@@ -209,6 +209,30 @@ describe('interactive requests without a worker', () => {
   });
 });
 
+describe('watch of a connection deleted while it is pending (no worker)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startApi();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('ends with NOT_FOUND, not as if the connection had settled', async () => {
+    const id = await createConnection(h, LOCAL_PG);
+    const watching = waitUntilSettled(connect(h.url), id);
+    // The stream has shown `pending` once the first event arrived; give it a moment to open.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await http(h, 'DELETE', `${PATH}/${id}`)).status).toBe(204);
+    const outcome = await watching.then(
+      (history) => ({ history }),
+      (error: unknown) => ({ error }),
+    );
+    expect('error' in outcome && outcome.error).toBeInstanceOf(TRPCClientError);
+    expect((outcome as { error: TRPCClientError<never> }).error.data).toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
 describe('a worker job that fails', () => {
   let h: Harness;
   let worker: WorkerProcess | undefined;
