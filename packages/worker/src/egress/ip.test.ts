@@ -27,9 +27,16 @@ describe('unmapIpv4', () => {
     expect(formatIp(ip)).toBe('169.254.169.254');
   });
 
-  it('leaves other IPv6 addresses alone', () => {
+  it('turns a NAT64 address (64:ff9b::/96) into the IPv4 address a NAT64 gateway would reach', () => {
     const ip = parseIp('64:ff9b::a9fe:a9fe');
+    expect(ip && formatIp(unmapIpv4(ip))).toBe('169.254.169.254');
+  });
+
+  it('leaves other IPv6 addresses alone', () => {
+    const ip = parseIp('2001:db8::a9fe:a9fe');
     expect(ip && unmapIpv4(ip).family).toBe(6);
+    const local = parseIp('64:ff9b:1::a9fe:a9fe');
+    expect(local && unmapIpv4(local).family).toBe(6);
   });
 });
 

@@ -60,15 +60,20 @@ export function parseIp(text: string): IpAddress | undefined {
   return undefined;
 }
 
+/** NAT64's well-known prefix `64:ff9b::/96` (RFC 6052): its last 32 bits are an IPv4 address. */
+const NAT64_PREFIX = Uint8Array.from([0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]);
+
 /**
- * An IPv4-mapped IPv6 address (`::ffff:169.254.169.254`) reaches the IPv4 host, so the policy must
- * judge it as that IPv4 address.
+ * An IPv4-mapped IPv6 address (`::ffff:169.254.169.254`) reaches the IPv4 host, and so does a NAT64
+ * one (`64:ff9b::a9fe:a9fe`) on a network with a NAT64 gateway: the policy must judge either as
+ * that IPv4 address.
  */
 export function unmapIpv4(ip: IpAddress): IpAddress {
   if (ip.family === 4) return ip;
   const isMapped =
     ip.bytes.subarray(0, 10).every((b) => b === 0) && ip.bytes[10] === 0xff && ip.bytes[11] === 0xff;
-  return isMapped ? { family: 4, bytes: ip.bytes.slice(12) } : ip;
+  const isNat64 = NAT64_PREFIX.every((b, i) => ip.bytes[i] === b);
+  return isMapped || isNat64 ? { family: 4, bytes: ip.bytes.slice(12) } : ip;
 }
 
 export function parseCidr(text: string): Cidr | undefined {

@@ -11,8 +11,17 @@ import { type Cidr, cidrContains, type IpAddress, parseCidr, parseIp } from './i
  * refuses loopback, private, CGNAT and unspecified ranges.
  */
 
-/** Cloud metadata endpoints: AWS/GCP/Azure/OCI, AWS over IPv6, Alibaba. */
-const METADATA_NETWORKS = ['169.254.169.254/32', 'fd00:ec2::254/128', '100.100.100.200/32'];
+/**
+ * Cloud metadata endpoints: AWS/GCP/Azure/OCI, AWS and GCP over IPv6, Alibaba, and Azure's
+ * WireServer (the host's agent channel, never a database).
+ */
+const METADATA_NETWORKS = [
+  '169.254.169.254/32',
+  'fd00:ec2::254/128',
+  'fd20:ce::254/128',
+  '100.100.100.200/32',
+  '168.63.129.16/32',
+];
 
 /** Names that reach a metadata service without resolving to the addresses above in every setup. */
 const METADATA_NAMES = [
