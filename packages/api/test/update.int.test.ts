@@ -108,6 +108,9 @@ describe('PATCH /v1/management/connections/{id}', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('INVALID_HEADER');
     expect(bad.body.errors[0].field).toBe('If-Match');
+    // `*` asks only that the connection exists.
+    expect((await patch(created.id, { metadata: { a: '3' } }, { 'if-match': '*' })).status).toBe(200);
+    expect((await patch('01890000-0000-7000-8000-000000000000', {}, { 'if-match': '*' })).status).toBe(404);
   });
 
   it('applies the create rules and changes nothing on a 400; productName cannot change here', async () => {

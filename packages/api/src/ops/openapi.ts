@@ -171,7 +171,7 @@ const ifMatchHeader = {
   in: 'header',
   required: false,
   description:
-    'The version the change is based on (the ETag of a GET: `"3"`, `W/"3"` or `3`). A stale one answers 412 VERSION_MISMATCH.',
+    'The version the change is based on (the ETag of a GET: `"3"`, `W/"3"` or `3`). A stale one answers 412 VERSION_MISMATCH; `*` only asks that the connection exists.',
   schema: toJsonSchema(IfMatchSchema, 'input'),
 };
 

@@ -12,11 +12,14 @@ interface Part {
   header?: boolean;
 }
 
-/** `If-Match: 3`, `"3"` or `W/"3"` → 3. Absent → undefined (no precondition). */
+/**
+ * `If-Match: 3`, `"3"` or `W/"3"` → 3. Absent, or `*` ("whatever version exists": the 404 of a
+ * missing connection already covers it) → undefined, no version precondition.
+ */
 export const IfMatchSchema = z
   .string()
-  .regex(/^(W\/)?"?\d{1,9}"?$/, 'If-Match must be the connection version, e.g. "3"')
-  .transform((v) => Number(v.replace(/\D/g, '')))
+  .regex(/^(\*|(W\/)?"?\d{1,9}"?)$/, 'If-Match must be the connection version, e.g. "3"')
+  .transform((v) => (v === '*' ? undefined : Number(v.replace(/\D/g, ''))))
   .optional();
 
 /**
