@@ -70,6 +70,16 @@ describe('queue dashboard credentials', () => {
     );
   });
 
+  it('wants a password of at least 16 characters in production', () => {
+    const production = { NODE_ENV: 'production', MASTER_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}` };
+    expect(() => loadConfig({ ...production, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'short' })).toThrow(
+      /ADMIN_PASSWORD: at least 16 characters/,
+    );
+    expect(
+      loadConfig({ ...production, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'x'.repeat(16) }).admin.credentials,
+    ).toBeDefined();
+  });
+
   it('refuses a user name HTTP Basic cannot carry', () => {
     expect(() => loadConfig({ ADMIN_USER: 'a:b', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);
     expect(() => loadConfig({ ADMIN_USER: 'a\nb', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);

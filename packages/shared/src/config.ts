@@ -183,6 +183,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'MASTER_KEYS: required when NODE_ENV=production (secrets cannot be sealed without it)',
     ]);
   }
+  if (e.NODE_ENV === 'production' && e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 16) {
+    throw new ConfigError([
+      'ADMIN_PASSWORD: at least 16 characters when NODE_ENV=production (the dashboard can retry and delete jobs)',
+    ]);
+  }
   if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     const missing = e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD';
     const given = missing === 'ADMIN_USER' ? 'ADMIN_PASSWORD' : 'ADMIN_USER';
