@@ -1,85 +1,97 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { SslMode } from '@dbconn/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { verifyConnection } from '../src/verify/verify-connection.js';
+import { ENCRYPT, type FakeTdsServer, startFakeTds, TDS } from './fixtures/tds.js';
 import { dialSettings, shortDeadlines, stageSummary, verifyOptions } from './helpers/verify.js';
 
 /**
- * SQL Server's TLS starts inside PRELOGIN. No SQL Server runs here, so a scripted TDS peer answers
- * the client's PRELOGIN with a chosen ENCRYPTION value and records every packet type it receives
- * afterwards: a LOGIN7 (0x10) carries the password, and must never leave under `require` when the
- * server has no encryption.
+ * SQL Server's TLS starts inside PRELOGIN. No SQL Server runs here, so a scripted TDS peer
+ * (test/fixtures/tds.ts) answers the client's PRELOGIN with a chosen ENCRYPTION value — or with no
+ * ENCRYPTION option at all — and records every message type it receives afterwards: a LOGIN7
+ * (0x10) carries the password (only XOR-scrambled), and must never leave under require, verify-ca
+ * or verify-full when the server offers no encryption. tedious itself would send it in clear text.
  */
 
-const PRELOGIN = 0x12;
-const LOGIN7 = 0x10;
-
-function preloginAnswer(encryption: number): Buffer {
-  const options = Buffer.from([0x00, 0x00, 0x0b, 0x00, 0x06, 0x01, 0x00, 0x11, 0x00, 0x01, 0xff]);
-  const data = Buffer.from([16, 0, 0x10, 0x00, 0, 0, encryption]);
-  const payload = Buffer.concat([options, data]);
-  return Buffer.concat([Buffer.from([0x04, 0x01, 0, 8 + payload.length, 0, 0, 1, 0]), payload]);
-}
-
-let server: Server | undefined;
-const peers = new Set<Socket>();
-
-async function startTdsPeer(encryption: number) {
-  const received: number[] = [];
-  server = createServer((socket) => {
-    peers.add(socket);
-    socket.on('error', () => {});
-    socket.on('end', () => socket.end());
-    socket.on('data', (chunk) => {
-      received.push(chunk[0] ?? -1);
-      if (chunk[0] === PRELOGIN && received.length === 1) socket.write(preloginAnswer(encryption));
-    });
-  });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, received };
-}
-
+let server: FakeTdsServer | undefined;
 afterEach(async () => {
-  for (const peer of peers) peer.destroy();
-  peers.clear();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await server?.stop();
   server = undefined;
 });
 
+async function peer(encryption: number | 'absent') {
+  server = await startFakeTds({
+    encryption,
+    answer: (sql) =>
+      sql.includes('@@VERSION')
+        ? { columns: [{ name: 'version', type: 'nvarchar' }], rows: [['fake']] }
+        : { columns: [{ name: 'canSelect', type: 'int' }], rows: [[1]] },
+  });
+  return server;
+}
+
+const settings = (port: number, mode?: SslMode) =>
+  dialSettings({ type: 'SQL_SERVER', port, password: 'S3cret!', ...(mode ? { ssl: { mode } } : {}) });
+
+/** Everything the client ever sent has arrived once the peer sees it hang up. */
+async function everythingSent(fake: FakeTdsServer) {
+  await expect.poll(() => fake.allClosed()).toBe(true);
+  return fake.received();
+}
+
+const NO_ENCRYPTION: [string, number | 'absent'][] = [
+  ['ENCRYPT_NOT_SUP', ENCRYPT.NOT_SUP],
+  ['ENCRYPT_OFF', ENCRYPT.OFF],
+  ['no ENCRYPTION option at all', 'absent'],
+  ['an ENCRYPTION value TDS does not define', 7],
+];
+
 describe('SQL Server PRELOGIN encryption', () => {
-  it('refuses a server without encryption under require before the login packet is written', async () => {
-    const peer = await startTdsPeer(2 /* NOT_SUP */);
-    const result = await verifyConnection(
-      dialSettings({ type: 'SQL_SERVER', port: peer.port, ssl: { mode: 'require' } }),
-      verifyOptions(shortDeadlines),
+  describe.each(['require', 'verify-ca', 'verify-full'] as const)('under %s', (mode) => {
+    it.each(NO_ENCRYPTION)(
+      'refuses a server answering %s before the login packet is written',
+      async (_, encryption) => {
+        const fake = await peer(encryption);
+        const result = await verifyConnection(settings(fake.port, mode), verifyOptions(shortDeadlines));
+        expect(stageSummary(result)).toMatchObject({
+          tcp: 'ok',
+          tls: 'failed:TLS_NOT_OFFERED',
+          auth: 'skipped',
+        });
+        expect(result.error).toMatchObject({ stage: 'tls', code: 'TLS_NOT_OFFERED' });
+        const received = await everythingSent(fake);
+        expect(received).toEqual([[TDS.PRELOGIN]]);
+        expect(received.flat()).not.toContain(TDS.LOGIN7);
+      },
     );
-    expect(stageSummary(result)).toMatchObject({ tcp: 'ok', tls: 'failed:TLS_NOT_OFFERED', auth: 'skipped' });
-    // Everything the client ever sent has arrived once the peer sees it hang up.
-    await expect.poll(() => peers.size === 0 || [...peers].every((p) => p.closed)).toBe(true);
-    expect(peer.received).toEqual([PRELOGIN]);
   });
 
-  it('goes on in clear text under prefer, with the tls stage skipped', async () => {
-    const peer = await startTdsPeer(2 /* NOT_SUP */);
-    const result = await verifyConnection(
-      dialSettings({ type: 'SQL_SERVER', port: peer.port, ssl: { mode: 'prefer' } }),
-      verifyOptions(shortDeadlines),
-    );
-    expect(stageSummary(result)).toMatchObject({
-      tls: 'skipped:TLS_NOT_OFFERED',
-      auth: 'failed:AUTH_TIMEOUT',
-    });
-    expect(peer.received).toContain(LOGIN7);
+  it.each(NO_ENCRYPTION)(
+    'goes on in clear text under prefer when the server answers %s, with the tls stage skipped',
+    async (_, encryption) => {
+      const fake = await peer(encryption);
+      const result = await verifyConnection(settings(fake.port, 'prefer'), verifyOptions(shortDeadlines));
+      expect(stageSummary(result)).toMatchObject({
+        tls: 'skipped:TLS_NOT_OFFERED',
+        auth: 'ok',
+        database: 'ok',
+        schema: 'ok',
+      });
+      expect(result.server?.tls).toBeUndefined();
+      expect(fake.received()[0]).toContain(TDS.LOGIN7);
+      expect(fake.connections()).toBe(1);
+    },
+  );
+
+  it('goes on in clear text under disable without looking at ENCRYPTION', async () => {
+    const fake = await peer('absent');
+    const result = await verifyConnection(settings(fake.port), verifyOptions(shortDeadlines));
+    expect(stageSummary(result)).toMatchObject({ tls: 'skipped', auth: 'ok', schema: 'ok' });
   });
 
   it('reports TLS_REQUIRED when the server requires encryption and ssl.mode is disable', async () => {
-    const peer = await startTdsPeer(3 /* REQ */);
-    const result = await verifyConnection(
-      dialSettings({ type: 'SQL_SERVER', port: peer.port }),
-      verifyOptions(shortDeadlines),
-    );
+    const fake = await peer(ENCRYPT.REQ);
+    const result = await verifyConnection(settings(fake.port), verifyOptions(shortDeadlines));
     expect(stageSummary(result)).toMatchObject({ tls: 'skipped', auth: 'failed:TLS_REQUIRED' });
-    expect(peer.received).not.toContain(LOGIN7);
+    expect((await everythingSent(fake)).flat()).not.toContain(TDS.LOGIN7);
   });
 });

@@ -1,3 +1,4 @@
+import { ConnectionError, RequestError } from 'tedious';
 import { describe, expect, it } from 'vitest';
 import { SQLSERVER_ERRORS, sqlServerFailure, TEDIOUS_CODES } from './sqlserver.errors.js';
 
@@ -18,9 +19,17 @@ const EXPECTED_NUMBERS: [number, string, string | undefined][] = [
 const EXPECTED_CODES: Record<string, string> = {
   EENCRYPT: 'TLS_REQUIRED',
   ESOCKET: 'CONNECTION_LOST',
-  ECONNCLOSED: 'CONNECTION_LOST',
+  ECLOSE: 'CONNECTION_LOST',
+  EINVALIDSTATE: 'CONNECTION_LOST',
   ELOGIN: 'AUTH_FAILED',
 };
+
+/** A server error as tedious reports it on a request (token/handler.js, onErrorMessage). */
+function requestError(number: number): RequestError {
+  const error = new RequestError(`server error ${number}`, 'EREQUEST');
+  error.number = number;
+  return error;
+}
 
 describe('SQL Server error classification', () => {
   it('has a test row for every table row', () => {
@@ -34,11 +43,15 @@ describe('SQL Server error classification', () => {
     expect(spec?.stage).toBe(stage);
   });
 
+  it.each(EXPECTED_NUMBERS)('error %i on a request (tedious RequestError.number) → %s', (number, code) => {
+    expect(sqlServerFailure([], requestError(number))?.code).toBe(code);
+  });
+
   it.each(EXPECTED_NUMBERS)(
-    'error %i on a request (RequestError.number, wrapped by mssql) → %s',
+    'error %i among several on one request (tedious AggregateError of RequestErrors) → %s',
     (number, code) => {
-      expect(sqlServerFailure([], { originalError: { number } })?.code).toBe(code);
-      expect(sqlServerFailure([], { number })?.code).toBe(code);
+      const error = new AggregateError([requestError(50000), requestError(number)]);
+      expect(sqlServerFailure([], error)?.code).toBe(code);
     },
   );
 
@@ -46,9 +59,19 @@ describe('SQL Server error classification', () => {
     expect(sqlServerFailure([4060, 18456], { code: 'ELOGIN' })?.code).toBe('DATABASE_NOT_FOUND');
   });
 
-  it.each(Object.entries(EXPECTED_CODES))('%s → %s, also when wrapped', (tediousCode, code) => {
-    expect(sqlServerFailure([], { code: tediousCode })?.code).toBe(code);
-    expect(sqlServerFailure([], { code: 'EUNKNOWN', originalError: { code: tediousCode } })?.code).toBe(code);
+  it.each(Object.entries(EXPECTED_CODES))(
+    '%s → %s, also as a cause or in an AggregateError',
+    (tediousCode, code) => {
+      expect(sqlServerFailure([], { code: tediousCode })?.code).toBe(code);
+      expect(sqlServerFailure([], { code: 'EUNKNOWN', cause: { code: tediousCode } })?.code).toBe(code);
+      expect(sqlServerFailure([], new AggregateError([{ code: tediousCode }]))?.code).toBe(code);
+    },
+  );
+
+  it('a socket error under ESOCKET (ConnectionError with its cause) is CONNECTION_LOST', () => {
+    const cause = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const error = new ConnectionError('Connection lost - read ECONNRESET', 'ESOCKET', { cause });
+    expect(sqlServerFailure([], error)?.code).toBe('CONNECTION_LOST');
   });
 
   it('knows nothing of others', () => {

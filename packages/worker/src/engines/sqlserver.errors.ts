@@ -42,29 +42,44 @@ export const SQLSERVER_ERRORS: [number, FailureSpec][] = [
   [18451, { code: 'SERVER_BUSY' }],
 ];
 
-/** tedious/mssql codes without a server number. */
+/** tedious' own codes, for errors without a server number. */
 export const TEDIOUS_CODES: Record<string, FailureSpec> = {
-  // The server requires encryption and the client asked for none.
+  // The server requires encryption and the client asked for none (ConnectionError).
   EENCRYPT: { code: 'TLS_REQUIRED' },
+  // The socket failed or the server hung up (ConnectionError; its cause is the socket's error).
   ESOCKET: { code: 'CONNECTION_LOST' },
-  ECONNCLOSED: { code: 'CONNECTION_LOST' },
+  // The connection closed while a request was in flight (RequestError).
+  ECLOSE: { code: 'CONNECTION_LOST' },
+  // A request on a connection tedious has already closed: the adapter runs one request at a time
+  // and only after the login, so the server hung up between two requests (RequestError).
+  EINVALIDSTATE: { code: 'CONNECTION_LOST' },
+  // Login refused; the numbers of the server's error tokens, when known, are more precise.
   ELOGIN: { code: 'AUTH_FAILED', stage: 'auth' },
 };
 
+/** The server error numbers an error carries: RequestError.number, or those of an AggregateError. */
+function numbersOf(error: unknown): unknown[] {
+  const { number, errors } = (error as { number?: unknown; errors?: unknown } | null) ?? {};
+  return [
+    number,
+    ...(Array.isArray(errors) ? errors.map((e) => (e as { number?: unknown } | null)?.number) : []),
+  ];
+}
+
+/**
+ * Classifies a tedious error. `numbers` are the server's error numbers seen during the login
+ * (tedious emits them as 'errorMessage' tokens; its ConnectionError ELOGIN carries none). After the
+ * login a failed request is a RequestError with the server's `number`, or an AggregateError of
+ * RequestErrors when the server sent several errors. A ConnectionError wraps the socket's error in
+ * `cause`.
+ */
 export function sqlServerFailure(numbers: readonly number[], error: unknown): FailureSpec | undefined {
-  const own = (error as { number?: unknown; originalError?: { number?: unknown } } | null) ?? {};
-  const all = [...numbers, own.number, own.originalError?.number].filter(
-    (n): n is number => typeof n === 'number',
-  );
+  const all = [...numbers, ...numbersOf(error)].filter((n): n is number => typeof n === 'number');
   for (const [number, spec] of SQLSERVER_ERRORS) if (all.includes(number)) return spec;
   for (let link: unknown = error, depth = 0; link && depth < 4; depth++) {
-    const { code, originalError, cause } = link as {
-      code?: unknown;
-      originalError?: unknown;
-      cause?: unknown;
-    };
+    const { code, cause, errors } = link as { code?: unknown; cause?: unknown; errors?: unknown };
     if (typeof code === 'string' && TEDIOUS_CODES[code]) return TEDIOUS_CODES[code];
-    link = originalError ?? cause;
+    link = cause ?? (Array.isArray(errors) ? errors[0] : undefined);
   }
   return undefined;
 }

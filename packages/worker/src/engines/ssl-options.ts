@@ -123,7 +123,7 @@ export function mysqlSslOptions(policy: TlsPolicy): MysqlSslOptions | undefined 
   };
 }
 
-/** tedious `options` about TLS (through mssql). */
+/** tedious `options` about TLS. */
 export interface SqlServerTlsOptions {
   encrypt: boolean;
   trustServerCertificate: boolean;
