@@ -26,6 +26,8 @@ const EXPECTED: Record<string, [string, string | undefined, string | undefined]>
   'NJS-511': ['CONNECTION_LOST', undefined, undefined],
   'NJS-510': ['AUTH_TIMEOUT', undefined, undefined],
   'NJS-509': ['PROTOCOL_ERROR', undefined, undefined],
+  'NJS-116': ['AUTH_UNSUPPORTED', 'auth', undefined],
+  'NJS-138': ['AUTH_UNSUPPORTED', 'auth', undefined],
   'NJS-505': ['TLS_CONFIG_INVALID', undefined, undefined],
   'NJS-506': ['TLS_HANDSHAKE_FAILED', undefined, undefined],
   'NJS-507': ['TLS_HOSTNAME_MISMATCH', undefined, undefined],
@@ -42,6 +44,24 @@ describe('Oracle error classification', () => {
     expect(spec?.code).toBe(code);
     expect(spec?.stage).toBe(stage);
     expect(spec?.priorStages).toBe(priorStages);
+  });
+
+  it("reads a listener's refusal by the ORA code the thin driver puts in NJS-511's message", () => {
+    const refused = (cause: string) =>
+      oracleFailure(
+        Object.assign(
+          new Error(
+            `NJS-511: connection to listener at host 10.0.0.5 port 1521 was refused. (CONNECTION_ID=x)\nCause: ${cause}`,
+          ),
+          {
+            code: 'NJS-511',
+          },
+        ),
+      );
+    expect(refused('ORA-12516')?.code).toBe('SERVER_BUSY');
+    expect(refused('ORA-12514')).toMatchObject({ code: 'DATABASE_NOT_FOUND', stage: 'database' });
+    expect(refused('ORA-99999')?.code).toBe('CONNECTION_LOST');
+    expect(refused('refused')?.code).toBe('CONNECTION_LOST');
   });
 
   it('knows nothing of others', () => {

@@ -44,6 +44,20 @@ export const ORACLE_ERRORS: Record<string, FailureSpec> = {
   'NJS-511': { code: 'CONNECTION_LOST' },
   'NJS-510': { code: 'AUTH_TIMEOUT' },
   'NJS-509': { code: 'PROTOCOL_ERROR' },
+  // thin mode cannot log in: a 10G-only password verifier, a server older than 12.1
+  'NJS-116': {
+    code: 'AUTH_UNSUPPORTED',
+    stage: 'auth',
+    message: (c) => `User ${c.user} has only an old (10G) password verifier, which this service cannot use`,
+    hint: () =>
+      'Ask the database administrator to reset the password with SQLNET.ALLOWED_LOGON_VERSION_SERVER at 12 or above, so an 11G/12C verifier exists.',
+  },
+  'NJS-138': {
+    code: 'AUTH_UNSUPPORTED',
+    stage: 'auth',
+    message: () => 'The Oracle server is older than version 12.1, which this service cannot log in to',
+    hint: () => 'Connect to an Oracle Database 12.1 or later.',
+  },
   // thin driver TLS: wallet unusable, handshake refused, certificate DN / host name mismatch
   'NJS-505': { code: 'TLS_CONFIG_INVALID' },
   'NJS-506': { code: 'TLS_HANDSHAKE_FAILED' },
@@ -51,7 +65,18 @@ export const ORACLE_ERRORS: Record<string, FailureSpec> = {
   'NJS-508': { code: 'TLS_HOSTNAME_MISMATCH' },
 };
 
+/**
+ * The thin driver reports a listener's refusal as NJS-511 and puts the listener's own code in the
+ * message (`…was refused. … Cause: ORA-12516`): that code, when the table knows it, says more.
+ */
+const LISTENER_CODE = /\bORA-\d{5}\b/;
+
 export function oracleFailure(error: unknown): FailureSpec | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? ORACLE_ERRORS[code] : undefined;
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code !== 'string') return undefined;
+  if (code === 'NJS-511' && typeof message === 'string') {
+    const listenerCode = LISTENER_CODE.exec(message)?.[0];
+    if (listenerCode && ORACLE_ERRORS[listenerCode]) return ORACLE_ERRORS[listenerCode];
+  }
+  return ORACLE_ERRORS[code];
 }
