@@ -11,7 +11,13 @@ import type {
 import { AppError, createInteractiveQueue, publishConnectionEvent, QUEUE_NAMES } from '@dbconn/shared';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { QueueEvents } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { registerOps } from './ops/index.js';
 import { createApiMetrics } from './ops/metrics.js';
 import { registerConnectionRoutes } from './rest/connections.rest.js';
@@ -27,6 +33,31 @@ import { SchemaCache } from './services/schema-cache.js';
 import { VerificationService } from './services/verification.service.js';
 import { sendRequestError } from './trpc/http-errors.js';
 import type { TrpcContext } from './trpc/trpc.js';
+
+/**
+ * Fastify's request lines log the whole URL, and a query string can carry a secret (a tRPC input
+ * sent by GET, password included): one line per request instead, with the path and route only.
+ */
+class RequestLogController extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply) {
+    // Not `req`/`res`: Fastify's serializers for those keys would put the full URL back.
+    const line = {
+      request: { method: request.method, path: pathOf(request.url), route: request.routeOptions.url },
+      response: { statusCode: reply.statusCode },
+      responseTime: reply.elapsedTime,
+    };
+    if (error) reply.log.error({ ...line, err: error }, 'request errored');
+    else reply.log.info(line, 'request completed');
+  }
+
+  override routeNotFound(request: FastifyRequest): void {
+    request.log.info({ request: { method: request.method, path: pathOf(request.url) } }, 'no such route');
+  }
+}
+
+const pathOf = (url: string) => url.split('?')[0];
 
 /** Request bodies above this are refused with 413 (spec §4: ≤256 KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -54,9 +85,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
-    // Fastify's own request lines log the whole URL, and a query string can carry a secret (a tRPC
-    // input sent by GET): one line per request is written below, without the query.
-    disableRequestLogging: true,
+    logController: new RequestLogController(),
     // A path or query string that does not decode (`%ZZ`) gets the same problem body as any 400.
     frameworkErrors: (_error, req, reply) =>
       sendRequestError(
@@ -135,18 +164,6 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req) => {
     // Auth is not enabled yet: every caller belongs to the configured default organization.
     req.organizationId = deps.config.auth.defaultOrganizationId;
-  });
-
-  app.addHook('onResponse', async (req, reply) => {
-    req.log.info(
-      {
-        // Not `req`/`res`: Fastify's serializers for those keys would put the full URL back.
-        request: { method: req.method, path: req.url.split('?')[0], route: req.routeOptions.url },
-        response: { statusCode: reply.statusCode },
-        responseTime: reply.elapsedTime,
-      },
-      'request completed',
-    );
   });
 
   app.setErrorHandler((error, req, reply) => sendRequestError(req, reply, toAppError(error, req.log)));
