@@ -3,7 +3,7 @@ import {
   type ConnectionRecord,
   type ConnectionSecrets,
   type Keyring,
-  openSecrets,
+  openStoredSecrets,
   SealError,
   type SslMode,
   type UpdateConnectionInput,
@@ -20,10 +20,7 @@ export function storedSecretsFor(
   input: Pick<UpdateConnectionInput, 'password'>,
 ): ConnectionSecrets {
   try {
-    return openSecrets(keyring, record.sealedSecrets, {
-      organizationId: record.organizationId,
-      connectionId: record.id,
-    });
+    return openStoredSecrets(keyring, record);
   } catch (err) {
     if (!(err instanceof SealError)) throw err;
     if (input.password) return { password: input.password };

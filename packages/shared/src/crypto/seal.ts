@@ -103,3 +103,10 @@ export const sealSecrets = (ring: Keyring, secrets: ConnectionSecrets, ctx: Seal
 
 export const openSecrets = (ring: Keyring, sealed: string, ctx: SealContext): ConnectionSecrets =>
   JSON.parse(open(ring, sealed, ctx)) as ConnectionSecrets;
+
+/** The secrets of a stored connection (sealed with its organization and id); throws SealError. */
+export const openStoredSecrets = (
+  ring: Keyring,
+  record: { organizationId: string; id: string; sealedSecrets: string },
+): ConnectionSecrets =>
+  openSecrets(ring, record.sealedSecrets, { organizationId: record.organizationId, connectionId: record.id });

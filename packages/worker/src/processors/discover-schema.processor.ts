@@ -8,7 +8,7 @@ import {
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { VerifyOptions } from '../engines/types.js';
 import { discoverSchema } from '../verify/discover-schema.js';
-import { dialSettings, openStoredSecrets, secretsUnreadableError } from './verify-connection.processor.js';
+import { dialSettings, secretsUnreadableError, tryOpenStoredSecrets } from './verify-connection.processor.js';
 
 export interface DiscoverSchemaProcessorDeps {
   store: ConnectionStore;
@@ -34,7 +34,7 @@ export function createDiscoverSchemaProcessor(deps: DiscoverSchemaProcessorDeps)
     const record = await deps.store.findById({ organizationId }, connectionId);
     if (!record || record.dialVersion !== dialVersion) return null;
     const log = deps.log.child({ jobId: job.id, connectionId, organizationId, job: job.name });
-    const secrets = openStoredSecrets(deps.keyring, record, log);
+    const secrets = tryOpenStoredSecrets(deps.keyring, record, log);
     // The API answers this as it answers any database it cannot reach: 502 with the reason.
     if (!secrets) return { outcome: 'failed', error: secretsUnreadableError() };
     const result = await discoverSchema(dialSettings(record, secrets), {

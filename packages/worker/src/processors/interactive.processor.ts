@@ -19,8 +19,8 @@ import type { QueueHandlers } from './index.js';
 import {
   announce,
   dialSettings,
-  openStoredSecrets,
   secretsUnreadable,
+  tryOpenStoredSecrets,
   type VerifyConnectionProcessorDeps,
   writeResult,
 } from './verify-connection.processor.js';
@@ -69,7 +69,7 @@ export function createInteractiveHandlers(
       if (!record) return null;
       const key = { organizationId, connectionId, dialVersion: record.dialVersion };
       await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion: record.dialVersion });
-      const secrets = openStoredSecrets(deps.keyring, record, log);
+      const secrets = tryOpenStoredSecrets(deps.keyring, record, log);
       const verification: Verification = secrets
         ? { ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(signal))), attempts: 1 }
         : secretsUnreadable(1);

@@ -7,7 +7,7 @@ import {
   type ConnectionType,
   type Keyring,
   type Logger,
-  openSecrets,
+  openStoredSecrets,
   type QUEUE_NAMES,
   SealError,
   STAGE_NAMES,
@@ -94,7 +94,7 @@ export function createVerifyConnectionProcessor(
     }
     await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion });
 
-    const secrets = openStoredSecrets(deps.keyring, record, log);
+    const secrets = tryOpenStoredSecrets(deps.keyring, record, log);
     if (!secrets) {
       const unreadable = secretsUnreadable(attempt);
       deps.onVerified?.(record.type, unreadable, 'verify');
@@ -203,16 +203,13 @@ export function dialSettings(
  * keys (a key version removed too early, a corrupted record): logged here, and every caller turns it
  * into a SECRETS_UNREADABLE result instead of an error.
  */
-export function openStoredSecrets(
+export function tryOpenStoredSecrets(
   keyring: Keyring,
   record: Pick<ConnectionRecord, 'organizationId' | 'id' | 'sealedSecrets'>,
   log: Logger,
 ): ConnectionSecrets | undefined {
   try {
-    return openSecrets(keyring, record.sealedSecrets, {
-      organizationId: record.organizationId,
-      connectionId: record.id,
-    });
+    return openStoredSecrets(keyring, record);
   } catch (err) {
     if (!(err instanceof SealError)) throw err;
     log.error({ reason: err.message }, 'stored secrets do not open; answering SECRETS_UNREADABLE');
