@@ -22,6 +22,7 @@ const EXPECTED_DRIVER: Record<string, string> = {
   MongoTopologyClosedError: 'CONNECTION_LOST',
   MongoServerSelectionError: 'PROTOCOL_ERROR',
   MongoMissingCredentialsError: 'AUTH_FAILED',
+  MongoCompatibilityError: 'AUTH_UNSUPPORTED',
 };
 
 const named = (name: string, extra: object = {}) => Object.assign(new Error('x'), { name, ...extra });

@@ -31,6 +31,15 @@ export const MONGODB_DRIVER_ERRORS: Record<string, FailureSpec> = {
   // Server selection found nothing usable: with one direct host, the host did not answer like mongod.
   MongoServerSelectionError: { code: 'PROTOCOL_ERROR' },
   MongoMissingCredentialsError: { code: 'AUTH_FAILED', stage: 'auth' },
+  // The server's wire versions are outside the driver's: MongoDB older than 4.4 (or newer than the driver knows).
+  MongoCompatibilityError: {
+    code: 'AUTH_UNSUPPORTED',
+    stage: 'auth',
+    message: (c) =>
+      `The MongoDB server at ${c.host}:${c.port} runs a version this service cannot log in to (MongoDB 4.4 or later is needed)`,
+    hint: () =>
+      'Connect to MongoDB 4.4 or later. If the server is newer than this service knows, ask its operators to update it.',
+  },
 };
 
 /** The error and what it wraps (`cause`; the last error of each server of a selection failure). */

@@ -1,5 +1,5 @@
 import { isIPv6 } from 'node:net';
-import { type Document, MongoClient } from 'mongodb';
+import { type Document, MongoClient, type ServerHeartbeatFailedEvent } from 'mongodb';
 import { fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { runListenerTlsStage } from './listener-tls.js';
@@ -18,6 +18,31 @@ async function attempt<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (error) {
     throw error instanceof StageFailure ? error : classify(error);
+  }
+}
+
+/**
+ * `client.connect()`, ended by the first failed check of the one server. Server selection would
+ * keep re-checking a server whose `hello` failed until serverSelectionTimeoutMS — the stage's own
+ * budget, so the stage deadline always came first and a definite answer (a MongoDB older than
+ * 4.4, a `hello` refused, a hang-up) read as AUTH_TIMEOUT. With one direct server, the monitor's
+ * first failure is the answer. (The monitor never logs in: credentials fail on the pool's
+ * connection, through `connect()` itself.)
+ */
+async function connectDirect(client: MongoClient): Promise<void> {
+  let onFailure = (_event: ServerHeartbeatFailedEvent) => {};
+  const failed = new Promise<never>((_, reject) => {
+    onFailure = (event) => reject(event.failure);
+  });
+  client.once('serverHeartbeatFailed', onFailure);
+  const connecting = client.connect();
+  // Whichever loses the race must not become an unhandled rejection.
+  connecting.catch(() => {});
+  failed.catch(() => {});
+  try {
+    await Promise.race([connecting, failed]);
+  } finally {
+    client.off('serverHeartbeatFailed', onFailure);
   }
 }
 
@@ -69,7 +94,7 @@ export const mongodb: EngineAdapter = {
 
     await stages.run('auth', () =>
       attempt(async () => {
-        await client.connect();
+        await connectDirect(client);
         await client.db(authSource).command({ ping: 1 });
       }),
     );
