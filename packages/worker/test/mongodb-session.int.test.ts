@@ -1,19 +1,19 @@
+import {
+  type FakeMongoOptions,
+  type FakeMongoServer,
+  type ReceivedCommand,
+  startFakeMongo,
+} from '@dbconn/shared/test-fixtures/mongo-wire';
 import { MongoClient } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DialSettings } from '../src/engines/types.js';
 import { discoverSchema } from '../src/verify/discover-schema.js';
 import { verifyConnection } from '../src/verify/verify-connection.js';
 import { type CertificateAuthority, makeCa } from './fixtures/index.js';
-import {
-  type FakeMongoOptions,
-  type FakeMongoServer,
-  type ReceivedCommand,
-  startFakeMongo,
-} from './fixtures/mongo-wire.js';
 import { dialSettings, discoverOptions, stageSummary, verifyOptions, visibleText } from './helpers/verify.js';
 
 /**
- * MongoDB past the socket, against a scripted mongod (test/fixtures/mongo-wire.ts) speaking the
+ * MongoDB past the socket, against a scripted mongod (shared/test/fixtures/mongo-wire.ts) speaking the
  * real wire protocol — OP_QUERY/OP_REPLY for the first hello, OP_MSG after it, SCRAM-SHA-256 and
  * SCRAM-SHA-1 checked on the server side, cursors with getMore — on a real socket to the real
  * driver: the adapter logs in, checks the database and the schema, reads the version and discovers
