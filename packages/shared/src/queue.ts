@@ -86,5 +86,14 @@ export async function enqueueVerification(
   });
 }
 
+/** Job states in which a job will still run: whatever it is for is not stranded, only waiting its turn. */
+export const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+]);
+
 export type { Queue } from 'bullmq';
 export type { Redis } from 'ioredis';

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import {
   type Config,
+  type ConnectionRecord,
   type ConnectionStore,
   enqueueVerification,
+  LIVE_JOB_STATES,
   type Logger,
   type Queue,
   type Redis,
+  type StrandedCursor,
   type VerifyConnectionJob,
   verifyJobId,
 } from '@dbconn/shared';
+import { periodicJobId } from './ops/reverify.js';
 
-/** Records read per query; a sweep reads more batches while whole batches get re-enqueued. */
+/** Records read per query; a sweep reads the next page while a page comes back full. */
 export const SWEEP_BATCH_SIZE = 200;
 /** Upper bound on batches per sweep, so one sweep cannot run for ever on a huge backlog. */
 export const SWEEP_MAX_BATCHES = 20;
@@ -20,28 +24,41 @@ export const SWEEP_MAX_BATCHES = 20;
  */
 export const SWEEP_LOCK_TTL_MS = 30_000;
 
-/** States in which a job will still run: its connection is not stranded, just waiting its turn. */
-const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
-
 /** The Redis key replicas compete for; outside BullMQ's `<prefix>:<queue>:*` key space. */
 export const sweepLockKey = (prefix: string) => `${prefix}:sweeper:lock`;
 
 /** Deletes the lock only if this sweep still owns it (another may hold it after a TTL expiry). */
 const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/** No staleness condition on a requeue: the caller itself just left the record verifying. */
+const ANY_TIME = new Date(8.64e15);
+
 /**
  * Gives a connection left pending/verifying a background verification of its dialled version:
- * `live` when a job for that version is still waiting or running (nothing to do), `gone` when the
- * connection was deleted, changed or settled meanwhile, `requeued` when it is pending with a new job.
+ * `live` when a job that will verify that version is still waiting or running — its own, or a
+ * periodic one — (nothing to do); `gone` when the connection was deleted, changed, settled or taken
+ * by a job since `staleBefore`; `requeued` when it is pending with a new job.
  */
 export async function requeueConnection(
   deps: Pick<SweeperDeps, 'store' | 'queue'> & { config: Pick<Config, 'verify'> },
-  job: VerifyConnectionJob,
+  record: Pick<ConnectionRecord, 'id' | 'organizationId' | 'dialVersion' | 'lastVerifiedAt'>,
+  reason: VerifyConnectionJob['reason'],
+  staleBefore: Date = ANY_TIME,
 ): Promise<'live' | 'gone' | 'requeued'> {
+  const job = {
+    connectionId: record.id,
+    organizationId: record.organizationId,
+    dialVersion: record.dialVersion,
+    reason,
+  };
   const existing = await deps.queue.getJob(verifyJobId(job));
-  const state = existing ? await existing.getState() : 'missing';
-  if (LIVE_JOB_STATES.has(state)) return 'live';
-  if (!(await deps.store.requeue(job.organizationId, job.connectionId, job.dialVersion))) return 'gone';
+  const periodic = await deps.queue.getJob(periodicJobId(record));
+  for (const candidate of [existing, periodic]) {
+    if (candidate && LIVE_JOB_STATES.has(await candidate.getState())) return 'live';
+  }
+  if (!(await deps.store.requeue(job.organizationId, job.connectionId, job.dialVersion, staleBefore))) {
+    return 'gone';
+  }
   // A finished job keeps its id; remove it, or the new add with the same id would be a no-op.
   if (existing) await existing.remove();
   await enqueueVerification(deps.queue, job, deps.config.verify);
@@ -85,20 +102,23 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   const log = deps.log.child({ component: 'sweeper' });
   const lockKey = sweepLockKey(config.redis.prefix);
 
-  async function sweepBatch(olderThan: Date): Promise<{ requeued: number; live: number; full: boolean }> {
-    const stranded = await store.findStranded(olderThan, SWEEP_BATCH_SIZE);
+  /** One page of stranded records from `after` on; `next` is where the following page starts. */
+  async function sweepBatch(
+    olderThan: Date,
+    after: StrandedCursor | undefined,
+  ): Promise<{ requeued: number; live: number; next?: StrandedCursor }> {
+    const stranded = await store.findStranded(olderThan, SWEEP_BATCH_SIZE, after);
     let requeued = 0;
     let live = 0;
     for (const record of stranded) {
-      const outcome = await requeueConnection(
-        { store, queue, config },
-        {
-          connectionId: record.id,
-          organizationId: record.organizationId,
-          dialVersion: record.dialVersion,
-          reason: 'sweep',
-        },
-      );
+      let outcome: Awaited<ReturnType<typeof requeueConnection>>;
+      try {
+        outcome = await requeueConnection({ store, queue, config }, record, 'sweep', olderThan);
+      } catch (err) {
+        // One record's trouble (e.g. its job changing state under us) must not end the sweep.
+        log.warn({ err, connectionId: record.id }, 'could not re-enqueue; the next sweep tries again');
+        continue;
+      }
       if (outcome === 'live') live++;
       if (outcome !== 'requeued') continue;
       requeued++;
@@ -111,7 +131,10 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
         'stranded connection re-enqueued',
       );
     }
-    return { requeued, live, full: stranded.length === SWEEP_BATCH_SIZE };
+    const last = stranded.at(-1);
+    return stranded.length === SWEEP_BATCH_SIZE && last
+      ? { requeued, live, next: { statusChangedAt: last.statusChangedAt, id: last.id } }
+      : { requeued, live };
   }
 
   async function sweepOnce(now: Date = new Date()): Promise<SweepReport> {
@@ -124,13 +147,14 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
     try {
       const olderThan = new Date(now.getTime() - config.sweep.staleAfterMs);
       const report: SweepReport = { ran: true, requeued: 0, live: 0 };
+      // Paged by position, so records left alone (a live job) do not hide the ones behind them.
+      let after: StrandedCursor | undefined;
       for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
-        const { requeued, live, full } = await sweepBatch(olderThan);
+        const { requeued, live, next } = await sweepBatch(olderThan, after);
         report.requeued += requeued;
         report.live += live;
-        // Re-enqueued records leave the stranded set; live ones stay at its head, so a batch that
-        // re-enqueued nothing would only be read again.
-        if (!full || requeued === 0) break;
+        if (!next) break;
+        after = next;
       }
       if (report.requeued > 0 || report.live > 0) log.info(report, 'sweep done');
       return report;

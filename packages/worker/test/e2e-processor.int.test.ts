@@ -10,9 +10,10 @@ import {
 } from '@dbconn/shared';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { periodicJobId } from '../src/ops/reverify.js';
 import { SECRETS_UNREADABLE, type VerifyJobResult } from '../src/processors/index.js';
 import { createInteractiveHandlers } from '../src/processors/interactive.processor.js';
-import { createSweeper, type Sweeper, sweepLockKey } from '../src/sweeper.js';
+import { createSweeper, SWEEP_BATCH_SIZE, type Sweeper, sweepLockKey } from '../src/sweeper.js';
 import { type RunningWorker, startWorker } from '../src/worker.js';
 import {
   closedPort,
@@ -302,6 +303,37 @@ describe('sweeper', () => {
     expect(job?.timestamp).toBe(queued.timestamp);
     expect(job?.data.reason).toBe('created');
     expect((await env.store.findById(scope(), record.id))?.statusChangedAt).toEqual(record.statusChangedAt);
+  });
+
+  it('leaves alone a connection whose periodic job is still waiting (it will verify the same settings)', async () => {
+    const record = await insertConnection(env, {
+      status: 'verifying',
+      statusChangedAt: TEN_MINUTES_AGO(),
+      lastVerifiedAt: TEN_MINUTES_AGO(),
+    });
+    await env.queue.add(JOB_NAMES.verifyConnection, jobFor(record, 'periodic'), {
+      jobId: periodicJobId(record),
+    });
+    const report = await sweeper.sweepOnce();
+    expect(report.requeued).toBe(0);
+    expect(await env.queue.getJob(verifyJobId(jobFor(record)))).toBeUndefined();
+    expect((await env.store.findById(scope(), record.id))?.status).toBe('verifying');
+  });
+
+  it('pages past a full batch of connections with live jobs to the stranded one behind them', async () => {
+    const livePast = new Date(Date.now() - 60 * 60_000);
+    const live = await Promise.all(
+      Array.from({ length: SWEEP_BATCH_SIZE }, () => insertConnection(env, { statusChangedAt: livePast })),
+    );
+    await Promise.all(
+      live.map((record) => enqueueVerification(env.queue, jobFor(record), env.config.verify)),
+    );
+    const stranded = await insertConnection(env, { statusChangedAt: TEN_MINUTES_AGO() });
+
+    const report = await sweeper.sweepOnce();
+    expect(report.live).toBeGreaterThanOrEqual(SWEEP_BATCH_SIZE);
+    expect(report.requeued).toBe(1);
+    expect((await env.queue.getJob(verifyJobId(jobFor(stranded))))?.data.reason).toBe('sweep');
   });
 
   it('does nothing while another replica holds the lock, and releases its own lock', async () => {

@@ -1,6 +1,7 @@
 import { createStore, JOB_NAMES, loadConfig, type Verification } from '@dbconn/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  PERIODIC_PRIORITY,
   periodicJobId,
   REVERIFY_SCHEDULER_ID,
   reverifyDue,
@@ -71,7 +72,14 @@ describe('a re-verification tick (real Redis, PostgreSQL store)', () => {
 
     expect(await reverifyDue(deps)).toEqual({ due: 2, enqueued: 2, live: 0 });
 
-    const jobs = await env.queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+    const jobs = await env.queue.getJobs([
+      'waiting',
+      'prioritized',
+      'delayed',
+      'active',
+      'completed',
+      'failed',
+    ]);
     expect(jobs.map((job) => job.id).sort()).toEqual(
       [periodicJobId(dueFailed), periodicJobId(dueActive)].sort(),
     );
@@ -86,6 +94,8 @@ describe('a re-verification tick (real Redis, PostgreSQL store)', () => {
         reason: 'periodic',
       });
       expect(job?.opts.attempts).toBe(2);
+      // Behind anything created or changed (jobs without a priority run first).
+      expect(job?.opts.priority).toBe(PERIODIC_PRIORITY);
     }
     // Two jobs over a 6 s tick: the oldest at once, the next half a tick later.
     const tickMs = reverifyTickMs(env.config.reverify.intervalMs);
@@ -94,7 +104,16 @@ describe('a re-verification tick (real Redis, PostgreSQL store)', () => {
 
     // A double tick (the scheduler fired twice, or another replica): nothing new.
     expect(await reverifyDue(deps)).toEqual({ due: 2, enqueued: 0, live: 2 });
-    expect(await env.queue.getJobCountByTypes('waiting', 'delayed', 'active', 'completed', 'failed')).toBe(2);
+    expect(
+      await env.queue.getJobCountByTypes(
+        'waiting',
+        'prioritized',
+        'delayed',
+        'active',
+        'completed',
+        'failed',
+      ),
+    ).toBe(2);
 
     for (const record of [recent, pending, verifying]) {
       expect(await env.queue.getJob(periodicJobId(record))).toBeUndefined();
@@ -144,7 +163,7 @@ describe('a periodic job that ended without a new result (store down while it ra
     });
 
     expect(await reverifyDue(deps)).toEqual({ due: 1, enqueued: 1, live: 0 });
-    expect(await env.queue.getJobState(periodicJobId(record))).toBe('waiting');
+    expect(await env.queue.getJobState(periodicJobId(record))).toBe('prioritized');
   });
 });
 

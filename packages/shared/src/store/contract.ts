@@ -704,6 +704,24 @@ export function describeStoreContract(
         expect(await store.findById({ organizationId }, id)).toEqual(record);
       });
 
+      it('keeps the result of the later dial when two dials of the same settings end out of order', async () => {
+        const organizationId = newOrganization();
+        const [record] = await seed(organizationId, { status: 'verifying', dialVersion: 1 });
+        const id = record?.id ?? '';
+        // A test started at :01 passed and was recorded; a periodic dial started at :00 ends later.
+        const later = verificationResult('2024-03-01T00:00:01.000Z');
+        const earlier = verificationResult('2024-03-01T00:00:00.000Z', 'failed');
+        expect(await store.recordVerification(organizationId, id, 1, 'active', later)).toBe(true);
+        expect(await store.recordVerification(organizationId, id, 1, 'failed', earlier)).toBe(false);
+        expect(await store.findById({ organizationId }, id)).toMatchObject({
+          status: 'active',
+          verification: later,
+          lastVerifiedAt: at('2024-03-01T00:00:01.000Z'),
+        });
+        // The same start again, or a later one, is recorded.
+        expect(await store.recordVerification(organizationId, id, 1, 'active', later)).toBe(true);
+      });
+
       it('discards the result of a verification overtaken by a redial', async () => {
         const organizationId = newOrganization();
         const [record] = await seed(organizationId, { status: 'pending', dialVersion: 1 });
@@ -769,9 +787,26 @@ export function describeStoreContract(
         expect(stranded[0]).toEqual(oldestVerifying);
         expect(ids(await store.findStranded(cutOff, 1))).toEqual([oldestVerifying?.id]);
         expect(await store.findStranded(at('2001-01-01T00:00:00.000Z'), 100)).toEqual([]);
+
+        // Paging: after a position, only what comes later in (statusChangedAt, id) order.
+        const first = stranded[0] as ConnectionRecord;
+        const after = (r: ConnectionRecord) => ({ statusChangedAt: r.statusChangedAt, id: r.id });
+        expect(ids(await store.findStranded(cutOff, 100, after(first)))).toEqual(ids(stranded.slice(1)));
+        expect(ids(await store.findStranded(cutOff, 1, after(first)))).toEqual([olderPending?.id]);
+        expect(await store.findStranded(cutOff, 100, after(stranded.at(-1) as ConnectionRecord))).toEqual([]);
+        // Same statusChangedAt: the id breaks the tie.
+        const [tieA, tieB] = await seed(
+          organizationId,
+          { status: 'pending', ...old('2001-01-05T00:00:00.000Z') },
+          { status: 'pending', ...old('2001-01-05T00:00:00.000Z') },
+        );
+        const [low, high] = [tieA, tieB].sort((a, b) => ((a?.id ?? '') < (b?.id ?? '') ? -1 : 1));
+        const page = await store.findStranded(cutOff, 100, after(low as ConnectionRecord));
+        expect(ids(page)).toContain(high?.id);
+        expect(ids(page)).not.toContain(low?.id);
       });
 
-      it('requeue sets pending and touches statusChangedAt, only while dialVersion matches and pending/verifying', async () => {
+      it('requeue sets pending and touches statusChangedAt, only while dialVersion matches, pending/verifying and still stale', async () => {
         const organizationId = newOrganization();
         const old = {
           createdAt: at('2002-01-01T00:00:00.000Z'),
@@ -793,10 +828,14 @@ export function describeStoreContract(
         expect(await strandedOfOrganization()).toEqual(new Set([verifying?.id, pending?.id]));
 
         const verifyingId = verifying?.id ?? '';
-        expect(await store.requeue(organizationId, verifyingId, 4)).toBe(false);
-        expect(await store.requeue(newOrganization(), verifyingId, 5)).toBe(false);
+        expect(await store.requeue(organizationId, verifyingId, 4, cutOff)).toBe(false);
+        expect(await store.requeue(newOrganization(), verifyingId, 5, cutOff)).toBe(false);
+        // Taken by a job since the sweep read it: no longer stale before the cut-off, left alone.
+        expect(await store.requeue(organizationId, verifyingId, 5, at('2001-06-01T00:00:00.000Z'))).toBe(
+          false,
+        );
         expect(await store.findById({ organizationId }, verifyingId)).toEqual(verifying);
-        expect(await store.requeue(organizationId, verifyingId, 5)).toBe(true);
+        expect(await store.requeue(organizationId, verifyingId, 5, cutOff)).toBe(true);
         const requeued = await store.findById({ organizationId }, verifyingId);
         expect(requeued).toEqual({
           ...verifying,
@@ -805,9 +844,9 @@ export function describeStoreContract(
         });
         expect(requeued?.statusChangedAt.getTime()).toBeGreaterThan(cutOff.getTime());
 
-        expect(await store.requeue(organizationId, pending?.id ?? '', 1)).toBe(true);
-        expect(await store.requeue(organizationId, active?.id ?? '', 1)).toBe(false);
-        expect(await store.requeue(organizationId, deleted?.id ?? '', 1)).toBe(false);
+        expect(await store.requeue(organizationId, pending?.id ?? '', 1, cutOff)).toBe(true);
+        expect(await store.requeue(organizationId, active?.id ?? '', 1, cutOff)).toBe(false);
+        expect(await store.requeue(organizationId, deleted?.id ?? '', 1, cutOff)).toBe(false);
         expect((await store.findById({ organizationId }, active?.id ?? ''))?.status).toBe('active');
         expect(await strandedOfOrganization()).toEqual(new Set());
       });

@@ -97,6 +97,12 @@ export type ConnectionChanges = Partial<
  * suite (store/contract.ts). Writes by the worker are conditional on `dialVersion`, writes by the
  * API on `version`, so no update is lost.
  */
+/** A position in the sweeper's order: the last record a page returned. */
+export interface StrandedCursor {
+  statusChangedAt: Date;
+  id: string;
+}
+
 export interface ConnectionStore {
   readonly kind: 'mongodb' | 'postgres';
   /** Creates collections/tables and indexes; safe to run from several processes at once. */
@@ -126,7 +132,11 @@ export interface ConnectionStore {
 
   /** Worker: pending|failed|active → verifying, only while `dialVersion` matches. Null = stale or deleted. */
   markVerifying(organizationId: string, id: string, dialVersion: number): Promise<ConnectionRecord | null>;
-  /** Worker: records a result and the final status, only while `dialVersion` matches. False = stale. */
+  /**
+   * Worker: records a result and the final status, only while `dialVersion` matches and no result of
+   * a later dial is already recorded (two dials of the same settings — a periodic one and a test —
+   * may end out of order; `checkedAt` is when a dial started). False = stale.
+   */
   recordVerification(
     organizationId: string,
     id: string,
@@ -134,10 +144,17 @@ export interface ConnectionStore {
     status: 'active' | 'failed',
     verification: Verification,
   ): Promise<boolean>;
-  /** Sweeper: live records left pending/verifying since before `olderThan`. */
-  findStranded(olderThan: Date, limit: number): Promise<ConnectionRecord[]>;
-  /** Sweeper: touches statusChangedAt (and sets pending) so the record is not swept again at once. */
-  requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean>;
+  /**
+   * Sweeper: live records left pending/verifying since before `olderThan`, by (statusChangedAt, id);
+   * with `after`, only those past that position (the sweeper pages past records it leaves alone).
+   */
+  findStranded(olderThan: Date, limit: number, after?: StrandedCursor): Promise<ConnectionRecord[]>;
+  /**
+   * Sweeper: sets pending and touches statusChangedAt so the record is not swept again at once —
+   * only while it is still pending/verifying for `dialVersion` since before `staleBefore` (a job
+   * that took it meanwhile keeps it).
+   */
+  requeue(organizationId: string, id: string, dialVersion: number, staleBefore: Date): Promise<boolean>;
   /**
    * Periodic re-verification: live `active` and `failed` records whose last verification ended
    * before `olderThan`, oldest first (then by id), across organizations. `failed` ones are included

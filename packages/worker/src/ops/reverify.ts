@@ -3,6 +3,7 @@ import {
   type ConnectionRecord,
   type ConnectionStore,
   JOB_NAMES,
+  LIVE_JOB_STATES,
   type Logger,
   type Queue,
   type VerifyConnectionJob,
@@ -22,7 +23,6 @@ export const MAX_TICK_MS = 5 * 60_000;
 const KEEP_TICK_JOBS = 100;
 
 /** States in which a job will still run: the connection is already on its way to a new result. */
-const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children']);
 
 /** How often the tick fires: a tenth of the interval, at most MAX_TICK_MS. */
 export const reverifyTickMs = (intervalMs: number) => Math.min(Math.floor(intervalMs / 10), MAX_TICK_MS);
@@ -35,6 +35,12 @@ export const reverifyTickMs = (intervalMs: number) => Math.min(Math.floor(interv
  */
 export const periodicJobId = (record: Pick<ConnectionRecord, 'id' | 'dialVersion' | 'lastVerifiedAt'>) =>
   `verify-${record.id}-v${record.dialVersion}-p${record.lastVerifiedAt?.getTime() ?? 0}`;
+
+/**
+ * BullMQ priority of periodic jobs. Jobs without one (created, updated, swept) always run first;
+ * a periodic backlog never delays a connection someone is waiting for.
+ */
+export const PERIODIC_PRIORITY = 10;
 
 export interface ReverifyDeps {
   store: Pick<ConnectionStore, 'findDueForReverification'>;
@@ -89,10 +95,12 @@ export async function reverifyDue(deps: ReverifyDeps, now: Date = new Date()): P
       dialVersion: record.dialVersion,
       reason: 'periodic',
     });
-    // enqueueVerification's retry policy, plus a delay (its options carry no delay).
+    // enqueueVerification's retry policy, plus a delay (its options carry no delay) and a lower
+    // priority: a connection just created or changed is verified before the periodic backlog.
     await deps.queue.add(JOB_NAMES.verifyConnection, data, {
       jobId,
       delay: index * spacingMs,
+      priority: PERIODIC_PRIORITY,
       attempts: deps.config.verify.attempts,
       backoff: { type: 'exponential', delay: deps.config.verify.backoffMs },
     });

@@ -76,7 +76,7 @@ export function createInteractiveHandlers(
       if (signal?.aborted) {
         // Shutdown cut the dial short: the result says nothing about the connection, so it is not
         // recorded. The person waiting gets ABORTED; a background verification finishes the job.
-        const requeued = await requeueConnection(deps, { ...key, reason: 'manual' });
+        const requeued = await requeueConnection(deps, record, 'manual');
         log.info({ requeued }, 'test aborted by shutdown; handed to a background verification');
         if (requeued === 'requeued') {
           await announce(deps, log, { id: connectionId, status: 'pending', dialVersion: record.dialVersion });

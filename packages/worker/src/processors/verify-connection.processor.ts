@@ -39,7 +39,8 @@ export type VerificationQueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAME
  * only, never a message that could quote settings).
  * - `active` / `failed`: the result was written.
  * - `skipped`: the connection was deleted or its dialled settings changed before the job ran.
- * - `discarded`: they changed while it ran; the result was for settings that no longer exist.
+ * - `discarded`: they changed while it ran (the result was for settings that no longer exist), or
+ *   a dial that started later has already recorded its result.
  */
 export interface VerifyJobResult {
   status: 'active' | 'failed' | 'skipped' | 'discarded';
@@ -151,7 +152,10 @@ export async function writeResult(
     verification,
   );
   if (!written) {
-    log.info({ status, code }, 'settings changed or connection deleted while verifying; result discarded');
+    log.info(
+      { status, code },
+      'settings changed, connection deleted, or a later dial already recorded while verifying; result discarded',
+    );
     return { status: 'discarded', attempt, code };
   }
   log.info(

@@ -17,6 +17,7 @@ import {
   normaliseConfigName,
   type Scope,
   type SealedSecretsEntry,
+  type StrandedCursor,
 } from '../types.js';
 
 /** Seconds a caller should wait before retrying when the database cannot be reached. */
@@ -296,7 +297,12 @@ export class MongoConnectionStore implements ConnectionStore {
     const result = await this.run(() =>
       this.model
         .updateOne(
-          { ...liveFilter({ organizationId }, id), dialVersion },
+          {
+            ...liveFilter({ organizationId }, id),
+            dialVersion,
+            // No result of a later dial recorded yet (`$lte` a date never matches null: hence $or).
+            $or: [{ lastVerifiedAt: null }, { lastVerifiedAt: { $lte: new Date(verification.checkedAt) } }],
+          },
           {
             $set: {
               status,
@@ -312,13 +318,21 @@ export class MongoConnectionStore implements ConnectionStore {
     return result.matchedCount > 0;
   }
 
-  async findStranded(olderThan: Date, limit: number): Promise<ConnectionRecord[]> {
+  async findStranded(olderThan: Date, limit: number, after?: StrandedCursor): Promise<ConnectionRecord[]> {
     const docs = await this.run(() =>
       this.model
         .find({
           status: { $in: ['pending', 'verifying'] },
           statusChangedAt: { $lt: olderThan },
           deleted: false,
+          ...(after
+            ? {
+                $or: [
+                  { statusChangedAt: { $gt: after.statusChangedAt } },
+                  { statusChangedAt: after.statusChangedAt, _id: { $gt: after.id } },
+                ],
+              }
+            : {}),
         })
         .sort({ statusChangedAt: 1, _id: 1 })
         .limit(limit)
@@ -345,11 +359,21 @@ export class MongoConnectionStore implements ConnectionStore {
     return docs.map(toRecord);
   }
 
-  async requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean> {
+  async requeue(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    staleBefore: Date,
+  ): Promise<boolean> {
     const result = await this.run(() =>
       this.model
         .updateOne(
-          { ...liveFilter({ organizationId }, id), dialVersion, status: { $in: ['pending', 'verifying'] } },
+          {
+            ...liveFilter({ organizationId }, id),
+            dialVersion,
+            status: { $in: ['pending', 'verifying'] },
+            statusChangedAt: { $lt: staleBefore },
+          },
           { $set: { status: 'pending', statusChangedAt: new Date() } },
         )
         .exec(),

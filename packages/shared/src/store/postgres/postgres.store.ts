@@ -17,6 +17,7 @@ import {
   normaliseConfigName,
   type Scope,
   type SealedSecretsEntry,
+  type StrandedCursor,
 } from '../types.js';
 import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
 
@@ -294,6 +295,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
          status_changed_at = $7, updated_at = $7
        WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
+         AND (last_verified_at IS NULL OR last_verified_at <= $6)
        RETURNING id`,
       [
         id,
@@ -308,12 +310,13 @@ export class PostgresConnectionStore implements ConnectionStore {
     return rows.length > 0;
   }
 
-  async findStranded(olderThan: Date, limit: number): Promise<ConnectionRecord[]> {
+  async findStranded(olderThan: Date, limit: number, after?: StrandedCursor): Promise<ConnectionRecord[]> {
     const rows = await this.query(
       `SELECT ${COLUMNS} FROM connections
        WHERE status IN ('pending', 'verifying') AND status_changed_at < $1 AND deleted_at IS NULL
+         ${after ? 'AND (status_changed_at, id) > ($3, $4::uuid)' : ''}
        ORDER BY status_changed_at, id LIMIT $2`,
-      [olderThan, limit],
+      after ? [olderThan, limit, after.statusChangedAt, after.id] : [olderThan, limit],
     );
     return rows.map(toRecord);
   }
@@ -328,14 +331,19 @@ export class PostgresConnectionStore implements ConnectionStore {
     return rows.map(toRecord);
   }
 
-  async requeue(organizationId: string, id: string, dialVersion: number): Promise<boolean> {
+  async requeue(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    staleBefore: Date,
+  ): Promise<boolean> {
     if (!UUID.test(id)) return false;
     const rows = await this.query(
       `UPDATE connections SET status = 'pending', status_changed_at = $4
        WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
-         AND status IN ('pending', 'verifying')
+         AND status IN ('pending', 'verifying') AND status_changed_at < $5
        RETURNING id`,
-      [id, organizationId, dialVersion, new Date()],
+      [id, organizationId, dialVersion, new Date(), staleBefore],
     );
     return rows.length > 0;
   }
