@@ -720,6 +720,14 @@ export function describeStoreContract(
         });
         // The same start again, or a later one, is recorded.
         expect(await store.recordVerification(organizationId, id, 1, 'active', later)).toBe(true);
+        // A record taken again (pending after a redial, or verifying) takes any result of its dial,
+        // however the workers' clocks compare: nothing may strand it.
+        await store.update({ organizationId }, id, { port: 6543, redial: true });
+        const skewed = verificationResult('2024-02-29T23:59:00.000Z');
+        expect(await store.recordVerification(organizationId, id, 2, 'active', skewed)).toBe(true);
+        expect((await store.findById({ organizationId }, id))?.lastVerifiedAt).toEqual(
+          at('2024-02-29T23:59:00.000Z'),
+        );
       });
 
       it('discards the result of a verification overtaken by a redial', async () => {

@@ -133,9 +133,11 @@ export interface ConnectionStore {
   /** Worker: pending|failed|active → verifying, only while `dialVersion` matches. Null = stale or deleted. */
   markVerifying(organizationId: string, id: string, dialVersion: number): Promise<ConnectionRecord | null>;
   /**
-   * Worker: records a result and the final status, only while `dialVersion` matches and no result of
-   * a later dial is already recorded (two dials of the same settings — a periodic one and a test —
-   * may end out of order; `checkedAt` is when a dial started). False = stale.
+   * Worker: records a result and the final status, only while `dialVersion` matches and the record
+   * is not already settled (active/failed) by a dial that started later (two dials of the same
+   * settings — a periodic one and a test — may end out of order; `checkedAt` is when a dial
+   * started). A record pending or verifying always takes the result, so workers' clocks can never
+   * strand it. False = stale.
    */
   recordVerification(
     organizationId: string,

@@ -300,8 +300,12 @@ export class MongoConnectionStore implements ConnectionStore {
           {
             ...liveFilter({ organizationId }, id),
             dialVersion,
-            // No result of a later dial recorded yet (`$lte` a date never matches null: hence $or).
-            $or: [{ lastVerifiedAt: null }, { lastVerifiedAt: { $lte: new Date(verification.checkedAt) } }],
+            // Not settled by a dial that started later (`$lte` a date never matches null: hence $or).
+            $or: [
+              { status: { $nin: ['active', 'failed'] } },
+              { lastVerifiedAt: null },
+              { lastVerifiedAt: { $lte: new Date(verification.checkedAt) } },
+            ],
           },
           {
             $set: {

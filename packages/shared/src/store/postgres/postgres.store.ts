@@ -295,7 +295,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
          status_changed_at = $7, updated_at = $7
        WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
-         AND (last_verified_at IS NULL OR last_verified_at <= $6)
+         AND (status NOT IN ('active', 'failed') OR last_verified_at IS NULL OR last_verified_at <= $6)
        RETURNING id`,
       [
         id,
