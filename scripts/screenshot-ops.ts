@@ -62,6 +62,8 @@ function authenticatingProxy(target: URL, authorization: string) {
         path: req.url,
         method: req.method,
         headers: { ...req.headers, authorization },
+        // No keep-alive pool: an idle upstream socket would keep the script from exiting.
+        agent: false,
       },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -102,10 +104,11 @@ try {
   // Every request the pages made reached this server; anything else would have been an error
   // (no network here) or refused by the Content-Security-Policy of /docs.
   const served = h.logs
-    .map((l) => JSON.parse(l) as { req?: { url?: string } })
-    .flatMap((l) => (l.req?.url ? [l.req.url] : []));
+    .map((l) => JSON.parse(l) as { request?: { path?: string } })
+    .flatMap((l) => (l.request?.path ? [l.request.path] : []));
   console.log(`requests served: ${served.length}\n  ${[...new Set(served)].join('\n  ')}`);
 } finally {
+  proxy.closeAllConnections();
   proxy.close();
   await h.close();
 }

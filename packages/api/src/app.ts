@@ -99,7 +99,9 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   // Blocking readers (queue events, pub/sub) need connections of their own.
   const blocking = () => redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
   const interactiveQueue = createInteractiveQueue(redis, prefix);
-  const queueEvents = new QueueEvents(QUEUE_NAMES.interactive, { connection: blocking(), prefix });
+  // BullMQ leaves a connection it was given open on close(): it is disconnected in onClose.
+  const eventsConnection = blocking();
+  const queueEvents = new QueueEvents(QUEUE_NAMES.interactive, { connection: eventsConnection, prefix });
   const subscriber = blocking();
   const interactive = new InteractiveClient(interactiveQueue, queueEvents, config.interactive.timeoutMs);
   const limiter = new RateLimiter(redis, prefix, config.rateLimit.windowSeconds);
@@ -147,6 +149,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     interactive.close();
     await queueEvents.close();
+    eventsConnection.disconnect();
     await interactiveQueue.close();
     subscriber.disconnect();
   });
