@@ -35,11 +35,7 @@ export class SchemaService {
   async schema(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<ConnectionSchemaResponse> {
     const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, id);
     if (!record) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
-    let discovery = await this.cached(record);
-    if (!discovery) {
-      await this.charge(ctx, [record]);
-      discovery = await this.discover(record);
-    }
+    const discovery = (await this.discoverAll(ctx, [record])).get(record.id) as Discovery;
     if (!discovery.ok) {
       const error = discovery.result.outcome === 'failed' ? discovery.result.error : undefined;
       throw new AppError('DATA_SOURCE_DOWN', error?.message ?? 'The database could not be reached', {
@@ -72,21 +68,9 @@ export class SchemaService {
         this.deps.store.findByConfigName({ organizationId: ctx.organizationId, ...scope }, configName),
       ),
     );
-    const cached = await Promise.all(records.map((record) => (record ? this.cached(record) : null)));
-    // One discovery per connection, however many of the request's names lead to it.
-    const toDiscover = new Map<string, ConnectionRecord>();
-    records.forEach((record, i) => {
-      if (record && !cached[i]) toDiscover.set(record.id, record);
-    });
-    if (toDiscover.size > 0) await this.charge(ctx, [...toDiscover.values()]);
-    const discovered = new Map(
-      await Promise.all(
-        [...toDiscover.values()].map(async (record) => [record.id, await this.discover(record)] as const),
-      ),
-    );
-    const discoveries = records.map((record, i) =>
-      record ? (cached[i] ?? discovered.get(record.id) ?? null) : null,
-    );
+    const found = records.filter((record): record is ConnectionRecord => record !== null);
+    const byId = await this.discoverAll(ctx, found);
+    const discoveries = records.map((record) => (record ? (byId.get(record.id) ?? null) : null));
     const errors: SchemaValidationError[] = [];
     let tableCount = 0;
     let fieldCount = 0;
@@ -138,6 +122,31 @@ export class SchemaService {
       });
     }
     return { status: 'success', dataSources: entries.length, tables: tableCount, fields: fieldCount };
+  }
+
+  /**
+   * The tables of each connection, by id: from the cache, or discovered through the worker (in
+   * parallel, one discovery per connection). The limits of every discovery needed are taken
+   * together first, so a 429 starts none.
+   */
+  private async discoverAll(
+    ctx: RequestContext,
+    records: ConnectionRecord[],
+  ): Promise<Map<string, Discovery>> {
+    const unique = [...new Map(records.map((record) => [record.id, record])).values()];
+    const cached = await Promise.all(unique.map((record) => this.cached(record)));
+    const missing = unique.filter((_, i) => !cached[i]);
+    if (missing.length > 0) await this.charge(ctx, missing);
+    const discovered = await Promise.all(missing.map((record) => this.discover(record)));
+    const out = new Map<string, Discovery>();
+    unique.forEach((record, i) => {
+      const hit = cached[i];
+      if (hit) out.set(record.id, hit);
+    });
+    missing.forEach((record, i) => {
+      out.set(record.id, discovered[i] as Discovery);
+    });
+    return out;
   }
 
   /** The connection's tables from the cache, if there (a cache that cannot be read is a miss). */
