@@ -95,7 +95,7 @@ describe('MongoDB stages against a mongod speaking the wire protocol', () => {
       schema: 'ok',
     });
     expect(result.outcome).toBe('passed');
-    expect(result.server).toEqual({ version: '7.0.0' });
+    expect(result.server).toEqual({ version: '7.0.0', address: '127.0.0.1' });
 
     const connections = server.connections();
     expect(connections).toHaveLength(3);
