@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import pg from 'pg';
-import { fail } from '../verify/stage-failure.js';
+import { type FailureSpec, fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { postgresFailure } from './postgres.errors.js';
 import { DialSessions } from './session.js';
@@ -31,7 +31,48 @@ async function negotiateTls(ctx: EngineContext, signal: AbortSignal): Promise<TL
   return startTls(socket, tls, signal);
 }
 
+/**
+ * Whether the server answers an SSLRequest with `S`, asked on a second socket to the same checked
+ * address and port (the first one was spent on the refused login). Any other answer, a hang-up or
+ * a socket error reads as "no"; the caller's stage deadline bounds the wait.
+ */
+function serverOffersTls(address: string, port: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect({ host: address, port, noDelay: true });
+    const done = (offers: boolean) => {
+      signal.removeEventListener('abort', onAbort);
+      probe.destroy();
+      resolve(offers);
+    };
+    const onAbort = () => done(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    probe.on('error', () => done(false));
+    probe.once('close', () => done(false));
+    probe.once('connect', () => probe.write(SSL_REQUEST));
+    probe.once('data', (answer: Buffer) => done(answer[0] === 0x53 /* S */));
+  });
+}
+
+/** SQLSTATE of a server error (node-postgres puts it in `code`). */
+const sqlstateOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
+
+/**
+ * pg_hba.conf refused the login (28000) on a connection without TLS, and the server does TLS: the
+ * login needs TLS (`hostssl` lines only) — the fix is ssl.mode, not the password. Only when both
+ * facts hold; a 28000 from a server without TLS stays AUTH_FAILED.
+ */
+const TLS_REQUIRED_BY_HBA = {
+  code: 'TLS_REQUIRED',
+  stage: 'auth',
+  message: (c) =>
+    `The server at ${c.host}:${c.port} refused the unencrypted login of user ${c.user} and offers TLS: its pg_hba.conf admits this login only over TLS, and ssl.mode is ${c.sslMode}`,
+  hint: (c) =>
+    `Set ssl.mode to verify-full (with ssl.ca when the server certificate is signed by a private authority), or to require to encrypt without checking the certificate. If the login is still refused over TLS, ask the database administrator for a pg_hba.conf rule admitting ${c.user}.`,
+} as const satisfies FailureSpec;
+
 function classify(error: unknown, stream: Socket) {
+  // Already decided here (the cleartext password refused before it was sent).
+  if (error instanceof StageFailure) return error;
   const known = postgresFailure(error);
   if (known) return fail(known, error);
   // No SQLSTATE: the server hung up, or what answered is not PostgreSQL.
@@ -76,9 +117,16 @@ export const postgres: EngineAdapter = {
     }
 
     const ready = asConnectedStream(stream);
+    const encrypted = stream !== ctx.socket;
+    let askedInClear = false;
     const client = new pg.Client({
       user: settings.userName,
-      password: settings.password,
+      // Called when the server asks for a password (cleartext, MD5 or SCRAM): a cleartext request
+      // over a connection without TLS is refused here, so the password never leaves (spec §8).
+      password: () => {
+        if (askedInClear && !encrypted) throw fail({ code: 'AUTH_CLEARTEXT_REFUSED', stage: 'auth' });
+        return settings.password;
+      },
       database: settings.databaseName,
       // The socket is already open to the checked address and TLS is already done (or declined).
       stream: () => ready,
@@ -89,15 +137,26 @@ export const postgres: EngineAdapter = {
     });
     // Late errors (a socket destroyed at cleanup) must not crash the worker.
     client.on('error', () => {});
+    // Registered before connect() adds the client's own listeners, so this runs first.
+    const { connection } = client as unknown as { connection: NodeJS.EventEmitter };
+    connection.on('authenticationCleartextPassword', () => {
+      askedInClear = true;
+    });
     ctx.defer(async () => {
       await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())]);
       ready.destroy();
     });
 
-    await stages.run('auth', async () => {
+    await stages.run('auth', async (signal) => {
       try {
         await client.connect();
       } catch (error) {
+        if (
+          tls.use === 'never' &&
+          sqlstateOf(error) === '28000' &&
+          (await serverOffersTls(ctx.address, settings.port, signal))
+        )
+          throw fail(TLS_REQUIRED_BY_HBA, error);
         throw classify(error, ready);
       }
     });
