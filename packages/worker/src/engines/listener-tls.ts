@@ -48,6 +48,11 @@ export async function runListenerTlsStage(
 function portSpeaksTls(ctx: EngineContext, signal: AbortSignal): Promise<boolean> {
   const { address, settings, tls } = ctx;
   return new Promise((resolve) => {
+    // The stage may already be over (the work goes on after its deadline): dial nothing then.
+    if (signal.aborted) {
+      resolve(false);
+      return;
+    }
     const probe = tlsConnect({
       host: address,
       port: settings.port,

@@ -142,6 +142,11 @@ const TLS_REQUIRED_BY_SERVER = {
 function logsInOverTls(ctx: EngineContext, signal: AbortSignal): Promise<boolean> {
   const { settings, address } = ctx;
   return new Promise((resolve) => {
+    // The stage may already be over (the work goes on after its deadline): dial nothing then.
+    if (signal.aborted) {
+      resolve(false);
+      return;
+    }
     const socket = connect({ host: address, port: settings.port, noDelay: true });
     socket.on('error', () => {});
     const probe = mysql2.createConnection({

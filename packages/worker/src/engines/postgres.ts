@@ -38,6 +38,11 @@ async function negotiateTls(ctx: EngineContext, signal: AbortSignal): Promise<TL
  */
 function serverOffersTls(address: string, port: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
+    // The stage may already be over (the work goes on after its deadline): dial nothing then.
+    if (signal.aborted) {
+      resolve(false);
+      return;
+    }
     const probe = connect({ host: address, port, noDelay: true });
     const done = (offers: boolean) => {
       signal.removeEventListener('abort', onAbort);
