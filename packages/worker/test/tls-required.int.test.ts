@@ -34,13 +34,15 @@ describe('PostgreSQL', () => {
     [sslOnly, noTls] = await Promise.all([
       startPostgres({
         tls: { server, clientCa: authority.cert },
-        hba: ['hostssl all all 127.0.0.0/8 scram-sha-256'],
+        hba: [`hostssl all ${user} 127.0.0.0/8 scram-sha-256`],
       }),
       // No TLS, and no line for the test user: its login is refused with the same 28000.
       startPostgres({ hba: ['host all postgres 127.0.0.0/8 trust'] }),
     ]);
     for (const server of [sslOnly, noTls])
       await server.admin(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`);
+    // No pg_hba.conf line at all, with or without TLS.
+    await sslOnly.admin(`CREATE ROLE ${user}_nohba LOGIN PASSWORD '${password}'`);
   });
   afterAll(async () => {
     await Promise.all([sslOnly?.stop(), noTls?.stop()]);
@@ -75,6 +77,14 @@ describe('PostgreSQL', () => {
     );
     expect(result.error).toBeUndefined();
     expect(result.outcome).toBe('passed');
+  });
+
+  it('keeps AUTH_FAILED when pg_hba.conf refuses the login over TLS too', async () => {
+    const result = await verifyConnection(
+      settings(sslOnly.port, { userName: `${user}_nohba`, ssl: { mode: 'disable' } }),
+      verifyOptions(),
+    );
+    expect(result.error).toMatchObject({ stage: 'auth', code: 'AUTH_FAILED' });
   });
 
   it('keeps AUTH_FAILED for a 28000 from a server that has no TLS to offer', async () => {

@@ -1,5 +1,5 @@
-import { connect, type Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { connect, isIP, type Socket } from 'node:net';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import pg from 'pg';
 import { type FailureSpec, fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
@@ -31,30 +31,63 @@ async function negotiateTls(ctx: EngineContext, signal: AbortSignal): Promise<TL
   return startTls(socket, tls, signal);
 }
 
+/** StartupMessage (protocol 3.0) for `user` and `database`. */
+function startupMessage(user: string, database: string): Buffer {
+  const pairs = [
+    ['user', user],
+    ['database', database],
+  ]
+    .flat()
+    .map((text) => Buffer.from(`${text}\0`));
+  const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), ...pairs, Buffer.from([0])]);
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(body.length + 4);
+  return Buffer.concat([length, body]);
+}
+
 /**
- * Whether the server answers an SSLRequest with `S`, asked on a second socket to the same checked
- * address and port (the first one was spent on the refused login). Any other answer, a hang-up or
- * a socket error reads as "no"; the caller's stage deadline bounds the wait.
+ * Whether pg_hba.conf admits this login over TLS, asked on a second socket to the same checked
+ * address and port (the first one was spent on the refused login): SSLRequest, `S`, a handshake
+ * (the certificate is not checked: nothing of this connection is used), the same user and
+ * database, and the server's first answer. An authentication request (`R`) means a line admitted
+ * it; anything else — `N`, an error, a hang-up, the caller's deadline — reads as "no". The
+ * password is never sent: the socket closes on the server's first answer.
  */
-function serverOffersTls(address: string, port: number, signal: AbortSignal): Promise<boolean> {
+function loginAdmittedOverTls(ctx: EngineContext, signal: AbortSignal): Promise<boolean> {
+  const { address, settings, tls } = ctx;
   return new Promise((resolve) => {
     // The stage may already be over (the work goes on after its deadline): dial nothing then.
     if (signal.aborted) {
       resolve(false);
       return;
     }
-    const probe = connect({ host: address, port, noDelay: true });
-    const done = (offers: boolean) => {
+    const raw = connect({ host: address, port: settings.port, noDelay: true });
+    let secure: TLSSocket | undefined;
+    const done = (admitted: boolean) => {
       signal.removeEventListener('abort', onAbort);
-      probe.destroy();
-      resolve(offers);
+      secure?.destroy();
+      raw.destroy();
+      resolve(admitted);
     };
     const onAbort = () => done(false);
     signal.addEventListener('abort', onAbort, { once: true });
-    probe.on('error', () => done(false));
-    probe.once('close', () => done(false));
-    probe.once('connect', () => probe.write(SSL_REQUEST));
-    probe.once('data', (answer: Buffer) => done(answer[0] === 0x53 /* S */));
+    raw.on('error', () => done(false));
+    raw.once('close', () => done(false));
+    raw.once('connect', () => raw.write(SSL_REQUEST));
+    raw.once('data', (answer: Buffer) => {
+      if (answer.length !== 1 || answer[0] !== 0x53 /* S */) {
+        done(false);
+        return;
+      }
+      const servername = isIP(tls.host) === 0 ? { servername: tls.host } : {};
+      const wrapped = tlsConnect({ socket: raw, rejectUnauthorized: false, ...servername });
+      secure = wrapped;
+      wrapped.on('error', () => done(false));
+      wrapped.once('secureConnect', () =>
+        wrapped.write(startupMessage(settings.userName, settings.databaseName)),
+      );
+      wrapped.once('data', (first: Buffer) => done(first[0] === 0x52 /* R */));
+    });
   });
 }
 
@@ -62,17 +95,16 @@ function serverOffersTls(address: string, port: number, signal: AbortSignal): Pr
 const sqlstateOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
 
 /**
- * pg_hba.conf refused the login (28000) on a connection without TLS, and the server does TLS: the
- * login needs TLS (`hostssl` lines only) — the fix is ssl.mode, not the password. Only when both
- * facts hold; a 28000 from a server without TLS stays AUTH_FAILED.
+ * pg_hba.conf refused the login (28000) on a connection without TLS, and admits the same login
+ * over TLS (`hostssl` lines only): the fix is ssl.mode, not the password. Only when both facts
+ * hold; a 28000 from a server without TLS, or one that refuses the login over TLS too, stays
+ * AUTH_FAILED.
  */
 const TLS_REQUIRED_BY_HBA = {
   code: 'TLS_REQUIRED',
   stage: 'auth',
   message: (c) =>
-    `The server at ${c.host}:${c.port} refused the unencrypted login of user ${c.user} and offers TLS: its pg_hba.conf admits this login only over TLS, and ssl.mode is ${c.sslMode}`,
-  hint: (c) =>
-    `Set ssl.mode to verify-full (with ssl.ca when the server certificate is signed by a private authority), or to require to encrypt without checking the certificate. If the login is still refused over TLS, ask the database administrator for a pg_hba.conf rule admitting ${c.user}.`,
+    `The server at ${c.host}:${c.port} refused the unencrypted login of user ${c.user} and admits it over TLS: its pg_hba.conf allows this login only with TLS, and ssl.mode is ${c.sslMode}`,
 } as const satisfies FailureSpec;
 
 function classify(error: unknown, stream: Socket) {
@@ -156,11 +188,7 @@ export const postgres: EngineAdapter = {
       try {
         await client.connect();
       } catch (error) {
-        if (
-          tls.use === 'never' &&
-          sqlstateOf(error) === '28000' &&
-          (await serverOffersTls(ctx.address, settings.port, signal))
-        )
+        if (tls.use === 'never' && sqlstateOf(error) === '28000' && (await loginAdmittedOverTls(ctx, signal)))
           throw fail(TLS_REQUIRED_BY_HBA, error);
         throw classify(error, ready);
       }
