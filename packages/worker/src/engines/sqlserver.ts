@@ -58,10 +58,10 @@ function openPinned(address: string, port: number, signal?: AbortSignal): Promis
     signal?.addEventListener('abort', onAbort, { once: true });
     socket.once('connect', () => {
       signal?.removeEventListener('abort', onAbort);
-      socket.removeListener('error', reject);
       resolve(socket);
     });
-    socket.once('error', (error) => {
+    // Stays after the connect: tedious adds its own listeners, and a late error is then a no-op here.
+    socket.on('error', (error) => {
       signal?.removeEventListener('abort', onAbort);
       reject(error);
     });
