@@ -95,7 +95,7 @@ describe('MongoDB stages against a mongod speaking the wire protocol', () => {
       schema: 'ok',
     });
     expect(result.outcome).toBe('passed');
-    expect(result.server).toEqual({ version: '7.0.0' });
+    expect(result.server).toEqual({ version: '7.0.0', address: '127.0.0.1' });
 
     const connections = server.connections();
     expect(connections).toHaveLength(3);
@@ -266,11 +266,12 @@ describe('MongoDB servers the driver will not use: decided at the first hello, n
     expect(result.latencyMs).toBeLessThan(2_500);
   });
 
-  it('a TLS-only port under ssl disable hangs up on the first hello → CONNECTION_LOST', async () => {
+  it('a TLS-only port (requireTLS) under ssl disable hangs up on the first hello and speaks TLS → TLS_REQUIRED', async () => {
     const pem = await ca.issue({ commonName: 'localhost', altNames: ['DNS:localhost'] });
     const server = await fake({ tls: { cert: pem.cert, key: pem.key } });
     const result = await verifyConnection(settings(server.port), deadlines);
-    expect(stageSummary(result)).toMatchObject({ tls: 'skipped', auth: 'failed:CONNECTION_LOST' });
+    expect(stageSummary(result)).toMatchObject({ tls: 'skipped', auth: 'failed:TLS_REQUIRED' });
+    expect(result.error?.hint).toMatch(/ssl\.mode to verify-full/);
     expect(result.latencyMs).toBeLessThan(2_500);
     expect(server.commands()).toEqual([]);
   });

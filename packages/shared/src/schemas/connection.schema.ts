@@ -273,6 +273,8 @@ export const VerificationSchema = z.object({
   server: z
     .object({
       version: z.string().optional(),
+      /** The address that answered in the tcp stage (a name may resolve to several). */
+      address: z.string().optional(),
       tls: z
         .object({
           version: z.string(),

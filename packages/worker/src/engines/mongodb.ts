@@ -2,7 +2,7 @@ import { isIPv6 } from 'node:net';
 import { type Document, MongoClient, type ServerHeartbeatFailedEvent } from 'mongodb';
 import { fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
-import { runListenerTlsStage } from './listener-tls.js';
+import { runListenerTlsStage, tlsRequiredOr } from './listener-tls.js';
 import { mongodbFailure } from './mongodb.errors.js';
 import { DialSessions } from './session.js';
 import { mongoTlsOptions } from './ssl-options.js';
@@ -92,12 +92,17 @@ export const mongodb: EngineAdapter = {
     });
     ctx.defer(() => client.close());
 
-    await stages.run('auth', () =>
-      attempt(async () => {
-        await connectDirect(client);
-        await client.db(authSource).command({ ping: 1 });
-      }),
-    );
+    await stages.run('auth', async (signal) => {
+      try {
+        await attempt(async () => {
+          await connectDirect(client);
+          await client.db(authSource).command({ ping: 1 });
+        });
+      } catch (failure) {
+        // A requireTLS server hangs up on the first plain hello.
+        throw await tlsRequiredOr(ctx, failure, signal);
+      }
+    });
 
     await stages.run('database', () =>
       attempt(async () => {

@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import mysql2 from 'mysql2';
-import { fail, type StageFailure } from '../verify/stage-failure.js';
+import { type FailureSpec, fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { mysqlFailure } from './mysql.errors.js';
 import { mysqlPacketLength, parseMysqlGreeting } from './mysql-greeting.js';
@@ -46,6 +46,7 @@ function startLogin(ctx: EngineContext, useTls: boolean): Login {
     // "localhost". Name the socket after the host the user gave, so the right name is checked.
     (socket as Socket & { _host?: string })._host = tls.host;
   }
+  let refusedCleartext = false;
   const connection = mysql2.createConnection({
     stream: socket,
     // Not dialled (the stream is open already): the name mysql2 gives TLS for SNI and the name check.
@@ -56,14 +57,25 @@ function startLogin(ctx: EngineContext, useTls: boolean): Login {
     ...(ssl ? { ssl } : {}),
     // The stage deadlines govern; a driver timer would only race them.
     connectTimeout: 0,
+    authPlugins: {
+      // mysql_clear_password sends the password as it is: only inside TLS (spec §8). Refused
+      // before mysql2 writes anything; the flag tells the refusal apart from a plugin failure.
+      mysql_clear_password: () => () => {
+        if (!(holder.stream instanceof TLSSocket)) {
+          refusedCleartext = true;
+          throw new Error('mysql_clear_password asked for without TLS');
+        }
+        return Buffer.from(`${settings.password}\0`);
+      },
+    },
   });
+  const holder = connection as unknown as { stream: Socket };
   // Errors after the verification stopped listening must not crash the worker.
   connection.on('error', () => {});
 
   let tlsSocket: TLSSocket | undefined;
   const secured = new Promise<TLSSocket>((resolve, reject) => {
     if (!useTls) return;
-    const holder = connection as unknown as { stream: Socket };
     let current = holder.stream;
     Object.defineProperty(holder, 'stream', {
       configurable: true,
@@ -80,7 +92,11 @@ function startLogin(ctx: EngineContext, useTls: boolean): Login {
   });
   secured.catch(() => {});
   const loggedIn = new Promise<void>((resolve, reject) => {
-    connection.connect((error) => (error ? reject(classify(error, tlsSocket)) : resolve()));
+    connection.connect((error) => {
+      if (!error) resolve();
+      else if (refusedCleartext) reject(fail({ code: 'AUTH_CLEARTEXT_REFUSED', stage: 'auth' }, error));
+      else reject(classify(error, tlsSocket));
+    });
   });
   loggedIn.catch(() => {});
   return { connection, secured, loggedIn };
@@ -104,6 +120,59 @@ async function readGreeting(ctx: EngineContext, signal: AbortSignal) {
   }
   return greeting;
 }
+
+/** ER_ACCESS_DENIED_ERROR: a wrong password, and also what MariaDB answers a login refused for want of TLS. */
+const ACCESS_DENIED = 1045;
+
+const TLS_REQUIRED_BY_SERVER = {
+  code: 'TLS_REQUIRED',
+  stage: 'auth',
+  message: (c) =>
+    `The server at ${c.host}:${c.port} refused the unencrypted login of user ${c.user} and accepted the same login over TLS: the server (require_secure_transport) or the account (REQUIRE SSL) demands TLS, and ssl.mode is ${c.sslMode}`,
+} as const satisfies FailureSpec;
+
+/**
+ * Whether the same credentials log in over TLS, on a second socket to the same checked address
+ * and port. Asked only after an access-denied answer without TLS from a server whose greeting
+ * offers TLS: MariaDB answers 1045 both to a wrong password and to a login that
+ * `require_secure_transport` or `REQUIRE SSL` refuses, so only this second login tells them apart
+ * for certain. The certificate is not checked (the user chose no TLS at all; nothing of this
+ * connection is reported), and it is closed at once.
+ */
+function logsInOverTls(ctx: EngineContext, signal: AbortSignal): Promise<boolean> {
+  const { settings, address } = ctx;
+  return new Promise((resolve) => {
+    // The stage may already be over (the work goes on after its deadline): dial nothing then.
+    if (signal.aborted) {
+      resolve(false);
+      return;
+    }
+    const socket = connect({ host: address, port: settings.port, noDelay: true });
+    socket.on('error', () => {});
+    const probe = mysql2.createConnection({
+      stream: socket,
+      host: ctx.tls.host,
+      user: settings.userName,
+      password: settings.password,
+      ssl: { rejectUnauthorized: false },
+      connectTimeout: 0,
+    });
+    probe.on('error', () => {});
+    const done = (loggedIn: boolean) => {
+      signal.removeEventListener('abort', onAbort);
+      probe.destroy();
+      socket.destroy();
+      resolve(loggedIn);
+    };
+    const onAbort = () => done(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    probe.connect((error) => done(!error));
+  });
+}
+
+const isAccessDenied = (failure: unknown) =>
+  failure instanceof StageFailure &&
+  (failure.cause as { errno?: unknown } | undefined)?.errno === ACCESS_DENIED;
 
 /** The logged-in connection of each verified dial. */
 const sessions = new DialSessions<Connection>();
@@ -153,10 +222,25 @@ export const mysql: EngineAdapter = {
       );
       if (tlsSocket) ctx.report.tls = describeTls(tlsSocket);
     }
-    // No TLS (disable, or prefer and the server has none): the login starts in clear text.
-    if (!login) login = startLogin(ctx, false);
-    const started = login;
-    await stages.run('auth', () => started.loggedIn);
+    const started = await stages.run('auth', async (signal) => {
+      if (login) {
+        await login.loggedIn;
+        return login;
+      }
+      // No TLS (disable, or prefer and the server has none): the login starts in clear text.
+      // Under disable the greeting is read first, for the diagnosis of a refusal.
+      const offersTls = tls.use === 'never' && (await readGreeting(ctx, signal)).offersTls;
+      const plain = startLogin(ctx, false);
+      login = plain;
+      try {
+        await plain.loggedIn;
+      } catch (failure) {
+        if (offersTls && isAccessDenied(failure) && (await logsInOverTls(ctx, signal)))
+          throw fail(TLS_REQUIRED_BY_SERVER, failure);
+        throw failure;
+      }
+      return plain;
+    });
 
     await stages.run('database', async () => {
       await query(started.connection, 'USE ??', [settings.databaseName]);

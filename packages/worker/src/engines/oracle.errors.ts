@@ -1,6 +1,9 @@
 import type { FailureSpec } from '../verify/stage-failure.js';
 
-/** Oracle errors (`error.code`: `ORA-nnnnn` from the server, `NJS-nnn` from node-oracledb thin) → failure. */
+/**
+ * Oracle errors → failure: `ORA-nnnnn` for the server's error numbers (`errorNum`), `NJS-nnn` for
+ * node-oracledb thin's own errors (`code`).
+ */
 export const ORACLE_ERRORS: Record<string, FailureSpec> = {
   // invalid username/password; logon denied
   'ORA-01017': { code: 'AUTH_FAILED', stage: 'auth' },
@@ -66,14 +69,35 @@ export const ORACLE_ERRORS: Record<string, FailureSpec> = {
 };
 
 /**
- * The thin driver reports a listener's refusal as NJS-511 and puts the listener's own code in the
- * message (`…was refused. … Cause: ORA-12516`): that code, when the table knows it, says more.
+ * The thin driver reports a listener's refusal as NJS-511 and writes the listener's own code (the
+ * refuse packet's `ERR`) only into the message (`…was refused. … Cause: ORA-12516`): the one place
+ * where text is read, because node-oracledb 26 keeps that number nowhere else. When the table knows
+ * it, it says more than NJS-511.
  */
 const LISTENER_CODE = /\bORA-\d{5}\b/;
 
+/** `ORA-01017` for 1017: the table's key for a server error number. */
+const oraCode = (errorNum: number) => `ORA-${String(errorNum).padStart(5, '0')}`;
+
+/**
+ * The row for a node-oracledb thin error. A server error carries `errorNum`, the number of the
+ * protocol's error message (thin/protocol/protocol.js `_raiseException`); its `code` is derived by
+ * the driver from the message's prefix, or replaced by an NJS code for some numbers (`adjustErrorXref`:
+ * ORA-01089 becomes NJS-500), so the number is read first. The driver's own errors have only `code`
+ * (`NJS-nnn`, set from the driver's error number in `getErr`).
+ */
 export function oracleFailure(error: unknown): FailureSpec | undefined {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  if (typeof code !== 'string') return undefined;
+  const { code, errorNum, message } = (error ?? {}) as {
+    code?: unknown;
+    errorNum?: unknown;
+    message?: unknown;
+  };
+  if (typeof errorNum === 'number' && Number.isInteger(errorNum) && errorNum > 0) {
+    const byNumber = ORACLE_ERRORS[oraCode(errorNum)];
+    if (byNumber) return byNumber;
+  }
+  // Only the driver's own codes: an `ORA-` code without a number came from text.
+  if (typeof code !== 'string' || !code.startsWith('NJS-')) return undefined;
   if (code === 'NJS-511' && typeof message === 'string') {
     const listenerCode = LISTENER_CODE.exec(message)?.[0];
     if (listenerCode && ORACLE_ERRORS[listenerCode]) return ORACLE_ERRORS[listenerCode];

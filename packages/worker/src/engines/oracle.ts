@@ -3,7 +3,7 @@ import oracledb from 'oracledb';
 import { type Pin, withPinnedSockets } from '../egress/pinned-sockets.js';
 import { fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
-import { runListenerTlsStage } from './listener-tls.js';
+import { runListenerTlsStage, tlsRequiredOr } from './listener-tls.js';
 import { oracleFailure } from './oracle.errors.js';
 import { DialSessions } from './session.js';
 import { oracleTlsOptions } from './ssl-options.js';
@@ -57,7 +57,7 @@ export const oracle: EngineAdapter = {
       pending?.then((connection) => connection.close()).catch(() => {});
     });
 
-    const connection = await stages.run('auth', async () => {
+    const connection = await stages.run('auth', async (signal) => {
       if (tlsOptions.walletContent && !(tls.cert && tls.key)) {
         // node-oracledb loads the wallet's key unconditionally; a CA alone makes it fail (NJS-505).
         throw fail({
@@ -110,7 +110,8 @@ export const oracle: EngineAdapter = {
         return await pending;
       } catch (error) {
         if (pin.refused) throw fail('REDIRECT_REFUSED', error);
-        throw classify(error);
+        // A TCPS-only listener hangs up on (or garbles) a plain TNS connect.
+        throw await tlsRequiredOr(ctx, classify(error), signal);
       }
     });
 

@@ -1,7 +1,7 @@
-import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { connect, isIP, type Socket } from 'node:net';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import pg from 'pg';
-import { fail } from '../verify/stage-failure.js';
+import { type FailureSpec, fail, StageFailure } from '../verify/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { postgresFailure } from './postgres.errors.js';
 import { DialSessions } from './session.js';
@@ -31,7 +31,85 @@ async function negotiateTls(ctx: EngineContext, signal: AbortSignal): Promise<TL
   return startTls(socket, tls, signal);
 }
 
+/** StartupMessage (protocol 3.0) for `user` and `database`. */
+function startupMessage(user: string, database: string): Buffer {
+  const pairs = [
+    ['user', user],
+    ['database', database],
+  ]
+    .flat()
+    .map((text) => Buffer.from(`${text}\0`));
+  const body = Buffer.concat([Buffer.from([0, 3, 0, 0]), ...pairs, Buffer.from([0])]);
+  const length = Buffer.alloc(4);
+  length.writeInt32BE(body.length + 4);
+  return Buffer.concat([length, body]);
+}
+
+/**
+ * Whether pg_hba.conf admits this login over TLS, asked on a second socket to the same checked
+ * address and port (the first one was spent on the refused login): SSLRequest, `S`, a handshake
+ * (the certificate is not checked: nothing of this connection is used), the same user and
+ * database, and the server's first answer. An authentication request (`R`) means a line admitted
+ * it; anything else — `N`, an error, a hang-up, the caller's deadline — reads as "no". The
+ * password is never sent: the socket closes on the server's first answer.
+ */
+function loginAdmittedOverTls(ctx: EngineContext, signal: AbortSignal): Promise<boolean> {
+  const { address, settings, tls } = ctx;
+  return new Promise((resolve) => {
+    // The stage may already be over (the work goes on after its deadline): dial nothing then.
+    if (signal.aborted) {
+      resolve(false);
+      return;
+    }
+    const raw = connect({ host: address, port: settings.port, noDelay: true });
+    let secure: TLSSocket | undefined;
+    const done = (admitted: boolean) => {
+      signal.removeEventListener('abort', onAbort);
+      secure?.destroy();
+      raw.destroy();
+      resolve(admitted);
+    };
+    const onAbort = () => done(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    raw.on('error', () => done(false));
+    raw.once('close', () => done(false));
+    raw.once('connect', () => raw.write(SSL_REQUEST));
+    raw.once('data', (answer: Buffer) => {
+      if (answer.length !== 1 || answer[0] !== 0x53 /* S */) {
+        done(false);
+        return;
+      }
+      const servername = isIP(tls.host) === 0 ? { servername: tls.host } : {};
+      const wrapped = tlsConnect({ socket: raw, rejectUnauthorized: false, ...servername });
+      secure = wrapped;
+      wrapped.on('error', () => done(false));
+      wrapped.once('secureConnect', () =>
+        wrapped.write(startupMessage(settings.userName, settings.databaseName)),
+      );
+      wrapped.once('data', (first: Buffer) => done(first[0] === 0x52 /* R */));
+    });
+  });
+}
+
+/** SQLSTATE of a server error (node-postgres puts it in `code`). */
+const sqlstateOf = (error: unknown) => (error as { code?: unknown } | null)?.code;
+
+/**
+ * pg_hba.conf refused the login (28000) on a connection without TLS, and admits the same login
+ * over TLS (`hostssl` lines only): the fix is ssl.mode, not the password. Only when both facts
+ * hold; a 28000 from a server without TLS, or one that refuses the login over TLS too, stays
+ * AUTH_FAILED.
+ */
+const TLS_REQUIRED_BY_HBA = {
+  code: 'TLS_REQUIRED',
+  stage: 'auth',
+  message: (c) =>
+    `The server at ${c.host}:${c.port} refused the unencrypted login of user ${c.user} and admits it over TLS: its pg_hba.conf allows this login only with TLS, and ssl.mode is ${c.sslMode}`,
+} as const satisfies FailureSpec;
+
 function classify(error: unknown, stream: Socket) {
+  // Already decided here (the cleartext password refused before it was sent).
+  if (error instanceof StageFailure) return error;
   const known = postgresFailure(error);
   if (known) return fail(known, error);
   // No SQLSTATE: the server hung up, or what answered is not PostgreSQL.
@@ -76,9 +154,16 @@ export const postgres: EngineAdapter = {
     }
 
     const ready = asConnectedStream(stream);
+    const encrypted = stream !== ctx.socket;
+    let askedInClear = false;
     const client = new pg.Client({
       user: settings.userName,
-      password: settings.password,
+      // Called when the server asks for a password (cleartext, MD5 or SCRAM): a cleartext request
+      // over a connection without TLS is refused here, so the password never leaves (spec §8).
+      password: () => {
+        if (askedInClear && !encrypted) throw fail({ code: 'AUTH_CLEARTEXT_REFUSED', stage: 'auth' });
+        return settings.password;
+      },
       database: settings.databaseName,
       // The socket is already open to the checked address and TLS is already done (or declined).
       stream: () => ready,
@@ -89,15 +174,22 @@ export const postgres: EngineAdapter = {
     });
     // Late errors (a socket destroyed at cleanup) must not crash the worker.
     client.on('error', () => {});
+    // Registered before connect() adds the client's own listeners, so this runs first.
+    const { connection } = client as unknown as { connection: NodeJS.EventEmitter };
+    connection.on('authenticationCleartextPassword', () => {
+      askedInClear = true;
+    });
     ctx.defer(async () => {
       await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())]);
       ready.destroy();
     });
 
-    await stages.run('auth', async () => {
+    await stages.run('auth', async (signal) => {
       try {
         await client.connect();
       } catch (error) {
+        if (tls.use === 'never' && sqlstateOf(error) === '28000' && (await loginAdmittedOverTls(ctx, signal)))
+          throw fail(TLS_REQUIRED_BY_HBA, error);
         throw classify(error, ready);
       }
     });

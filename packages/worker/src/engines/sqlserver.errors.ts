@@ -57,17 +57,21 @@ export const TEDIOUS_CODES: Record<string, FailureSpec> = {
   ELOGIN: { code: 'AUTH_FAILED', stage: 'auth' },
 };
 
-/** The server error numbers an error carries: RequestError.number, or those of an AggregateError. */
+/**
+ * The server error numbers an error carries: RequestError.number, those of a tedious
+ * AggregateError (`errors`), and those mssql keeps of the errors before the last one
+ * (`precedingErrors`).
+ */
 function numbersOf(error: unknown): unknown[] {
-  const { number, errors } = (error as { number?: unknown; errors?: unknown } | null) ?? {};
-  return [
-    number,
-    ...(Array.isArray(errors) ? errors.map((e) => (e as { number?: unknown } | null)?.number) : []),
-  ];
+  const { number, errors, precedingErrors } =
+    (error as { number?: unknown; errors?: unknown; precedingErrors?: unknown } | null) ?? {};
+  const numbers = (list: unknown) =>
+    Array.isArray(list) ? list.map((e) => (e as { number?: unknown } | null)?.number) : [];
+  return [number, ...numbers(errors), ...numbers(precedingErrors)];
 }
 
 /**
- * Classifies a tedious error. `numbers` are the server's error numbers seen during the login
+ * Classifies an mssql or tedious error. `numbers` are the server's error numbers seen during the login
  * (tedious emits them as 'errorMessage' tokens; its ConnectionError ELOGIN carries none). After the
  * login a failed request is a RequestError with the server's `number`, or an AggregateError of
  * RequestErrors when the server sent several errors. A ConnectionError wraps the socket's error in
@@ -76,10 +80,17 @@ function numbersOf(error: unknown): unknown[] {
 export function sqlServerFailure(numbers: readonly number[], error: unknown): FailureSpec | undefined {
   const all = [...numbers, ...numbersOf(error)].filter((n): n is number => typeof n === 'number');
   for (const [number, spec] of SQLSERVER_ERRORS) if (all.includes(number)) return spec;
-  for (let link: unknown = error, depth = 0; link && depth < 4; depth++) {
-    const { code, cause, errors } = link as { code?: unknown; cause?: unknown; errors?: unknown };
+  // mssql wraps tedious' error (`originalError`); tedious wraps the socket's (`cause`). The
+  // innermost known code is the precise one: mssql copies tedious' code onto its own wrapper.
+  for (let link: unknown = error, depth = 0; link && depth < 5; depth++) {
+    const { code, cause, errors, originalError } = link as {
+      code?: unknown;
+      cause?: unknown;
+      errors?: unknown;
+      originalError?: unknown;
+    };
     if (typeof code === 'string' && TEDIOUS_CODES[code]) return TEDIOUS_CODES[code];
-    link = cause ?? (Array.isArray(errors) ? errors[0] : undefined);
+    link = originalError ?? cause ?? (Array.isArray(errors) ? errors[0] : undefined);
   }
   return undefined;
 }

@@ -7,6 +7,7 @@ import type {
   StageName,
   Verification,
 } from '@dbconn/shared';
+import type { HostLookup } from '../verify/network.js';
 import type { StageRunner } from '../verify/stage-runner.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
@@ -43,6 +44,12 @@ export interface VerifyOptions {
   egress: EgressPolicyConfig;
   /** Aborts the verification (worker shutdown); the result then ends with ABORTED. */
   signal?: AbortSignal;
+  /**
+   * Resolves a host name to its addresses (the dns stage); `dns.lookup` with every address by
+   * default. Every address it returns still goes through the egress policy. Tests give a name
+   * chosen addresses with it.
+   */
+  lookup?: HostLookup;
   /** Receives the cause of unexpected errors and the egress rule behind a refusal; never shown to users. */
   log?: Logger;
 }
@@ -57,6 +64,8 @@ export interface TlsInfo {
 /** What the engine learnt about the server, for `server` of the result. */
 export interface ServerReport {
   version?: string;
+  /** The address the tcp stage connected to (the name may resolve to several). */
+  address?: string;
   tls?: TlsInfo;
 }
 

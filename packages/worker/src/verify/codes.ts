@@ -91,10 +91,13 @@ export const VERIFICATION_CODES = {
     hint: () =>
       'Ask the database administrator to enable TLS on the server, or set ssl.mode to prefer or disable if an unencrypted connection is acceptable.',
   },
+  /** The server refused a login without TLS and offers TLS: the user's ssl.mode is the cause, not the password. */
   TLS_REQUIRED: {
     transient: false,
-    message: (c) => `The server at ${at(c)} requires TLS, but ssl.mode is ${c.sslMode}`,
-    hint: () => 'Set ssl.mode to require, verify-ca or verify-full.',
+    message: (c) =>
+      `The server at ${at(c)} accepts only encrypted (TLS) connections, but ssl.mode is ${c.sslMode}`,
+    hint: () =>
+      'Set ssl.mode to verify-full (with ssl.ca when the server certificate is signed by a private authority), or to require to encrypt without checking the certificate.',
   },
   TLS_CERT_UNTRUSTED: {
     transient: false,
@@ -144,6 +147,17 @@ export const VERIFICATION_CODES = {
     message: (c) => `The server refused the password for user ${c.user} — check the password`,
     hint: () =>
       'Update the password of the connection, or ask the database administrator to reset it for this user.',
+  },
+  /**
+   * The server asked for the password in clear text over a connection without TLS (PostgreSQL
+   * AuthenticationCleartextPassword, MySQL mysql_clear_password): it is not answered (spec §8).
+   */
+  AUTH_CLEARTEXT_REFUSED: {
+    transient: false,
+    message: (c) =>
+      `The server at ${at(c)} asked for the password of user ${c.user} in clear text over an unencrypted connection; it was not sent`,
+    hint: () =>
+      'Set ssl.mode to require, verify-ca or verify-full so the password travels encrypted, or ask the database administrator to use a hashed password method (scram-sha-256 on PostgreSQL, caching_sha2_password or mysql_native_password on MySQL).',
   },
   AUTH_UNSUPPORTED: {
     transient: false,

@@ -116,7 +116,9 @@ export async function dial<T>(
   try {
     const loaded = await loadEngine(settings.type);
     engine = loaded;
-    const addresses = await stages.run('dns', () => resolveAllowed(settings.host, policy, options.log));
+    const addresses = await stages.run('dns', () =>
+      resolveAllowed(settings.host, policy, options.log, options.lookup),
+    );
     const { socket, address } = await stages.run('tcp', async (signal) => {
       const opened = await openSocket(addresses, settings.port, signal);
       // A socket that connects after the deadline still has to be closed.
@@ -124,6 +126,7 @@ export async function dial<T>(
       return opened;
     });
     releases.add(() => socket.destroy());
+    report.address = address;
     const ctx: EngineContext = {
       settings,
       address,

@@ -36,11 +36,26 @@ const codeOf = (error: unknown) => {
   return typeof code === 'string' ? code : '';
 };
 
+/** Every address of a name, in the resolver's order; errors carry getaddrinfo's `code`. */
+export type HostLookup = (host: string) => Promise<string[]>;
+
+async function lookupAll(host: string): Promise<string[]> {
+  // verbatim: keep the resolver's order (no IPv4-first reshuffle); every address is checked anyway
+  // and the tcp stage interleaves the families itself.
+  const found = await lookup(host, { all: true, verbatim: true });
+  return found.map((entry) => entry.address);
+}
+
 /**
  * The dns stage: resolves the host once (a literal is used as is) and checks the name and every
  * address against the egress policy. What it returns is all the verification may dial.
  */
-export async function resolveAllowed(host: string, policy: EgressPolicy, log?: Logger): Promise<string[]> {
+export async function resolveAllowed(
+  host: string,
+  policy: EgressPolicy,
+  log?: Logger,
+  lookupHost: HostLookup = lookupAll,
+): Promise<string[]> {
   const refuse = (rule: string, address?: string) => {
     log?.info({ host, address, rule }, 'egress policy refused a host');
     return fail('HOST_FORBIDDEN');
@@ -53,9 +68,7 @@ export async function resolveAllowed(host: string, policy: EgressPolicy, log?: L
     addresses = [host];
   } else {
     try {
-      // verbatim: keep the resolver's order (no IPv4-first reshuffle); every address is checked anyway.
-      const found = await lookup(host, { all: true, verbatim: true });
-      addresses = found.map((entry) => entry.address);
+      addresses = await lookupHost(host);
     } catch (error) {
       throw fail(DNS_ERROR_CODES[codeOf(error)] ?? 'DNS_TEMPORARY', error);
     }
@@ -68,14 +81,39 @@ export async function resolveAllowed(host: string, policy: EgressPolicy, log?: L
   return addresses;
 }
 
-function connectOnce(address: string, port: number, signal: AbortSignal): Promise<Socket> {
+/**
+ * Connection Attempt Delay of RFC 8305 §5: how long one attempt runs alone before the next address
+ * is tried in parallel. 250 ms is the RFC's recommended value.
+ */
+export const CONNECTION_ATTEMPT_DELAY_MS = 250;
+
+/**
+ * The order of RFC 8305 §4: the family of the resolver's first answer first, then the two families
+ * alternating, each family keeping the resolver's order. A dead family then costs one stagger, not
+ * one timeout per address.
+ */
+export function interleaveFamilies(addresses: readonly string[]): string[] {
+  const first = addresses[0];
+  if (first === undefined) return [];
+  const preferred = addresses.filter((a) => isIP(a) === isIP(first));
+  const other = addresses.filter((a) => isIP(a) !== isIP(first));
+  const ordered: string[] = [];
+  for (let i = 0; i < Math.max(preferred.length, other.length); i++) {
+    const p = preferred[i];
+    const o = other[i];
+    if (p !== undefined) ordered.push(p);
+    if (o !== undefined) ordered.push(o);
+  }
+  return ordered;
+}
+
+/** One connect(2) to an IP literal; `started` gets the socket at once so the race can destroy losers. */
+function connectOnce(address: string, port: number, started: (socket: Socket) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
     // An IP literal: net.connect does no lookup of its own.
     const socket = connect({ host: address, port, noDelay: true });
-    const onAbort = () => socket.destroy();
-    signal.addEventListener('abort', onAbort, { once: true });
+    started(socket);
     socket.once('connect', () => {
-      signal.removeEventListener('abort', onAbort);
       socket.removeListener('error', onError);
       // From here an 'error' without a listener would crash the worker; whoever owns the socket
       // next adds its own, this one keeps it safe in between.
@@ -83,7 +121,6 @@ function connectOnce(address: string, port: number, signal: AbortSignal): Promis
       resolve(socket);
     });
     const onError = (error: unknown) => {
-      signal.removeEventListener('abort', onAbort);
       socket.destroy();
       reject(fail(TCP_ERROR_CODES[codeOf(error)] ?? 'TCP_FAILED', error));
     };
@@ -92,22 +129,84 @@ function connectOnce(address: string, port: number, signal: AbortSignal): Promis
 }
 
 /**
- * The tcp stage: connects to the checked addresses in order until one accepts (a name with an
- * IPv6 and an IPv4 address where only one is served still connects). Reports the last failure.
+ * The tcp stage, Happy Eyeballs (RFC 8305): the checked addresses share the stage budget
+ * (`signal`). Addresses are tried in interleaved family order; the next attempt starts
+ * CONNECTION_ATTEMPT_DELAY_MS after the previous one, or at once when an attempt fails. The first
+ * socket to connect wins and every other attempt is destroyed, so a silent first address costs one
+ * stagger instead of the whole budget. When every attempt fails, the failure of the earliest
+ * address in that order is reported (the same one whatever the timing).
  */
-export async function openSocket(
+export function openSocket(
   addresses: string[],
   port: number,
   signal: AbortSignal,
 ): Promise<{ socket: Socket; address: string }> {
-  let lastError: unknown = fail('TCP_FAILED');
-  for (const address of addresses) {
-    if (signal.aborted) break;
-    try {
-      return { socket: await connectOnce(address, port, signal), address };
-    } catch (error) {
-      lastError = error;
+  const order = interleaveFamilies(addresses);
+  return new Promise((resolve, reject) => {
+    const sockets = new Set<Socket>();
+    const failures = new Map<number, unknown>();
+    let next = 0;
+    let settled = false;
+    let stagger: NodeJS.Timeout | undefined;
+
+    const finish = () => {
+      settled = true;
+      clearTimeout(stagger);
+      signal.removeEventListener('abort', onAbort);
+    };
+    const onAbort = () => {
+      finish();
+      for (const socket of sockets) socket.destroy();
+      reject(signal.reason ?? fail('TCP_TIMEOUT'));
+    };
+    const startNext = () => {
+      clearTimeout(stagger);
+      if (settled) return;
+      const index = next++;
+      const address = order[index];
+      if (address === undefined) {
+        if (failures.size === order.length) {
+          finish();
+          const earliest = [...failures.keys()].sort((a, b) => a - b)[0] ?? 0;
+          reject(failures.get(earliest) ?? fail('TCP_FAILED'));
+        }
+        return;
+      }
+      let socket: Socket | undefined;
+      connectOnce(address, port, (s) => {
+        socket = s;
+        sockets.add(s);
+      }).then(
+        (connected) => {
+          sockets.delete(connected);
+          if (settled) {
+            connected.destroy();
+            return;
+          }
+          finish();
+          for (const loser of sockets) loser.destroy();
+          resolve({ socket: connected, address });
+        },
+        (error: unknown) => {
+          if (socket) sockets.delete(socket);
+          failures.set(index, error);
+          // A failed attempt hands its turn on at once (RFC 8305 §5); past the last address this
+          // settles the race once every attempt has failed.
+          startNext();
+        },
+      );
+      if (next < order.length) stagger = setTimeout(startNext, CONNECTION_ATTEMPT_DELAY_MS);
+    };
+
+    if (order.length === 0) {
+      reject(fail('TCP_FAILED'));
+      return;
     }
-  }
-  throw lastError;
+    if (signal.aborted) {
+      reject(signal.reason ?? fail('TCP_TIMEOUT'));
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    startNext();
+  });
 }

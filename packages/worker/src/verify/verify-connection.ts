@@ -16,13 +16,21 @@ export async function verifyConnection(
   options: VerifyOptions,
 ): Promise<Verification> {
   const outcome = await dial(settings, options);
-  const { version, tls } = outcome.server;
+  const { version, tls, address } = outcome.server;
   return {
     outcome: outcome.passed ? 'passed' : 'failed',
     checkedAt: outcome.checkedAt,
     latencyMs: outcome.latencyMs,
     stages: outcome.stages,
     ...(outcome.passed ? {} : { error: outcome.error }),
-    ...(version || tls ? { server: { ...(version ? { version } : {}), ...(tls ? { tls } : {}) } } : {}),
+    ...(version || tls || address
+      ? {
+          server: {
+            ...(version ? { version } : {}),
+            ...(address ? { address } : {}),
+            ...(tls ? { tls } : {}),
+          },
+        }
+      : {}),
   };
 }
