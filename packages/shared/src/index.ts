@@ -9,6 +9,7 @@ export * from './metrics/queue-gauges.js';
 export * from './queue.js';
 export * from './schemas/connection.schema.js';
 export * from './schemas/validation.js';
+export * from './schemas/verification-codes.js';
 export * from './store/index.js';
 export * from './timeout.js';
 export * from './uuid.js';

@@ -1,5 +1,5 @@
 import type { PeerCertificate } from 'node:tls';
-import { fail } from '../verify/stage-failure.js';
+import { fail } from '../failures/stage-failure.js';
 import { describeTls, probeListenerTls } from './tls.js';
 import type { EngineContext } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /**
  * MySQL/MariaDB server errno, and mysql2's own client codes → verification failure.

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import mysql2 from 'mysql2';
-import { fail, type StageFailure } from '../verify/stage-failure.js';
+import { fail, type StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { mysqlFailure } from './mysql.errors.js';
 import { mysqlPacketLength, parseMysqlGreeting } from './mysql-greeting.js';

@@ -1,4 +1,4 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /** Oracle errors (`error.code`: `ORA-nnnnn` from the server, `NJS-nnn` from node-oracledb thin) → failure. */
 export const ORACLE_ERRORS: Record<string, FailureSpec> = {

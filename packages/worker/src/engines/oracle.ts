@@ -1,7 +1,7 @@
 import type { PeerCertificate } from 'node:tls';
 import oracledb from 'oracledb';
 import { type Pin, withPinnedSockets } from '../egress/pinned-sockets.js';
-import { fail, StageFailure } from '../verify/stage-failure.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { runListenerTlsStage } from './listener-tls.js';
 import { oracleFailure } from './oracle.errors.js';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import pg from 'pg';
-import { fail } from '../verify/stage-failure.js';
+import { fail } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { postgresFailure } from './postgres.errors.js';
 import { DialSessions } from './session.js';

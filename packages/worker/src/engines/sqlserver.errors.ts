@@ -1,4 +1,4 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /**
  * SQL Server error numbers (from the login's error tokens or a RequestError) → failure. Order

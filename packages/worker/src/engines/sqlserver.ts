@@ -5,7 +5,7 @@ import { checkServerIdentity, type TLSSocket } from 'node:tls';
 // adapter has exactly one socket — the tcp stage's, connected to the address the egress policy
 // checked. One tedious Connection over that socket runs the login, every query and the discovery.
 import { Connection, Request, TYPES } from 'tedious';
-import { fail, type StageFailure } from '../verify/stage-failure.js';
+import { fail, type StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { DialSessions } from './session.js';
 import { sqlServerFailure } from './sqlserver.errors.js';

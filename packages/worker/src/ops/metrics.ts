@@ -1,6 +1,7 @@
 import {
   CONNECTION_TYPES,
   type ConnectionType,
+  isVerificationCode,
   type Logger,
   QUEUE_NAMES,
   QUEUE_READ_TIMEOUT_MS,
@@ -10,7 +11,6 @@ import {
 } from '@dbconn/shared';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { VerificationQueueName } from '../processors/verify-connection.processor.js';
-import { isVerificationCode } from '../verify/codes.js';
 
 /** The `stage` and `code` label of a verification that passed. */
 export const NO_FAILURE = 'none';

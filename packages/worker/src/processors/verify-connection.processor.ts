@@ -11,13 +11,14 @@ import {
   type QUEUE_NAMES,
   SealError,
   STAGE_NAMES,
+  VERIFICATION_CODES,
   type Verification,
+  type VerificationCode,
   type VerificationError,
   VerifyConnectionJobSchema,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { DialSettings } from '../engines/types.js';
-import { VERIFICATION_CODES, type VerificationCode } from '../verify/codes.js';
 import { isTransientCode, verifyConnection } from '../verify/verify-connection.js';
 
 export interface VerifyConnectionProcessorDeps {

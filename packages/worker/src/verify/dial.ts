@@ -1,4 +1,5 @@
 import type { StageResult, VerificationError } from '@dbconn/shared';
+import { type FailureContext, VERIFICATION_CODES, type VerificationCode } from '@dbconn/shared';
 import { compileEgressPolicy, type EgressPolicy } from '../egress/policy.js';
 import { loadEngine } from '../engines/index.js';
 import { tlsPolicyFor } from '../engines/ssl-options.js';
@@ -10,9 +11,8 @@ import type {
   ServerReport,
   VerifyOptions,
 } from '../engines/types.js';
-import { type FailureContext, VERIFICATION_CODES, type VerificationCode } from './codes.js';
+import { StageFailure } from '../failures/stage-failure.js';
 import { openSocket, resolveAllowed } from './network.js';
-import { StageFailure } from './stage-failure.js';
 import { StageRunner } from './stage-runner.js';
 
 /** How long one release (a polite close) may take before the dial returns anyway. */

@@ -1,7 +1,7 @@
 import type { SchemaDiscoveryResult } from '@dbconn/shared';
 import type { DialSettings, VerifyOptions } from '../engines/types.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 import { dial } from './dial.js';
-import { fail, StageFailure } from './stage-failure.js';
 
 export interface DiscoverSchemaOptions extends VerifyOptions {
   /** MongoDB: documents sampled per collection for its field names (config `schema.sampleSize`). */

@@ -1,9 +1,8 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
-import type { Logger } from '@dbconn/shared';
+import type { Logger, VerificationCode } from '@dbconn/shared';
 import type { EgressPolicy } from '../egress/policy.js';
-import type { VerificationCode } from './codes.js';
-import { fail } from './stage-failure.js';
+import { fail } from '../failures/stage-failure.js';
 
 /** getaddrinfo / c-ares codes → dns stage codes. */
 export const DNS_ERROR_CODES: Record<string, VerificationCode> = {

@@ -1,6 +1,11 @@
-import { STAGE_NAMES, type StageName, type StageResult } from '@dbconn/shared';
-import { STAGE_TIMEOUT_CODES, type VerificationCode } from './codes.js';
-import { fail, StageFailure } from './stage-failure.js';
+import {
+  STAGE_NAMES,
+  STAGE_TIMEOUT_CODES,
+  type StageName,
+  type StageResult,
+  type VerificationCode,
+} from '@dbconn/shared';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 
 /** Where a verification stopped, for the result's `error`. */
 export interface RecordedFailure {

@@ -2,7 +2,7 @@ import type { Verification } from '@dbconn/shared';
 import type { DialSettings, VerifyOptions } from '../engines/types.js';
 import { dial } from './dial.js';
 
-export { isTransientCode } from './codes.js';
+export { isTransientCode } from '@dbconn/shared';
 
 /**
  * Verifies one connection stage by stage (spec §6): dns → tcp → tls → auth → database → schema.

@@ -1,4 +1,4 @@
-import type { SslMode, StageName } from '@dbconn/shared';
+import type { SslMode, StageName } from './connection.schema.js';
 
 /** What a failure message may talk about. None of these is a secret. */
 export interface FailureContext {

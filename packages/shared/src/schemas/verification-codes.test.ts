@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type FailureContext, isTransientCode, STAGE_TIMEOUT_CODES, VERIFICATION_CODES } from './codes.js';
+import {
+  type FailureContext,
+  isTransientCode,
+  STAGE_TIMEOUT_CODES,
+  VERIFICATION_CODES,
+} from './verification-codes.js';
 
 const TRANSIENT = [
   'DNS_TEMPORARY',
