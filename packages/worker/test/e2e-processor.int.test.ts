@@ -11,9 +11,9 @@ import {
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodicJobId } from '../src/ops/reverify.js';
+import { createSweeper, SWEEP_BATCH_SIZE, type Sweeper, sweepLockKey } from '../src/ops/sweeper.js';
 import { SECRETS_UNREADABLE, type VerifyJobResult } from '../src/processors/index.js';
 import { createInteractiveHandlers } from '../src/processors/interactive.processor.js';
-import { createSweeper, SWEEP_BATCH_SIZE, type Sweeper, sweepLockKey } from '../src/sweeper.js';
 import { type RunningWorker, startWorker } from '../src/worker.js';
 import {
   closedPort,

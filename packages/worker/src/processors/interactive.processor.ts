@@ -13,7 +13,7 @@ import {
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { z } from 'zod';
-import { requeueConnection } from '../sweeper.js';
+import { requeueConnection } from '../ops/sweeper.js';
 import { verifyConnection } from '../verify/verify-connection.js';
 import type { QueueHandlers } from './index.js';
 import {

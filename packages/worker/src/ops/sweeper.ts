@@ -12,7 +12,7 @@ import {
   type VerifyConnectionJob,
   verifyJobId,
 } from '@dbconn/shared';
-import { periodicJobId } from './ops/reverify.js';
+import { periodicJobId } from './reverify.js';
 
 /** Records read per query; a sweep reads the next page while a page comes back full. */
 export const SWEEP_BATCH_SIZE = 200;
