@@ -21,6 +21,8 @@ export const QUEUE_NAMES = {
   interactive: 'interactive',
 } as const;
 
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
 export const JOB_NAMES = {
   verifyConnection: 'verify-connection',
   testConnection: 'test-connection',

@@ -7,7 +7,6 @@ import type {
   StageName,
   Verification,
 } from '@dbconn/shared';
-import type { StageRunner } from '../verify/stage-runner.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
 
@@ -60,6 +59,26 @@ export interface ServerReport {
   tls?: TlsInfo;
 }
 
+/**
+ * What an engine does with the stages of its verification: run one under its deadline, or record
+ * one that does not apply. verify/stage-runner.ts implements it; declared here so an adapter never
+ * imports the pipeline that calls it.
+ */
+export interface Stages {
+  /**
+   * Runs `stage`; returns its value, or throws the StageFailure that ended the verification.
+   * `skippedWhen` turns a result into a skipped stage with a code (TLS under `prefer` when the
+   * server has none).
+   */
+  run<T>(
+    stage: StageName,
+    work: (signal: AbortSignal) => Promise<T>,
+    options?: { skippedWhen?: (value: T) => string | undefined },
+  ): Promise<T>;
+  /** Records a stage that does not run (TLS under `disable`). */
+  skip(stage: StageName, code?: string): void;
+}
+
 export interface EngineContext {
   settings: DialSettings;
   /** The address the dns stage checked and the tcp stage connected to. Drivers dial this, never the name. */
@@ -67,7 +86,7 @@ export interface EngineContext {
   /** Connected to `address` by the tcp stage; from here the engine owns it (hand it to the driver or close it). */
   socket: Socket;
   tls: TlsPolicy;
-  stages: StageRunner;
+  stages: Stages;
   /** For drivers that want a timeout of their own; the stage runner enforces the real deadline. */
   stageTimeoutMs: number;
   /** Registers a release (close a client, destroy a socket) that runs when the verification ends. */

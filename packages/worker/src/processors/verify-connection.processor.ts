@@ -8,7 +8,7 @@ import {
   type Keyring,
   type Logger,
   openStoredSecrets,
-  type QUEUE_NAMES,
+  type QueueName,
   SealError,
   STAGE_NAMES,
   VERIFICATION_CODES,
@@ -29,11 +29,8 @@ export interface VerifyConnectionProcessorDeps {
   /** Announces each status change to watchers (connections.watch). Failures are logged, not thrown. */
   publish?: (event: ConnectionEvent) => Promise<unknown>;
   /** Told of every finished verification (metrics); must not throw. Dials cut short by shutdown are not told. */
-  onVerified?: (engine: ConnectionType, verification: Verification, queue: VerificationQueueName) => void;
+  onVerified?: (engine: ConnectionType, verification: Verification, queue: QueueName) => void;
 }
-
-/** The queue a verification ran on (a label of the verification metrics). */
-export type VerificationQueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
  * What a finished job leaves in Redis as its return value (BullMQ keeps it in clear text: codes

@@ -5,6 +5,7 @@ import {
   type StageResult,
   type VerificationCode,
 } from '@dbconn/shared';
+import type { Stages } from '../engines/types.js';
 import { fail, StageFailure } from '../failures/stage-failure.js';
 
 /** Where a verification stopped, for the result's `error`. */
@@ -29,7 +30,7 @@ const asFailure = (error: unknown) =>
  * aborted); the runner does not wait for the function after that. Resources the function opened
  * must be registered with the verification's cleanup, which runs whatever the outcome.
  */
-export class StageRunner {
+export class StageRunner implements Stages {
   private readonly results = new Map<StageName, StageResult>();
   private failed: RecordedFailure | undefined;
   private readonly endsAt: number;
