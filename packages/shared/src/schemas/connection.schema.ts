@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { STAGE_NAMES, VERIFICATION_CODE_NAMES } from './verification-codes.js';
 
 export const CONNECTION_TYPES = ['ORACLE', 'SQL_SERVER', 'POSTGRESQL', 'MONGODB', 'MYSQL'] as const;
 export const CONNECTION_STATUSES = ['pending', 'verifying', 'active', 'failed'] as const;
@@ -244,20 +245,17 @@ export const IdSchema = z.uuid({ error: 'id must be a UUID' }).toLowerCase();
 
 // ---- verification result (spec §6) ----
 
-export const STAGE_NAMES = ['dns', 'tcp', 'tls', 'auth', 'database', 'schema'] as const;
-export type StageName = (typeof STAGE_NAMES)[number];
-
 export const StageResultSchema = z.object({
   name: z.enum(STAGE_NAMES),
   status: z.enum(['ok', 'failed', 'skipped']),
   durationMs: z.number().nonnegative(),
-  code: z.string().optional(),
+  code: z.enum(VERIFICATION_CODE_NAMES).optional(),
 });
 export type StageResult = z.infer<typeof StageResultSchema>;
 
 export const VerificationErrorSchema = z.object({
   stage: z.enum(STAGE_NAMES),
-  code: z.string(),
+  code: z.enum(VERIFICATION_CODE_NAMES),
   message: z.string(),
   hint: z.string(),
 });

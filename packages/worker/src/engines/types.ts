@@ -6,6 +6,7 @@ import type {
   SslMode,
   StageName,
   Verification,
+  VerificationCode,
 } from '@dbconn/shared';
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
@@ -73,10 +74,10 @@ export interface Stages {
   run<T>(
     stage: StageName,
     work: (signal: AbortSignal) => Promise<T>,
-    options?: { skippedWhen?: (value: T) => string | undefined },
+    options?: { skippedWhen?: (value: T) => VerificationCode | undefined },
   ): Promise<T>;
   /** Records a stage that does not run (TLS under `disable`). */
-  skip(stage: StageName, code?: string): void;
+  skip(stage: StageName, code?: VerificationCode): void;
 }
 
 export interface EngineContext {

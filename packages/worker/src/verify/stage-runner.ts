@@ -54,7 +54,7 @@ export class StageRunner implements Stages {
   async run<T>(
     stage: StageName,
     work: (signal: AbortSignal) => Promise<T>,
-    options: { skippedWhen?: (value: T) => string | undefined } = {},
+    options: { skippedWhen?: (value: T) => VerificationCode | undefined } = {},
   ): Promise<T> {
     this.assertNext(stage);
     const start = performance.now();
@@ -100,7 +100,7 @@ export class StageRunner implements Stages {
   }
 
   /** Records a stage that does not run (TLS under `disable`; TLS under `prefer` when the server has none). */
-  skip(stage: StageName, code?: string): void {
+  skip(stage: StageName, code?: VerificationCode): void {
     this.assertNext(stage);
     this.results.set(stage, { name: stage, status: 'skipped', durationMs: 0, ...(code ? { code } : {}) });
   }
