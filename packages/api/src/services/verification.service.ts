@@ -5,7 +5,7 @@ import {
   type ConnectionEvent,
   type ConnectionStatus,
   type ConnectionStore,
-  type DialSettingsPayload,
+  type DialSettings,
   JOB_NAMES,
   type Keyring,
   type Redis,
@@ -187,10 +187,10 @@ export class VerificationService {
     ctx: RequestContext,
     input: TestSettingsInput,
     scope: ProductScope,
-  ): Promise<DialSettingsPayload> {
+  ): Promise<DialSettings> {
     if (!input.id) {
       return {
-        type: input.type as DialSettingsPayload['type'],
+        type: input.type as DialSettings['type'],
         host: input.host as string,
         port: input.port as number,
         databaseName: input.databaseName as string,

@@ -1,30 +1,14 @@
 import type { Socket } from 'node:net';
 import type {
-  ConnectionType,
+  DialSettings,
   DiscoveredTable,
   Logger,
-  SslMode,
   StageName,
   Verification,
   VerificationCode,
 } from '@dbconn/shared';
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
-
-/** Everything needed to dial a connection, secrets opened. Lives only in worker memory. */
-export interface DialSettings {
-  type: ConnectionType;
-  host: string;
-  port: number;
-  databaseName: string;
-  userName: string;
-  password: string;
-  schema?: string | undefined;
-  ssl?:
-    | { mode: SslMode; ca?: string | undefined; cert?: string | undefined; key?: string | undefined }
-    | undefined;
-  metadata: Record<string, string>;
-}
 
 /** Egress policy (spec §8), applied to every resolved address before dialling. */
 export interface EgressPolicyConfig {
@@ -113,4 +97,4 @@ export interface EngineAdapter {
   discover(ctx: EngineContext, schema: string, options: DiscoveryOptions): Promise<DiscoveredTable[]>;
 }
 
-export type { DiscoveredTable, DiscoveryOptions, StageName, Verification };
+export type { DialSettings, DiscoveredTable, DiscoveryOptions, StageName, Verification };

@@ -1,5 +1,5 @@
 import {
-  type DialSettingsPayload,
+  type DialSettings,
   DialSettingsSchema,
   JOB_NAMES,
   open,
@@ -99,7 +99,7 @@ export function createInteractiveHandlers(
       const { organizationId, requestId } = parsePayload(TestSettingsJobSchema, job);
       const sealed = await deps.redis.getdel(testSettingsKey(deps.prefix, requestId));
       if (!sealed) throw new UnrecoverableError('the settings to test expired before a worker took them');
-      let settings: DialSettingsPayload;
+      let settings: DialSettings;
       try {
         settings = DialSettingsSchema.parse(
           JSON.parse(open(deps.keyring, sealed, { organizationId, connectionId: requestId })),
