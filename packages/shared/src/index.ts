@@ -7,6 +7,7 @@ export * from './jobs.js';
 export * from './logger.js';
 export * from './metrics/queue-gauges.js';
 export * from './queue.js';
+export * from './readiness.js';
 export * from './schemas/connection.schema.js';
 export * from './schemas/validation.js';
 export * from './schemas/verification-codes.js';

@@ -1,4 +1,4 @@
-import { AppError, type Redis } from '@dbconn/shared';
+import { AppError, RETRY_AFTER_SECONDS, type Redis } from '@dbconn/shared';
 
 export interface Limit {
   /** What is counted, e.g. `connection:<id>`. */
@@ -84,7 +84,10 @@ export class RateLimiter {
         ...entries.map(({ cost }) => cost),
       );
     } catch (cause) {
-      throw new AppError('UNAVAILABLE', 'The rate limiter is unavailable', { retryAfter: 5, cause });
+      throw new AppError('UNAVAILABLE', 'The rate limiter is unavailable', {
+        retryAfter: RETRY_AFTER_SECONDS,
+        cause,
+      });
     }
     const refused = entries[Number(reply?.[0] ?? 0) - 1];
     if (!refused) return;

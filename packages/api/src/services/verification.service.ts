@@ -8,6 +8,7 @@ import {
   type DialSettings,
   JOB_NAMES,
   type Keyring,
+  RETRY_AFTER_SECONDS,
   type Redis,
   seal,
   type TestResult,
@@ -90,7 +91,7 @@ export class VerificationService {
         this.deps.settingsTtlSeconds,
       );
     } catch (cause) {
-      throw new AppError('UNAVAILABLE', 'Redis is unavailable', { retryAfter: 5, cause });
+      throw new AppError('UNAVAILABLE', 'Redis is unavailable', { retryAfter: RETRY_AFTER_SECONDS, cause });
     }
     try {
       const verification = await this.deps.interactive.run<Verification>(JOB_NAMES.testSettings, {

@@ -1,3 +1,4 @@
+import { RETRY_AFTER_SECONDS } from '@dbconn/shared';
 import { type PostgresFixture, startPostgres } from '@dbconn/worker/test-fixtures';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -199,13 +200,16 @@ describe('interactive requests without a worker', () => {
     const res = await http(h, 'POST', `${PATH}/${id}/test`);
     expect(res.status).toBe(504);
     expect(res.body.code).toBe('WORKER_TIMEOUT');
-    expect(res.headers.get('retry-after')).toBe('5');
+    expect(res.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
 
     // The tRPC door sends the same header, not only `retryAfter` in the error's data.
     const viaTrpc = await http(h, 'POST', '/trpc/connections.test', { body: { id } });
     expect(viaTrpc.status).toBe(504);
-    expect(viaTrpc.body.error.data).toMatchObject({ code: 'WORKER_TIMEOUT', retryAfter: 5 });
-    expect(viaTrpc.headers.get('retry-after')).toBe('5');
+    expect(viaTrpc.body.error.data).toMatchObject({
+      code: 'WORKER_TIMEOUT',
+      retryAfter: RETRY_AFTER_SECONDS,
+    });
+    expect(viaTrpc.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
   });
 });
 
