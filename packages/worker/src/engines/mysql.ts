@@ -164,7 +164,7 @@ export const mysql: EngineAdapter = {
       if (row?.version) ctx.report.version = row.version;
     });
 
-    const schema = settings.schema ?? mysql.defaultSchema(settings);
+    const { schema } = ctx;
     await stages.run('schema', async () => {
       try {
         await query(started.connection, 'USE ??', [schema]);

@@ -123,7 +123,7 @@ export const oracle: EngineAdapter = {
       ctx.report.version = connection.oracleServerVersionString;
     });
 
-    const schema = settings.schema ?? oracle.defaultSchema(settings);
+    const { schema } = ctx;
     const owner = await stages.run('schema', async () => {
       try {
         // The name as written first (a quoted, mixed-case user), then as Oracle folds it.

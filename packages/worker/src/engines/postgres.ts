@@ -108,7 +108,7 @@ export const postgres: EngineAdapter = {
       if (version) ctx.report.version = version;
     });
 
-    const schema = settings.schema ?? postgres.defaultSchema(settings);
+    const { schema } = ctx;
     await stages.run('schema', async () => {
       // pg_namespace is readable by every role, so "missing" and "not usable" can be told apart.
       const { rows } = await query<{ usable: boolean }>(

@@ -188,7 +188,7 @@ export const sqlServer: EngineAdapter = {
   defaultSchema: () => 'dbo',
 
   async verify(ctx) {
-    const { settings, stages, tls } = ctx;
+    const { stages, tls } = ctx;
     const login = startLogin(ctx);
     // Closes the socket too, whatever state the login or a query is in.
     ctx.defer(() => login.connection.close());
@@ -212,7 +212,7 @@ export const sqlServer: EngineAdapter = {
       if (row?.version) ctx.report.version = row.version;
     });
 
-    const schema = settings.schema ?? sqlServer.defaultSchema(settings);
+    const { schema } = ctx;
     await stages.run('schema', async () => {
       const [row] = await run<{ canSelect: number | null }>(
         `SELECT HAS_PERMS_BY_NAME(name, 'SCHEMA', 'SELECT') AS canSelect FROM sys.schemas WHERE name = @schema`,

@@ -66,6 +66,8 @@ export interface Stages {
 
 export interface EngineContext {
   settings: DialSettings;
+  /** The schema to check: the connection's, or the engine's default (worked out once, by the dial). */
+  schema: string;
   /** The address the dns stage checked and the tcp stage connected to. Drivers dial this, never the name. */
   address: string;
   /** Connected to `address` by the tcp stage; from here the engine owns it (hand it to the driver or close it). */

@@ -29,6 +29,10 @@ function egressPolicy(config: EgressPolicyConfig): EgressPolicy {
   return policy;
 }
 
+/** The schema a dial checks (spec §4): the connection's, else the engine's default. The one place this is decided. */
+const effectiveSchema = (engine: EngineAdapter, settings: DialSettings) =>
+  settings.schema ?? engine.defaultSchema(settings);
+
 /** Releases registered by the stages; run once, whatever the outcome, and never throw. */
 class Releases {
   private readonly releases: (() => unknown)[] = [];
@@ -112,10 +116,13 @@ export async function dial<T>(
   const policy = egressPolicy(options.egress);
   let engine: EngineAdapter | undefined;
   let value: T | undefined;
+  /** The connection's schema, or the engine's default once the engine is known. */
+  let schema = settings.schema ?? '';
 
   try {
     const loaded = await loadEngine(settings.type);
     engine = loaded;
+    schema = effectiveSchema(loaded, settings);
     const addresses = await stages.run('dns', () => resolveAllowed(settings.host, policy, options.log));
     const { socket, address } = await stages.run('tcp', async (signal) => {
       const opened = await openSocket(addresses, settings.port, signal);
@@ -126,6 +133,7 @@ export async function dial<T>(
     releases.add(() => socket.destroy());
     const ctx: EngineContext = {
       settings,
+      schema,
       address,
       socket,
       tls: tlsPolicyFor(settings),
@@ -136,9 +144,8 @@ export async function dial<T>(
     };
     await loaded.verify(ctx);
     if (finalStep) {
-      const schema = settings.schema ?? loaded.defaultSchema(settings);
       value = await stages.runAfter('schema', finalStep.timeoutCode, () =>
-        finalStep.run(loaded, ctx, schema),
+        finalStep.run(loaded, ctx, ctx.schema),
       );
     }
   } catch (error) {
@@ -148,7 +155,6 @@ export async function dial<T>(
     await releases.runAll();
   }
 
-  const schema = settings.schema ?? engine?.defaultSchema(settings) ?? '';
   const dialled: DialReport = {
     checkedAt,
     latencyMs: Math.round(performance.now() - startedAt),
