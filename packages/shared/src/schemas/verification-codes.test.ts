@@ -2,52 +2,13 @@ import { describe, expect, it } from 'vitest';
 import {
   type FailureContext,
   isTransientCode,
+  isVerificationCode,
+  STAGE_NAMES,
   STAGE_TIMEOUT_CODES,
+  VERIFICATION_CODE_NAMES,
   VERIFICATION_CODES,
+  type VerificationCode,
 } from './verification-codes.js';
-
-const TRANSIENT = [
-  'DNS_TEMPORARY',
-  'DNS_TIMEOUT',
-  'TCP_REFUSED',
-  'TCP_TIMEOUT',
-  'TCP_UNREACHABLE',
-  'TCP_RESET',
-  'TCP_FAILED',
-  'TLS_TIMEOUT',
-  'AUTH_TIMEOUT',
-  'DATABASE_TIMEOUT',
-  'SCHEMA_TIMEOUT',
-  'DISCOVERY_TIMEOUT',
-  'SERVER_BUSY',
-  'CONNECTION_LOST',
-  'ABORTED',
-];
-
-const PERMANENT = [
-  'DNS_NOT_FOUND',
-  'SECRETS_UNREADABLE',
-  'REDIRECT_REFUSED',
-  'HOST_FORBIDDEN',
-  'TLS_NOT_OFFERED',
-  'TLS_REQUIRED',
-  'TLS_CERT_UNTRUSTED',
-  'TLS_HOSTNAME_MISMATCH',
-  'TLS_CERT_EXPIRED',
-  'TLS_CERT_NOT_YET_VALID',
-  'TLS_CLIENT_CERT_REJECTED',
-  'TLS_CONFIG_INVALID',
-  'TLS_HANDSHAKE_FAILED',
-  'AUTH_FAILED',
-  'AUTH_UNSUPPORTED',
-  'HOST_NOT_ALLOWED',
-  'DATABASE_NOT_FOUND',
-  'SCHEMA_NOT_FOUND',
-  'PERMISSION_DENIED',
-  'DISCOVERY_FAILED',
-  'PROTOCOL_ERROR',
-  'UNEXPECTED_ERROR',
-];
 
 const context: FailureContext = {
   engine: 'PostgreSQL',
@@ -61,42 +22,77 @@ const context: FailureContext = {
   timeoutMs: 5000,
 };
 
-describe('isTransientCode (spec §6)', () => {
-  it('classifies every code, transient or permanent', () => {
-    expect([...TRANSIENT, ...PERMANENT].sort()).toEqual(Object.keys(VERIFICATION_CODES).sort());
-  });
+const codes = Object.keys(VERIFICATION_CODES) as VerificationCode[];
 
-  it.each(TRANSIENT)('%s is transient', (code) => {
-    expect(isTransientCode(code)).toBe(true);
-  });
+/**
+ * Spec §6 in executable form: what may be retried is a timeout, anything at the TCP level, or a
+ * momentary state of the network or the server. Everything else is permanent.
+ */
+const MOMENTARY = new Set<VerificationCode>(['DNS_TEMPORARY', 'SERVER_BUSY', 'CONNECTION_LOST', 'ABORTED']);
+const isTimeoutOrNetworkOrBusy = (code: VerificationCode) =>
+  code.endsWith('_TIMEOUT') || code.startsWith('TCP_') || MOMENTARY.has(code);
 
-  it.each(PERMANENT)('%s is permanent', (code) => {
-    expect(isTransientCode(code)).toBe(false);
-  });
-
-  it('every TCP_* and every *_TIMEOUT is transient', () => {
-    for (const code of Object.keys(VERIFICATION_CODES)) {
-      if (code.startsWith('TCP_') || code.endsWith('_TIMEOUT'))
-        expect(isTransientCode(code), code).toBe(true);
-    }
-    for (const code of Object.values(STAGE_TIMEOUT_CODES)) expect(isTransientCode(code)).toBe(true);
+describe('the verification code catalogue (spec §6)', () => {
+  it('retries exactly the timeouts, the TCP failures and the momentary states', () => {
+    for (const code of codes) expect(isTransientCode(code), code).toBe(isTimeoutOrNetworkOrBusy(code));
   });
 
   it('an unknown code is permanent (a typo never becomes a retry loop)', () => {
     expect(isTransientCode('NOPE_TIMEOUTISH')).toBe(false);
     expect(isTransientCode('toString')).toBe(false);
+    expect(isVerificationCode('constructor')).toBe(false);
+  });
+
+  it('gives every stage a timeout code reported at that stage', () => {
+    for (const stage of STAGE_NAMES) {
+      const code = STAGE_TIMEOUT_CODES[stage];
+      expect(VERIFICATION_CODES[code].stages, stage).toEqual([stage]);
+      expect(isTransientCode(code)).toBe(true);
+    }
+  });
+
+  it('names, for every code, stages in run order and without repeats', () => {
+    for (const code of codes) {
+      const { stages } = VERIFICATION_CODES[code];
+      expect(stages.length, code).toBeGreaterThan(0);
+      const order = stages.map((stage) => STAGE_NAMES.indexOf(stage));
+      expect(order, code).toEqual([...new Set(order)].sort((a, b) => a - b));
+    }
+  });
+
+  it('a code named after a stage is reported at that stage only', () => {
+    const prefixes = { DNS_: 'dns', TCP_: 'tcp', DATABASE_: 'database', SCHEMA_: 'schema' } as const;
+    for (const code of codes) {
+      for (const [prefix, stage] of Object.entries(prefixes)) {
+        if (code.startsWith(prefix)) expect(VERIFICATION_CODES[code].stages, code).toEqual([stage]);
+      }
+      if (code.startsWith('TLS_')) expect(VERIFICATION_CODES[code].stages, code).toContain('tls');
+      if (code.startsWith('AUTH_')) expect(VERIFICATION_CODES[code].stages, code).toEqual(['auth']);
+    }
+  });
+
+  it('lists the same codes for z.enum and the OpenAPI document as the catalogue holds', () => {
+    expect(new Set(VERIFICATION_CODE_NAMES)).toEqual(new Set(codes));
   });
 });
 
 describe('messages and hints', () => {
-  it.each(Object.keys(VERIFICATION_CODES))('%s has a message and a hint for every stage', (code) => {
-    const entry = VERIFICATION_CODES[code as keyof typeof VERIFICATION_CODES];
-    for (const stage of ['dns', 'tcp', 'tls', 'auth', 'database', 'schema'] as const) {
+  it.each(codes)('%s has a message and a hint at every stage it is reported at', (code) => {
+    const entry = VERIFICATION_CODES[code];
+    for (const stage of entry.stages) {
       const message = entry.message({ ...context, stage });
       const hint = entry.hint({ ...context, stage });
       expect(message.length).toBeGreaterThan(10);
       expect(hint.length).toBeGreaterThan(10);
       expect(`${message} ${hint}`).not.toMatch(/undefined|null|\[object/);
+    }
+  });
+
+  it('messages of codes about the server name the host it was', () => {
+    for (const code of codes) {
+      const { stages, message } = VERIFICATION_CODES[code];
+      const text = message({ ...context, stage: stages[0] ?? 'dns' });
+      if (code.startsWith('TCP_') || code.startsWith('DNS_')) expect(text, code).toContain('db.example.com');
     }
   });
 
