@@ -46,6 +46,10 @@ type WithConsume = Redis & {
   [COMMAND](numKeys: number, ...keysAndArgs: (string | number)[]): Promise<[number, number]>;
 };
 
+/** The Redis counter of one limit (`scope` test or schema; `key` connection:<id> or organization:<id>). */
+export const rateLimitKey = (prefix: string, scope: string, key: string) =>
+  `${prefix}:ratelimit:${scope}:${key}`;
+
 /**
  * Fixed-window counters in Redis, shared by every API replica (spec §8). All limits of a request
  * are checked and taken in one atomic script; the first one that would go over its max answers
@@ -78,7 +82,7 @@ export class RateLimiter {
     try {
       reply = await this.redis[COMMAND](
         entries.length,
-        ...entries.map(({ limit }) => `${this.prefix}:ratelimit:${scope}:${limit.key}`),
+        ...entries.map(({ limit }) => rateLimitKey(this.prefix, scope, limit.key)),
         this.windowSeconds,
         ...entries.map(({ limit }) => limit.max),
         ...entries.map(({ cost }) => cost),

@@ -47,8 +47,7 @@ describe('worker crash', () => {
       password: 'x',
     });
     // Kill the moment the worker dials: it then has a full stage timeout (3 s) left to hang.
-    const deadline = Date.now() + 20_000;
-    while (silent.accepted() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await expect.poll(() => silent.accepted(), { timeout: 20_000, interval: 10 }).toBeGreaterThan(0);
     await first.kill();
     expect(first.child.signalCode).toBe('SIGKILL');
     const dialsBeforeCrash = silent.accepted();
