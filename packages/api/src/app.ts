@@ -65,7 +65,7 @@ class RequestLogController extends LogController {
 
 const pathOf = (url: string) => url.split('?')[0];
 
-/** Request bodies above this are refused with 413 (spec §4: ≤256 KiB). */
+/** Request bodies above this are refused with 413 (docs/contract.md §4: ≤256 KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface AppDeps {

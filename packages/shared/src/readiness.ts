@@ -4,7 +4,7 @@ import { withTimeout } from './timeout.js';
 /** How long /ready waits for each dependency: a probe must answer even when a dependency hangs. */
 export const READY_CHECK_TIMEOUT_MS = 2_000;
 
-/** What /ready checks (spec §9), named as the 503 body names them. */
+/** What /ready checks (docs/contract.md §9), named as the 503 body names them. */
 export interface ReadinessProbes {
   store: { ping(): Promise<unknown> };
   redis: { ping(): Promise<unknown> };

@@ -51,7 +51,7 @@ export const rateLimitKey = (prefix: string, scope: string, key: string) =>
   `${prefix}:ratelimit:${scope}:${key}`;
 
 /**
- * Fixed-window counters in Redis, shared by every API replica (spec §8). All limits of a request
+ * Fixed-window counters in Redis, shared by every API replica (docs/contract.md §8). All limits of a request
  * are checked and taken in one atomic script; the first one that would go over its max answers
  * 429 with Retry-After (the seconds left in its window), and then nothing is taken.
  */

@@ -11,7 +11,7 @@ export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 export type SslMode = (typeof SSL_MODES)[number];
 
 /**
- * Engine-native spellings accepted for `ssl.mode`, normalised to libpq's vocabulary (spec §5).
+ * Engine-native spellings accepted for `ssl.mode`, normalised to libpq's vocabulary (docs/contract.md §5).
  * MySQL (Go driver / ssl-mode), SQL Server (`encrypt=`) and MongoDB (`tls=`) spellings.
  */
 export const SSL_MODE_ALIASES: Record<string, SslMode> = {
@@ -43,7 +43,7 @@ const METADATA_VALUE_MAX = 2000;
 
 /**
  * `when` for an object-level check: run it whenever the input was an object, even if some field
- * already failed, so one answer names every bad field (spec §4). By default zod skips refinements
+ * already failed, so one answer names every bad field (docs/contract.md §4). By default zod skips refinements
  * after any aborting issue, e.g. a type error in an unrelated field. A non-object input keeps its
  * raw value here and has its own issue, so the check does not run on it.
  */
@@ -142,7 +142,7 @@ export const SslInputSchema = z
   }, whenObject);
 
 /**
- * `metadata` (spec §4): a flat object of at most 50 entries, keys 1–100 characters, values strings of
+ * `metadata` (docs/contract.md §4): a flat object of at most 50 entries, keys 1–100 characters, values strings of
  * at most 2000. The record itself only insists on an object of strings (a nested value is named by
  * its key); the limits are one check that runs even when some value has the wrong type, so every
  * bad key, every bad value and the key count are reported together. A bad key is named
@@ -243,7 +243,7 @@ export type UpdateConnectionInput = z.output<typeof UpdateConnectionInputSchema>
  */
 export const IdSchema = z.uuid({ error: 'id must be a UUID' }).toLowerCase();
 
-// ---- verification result (spec §6) ----
+// ---- verification result (docs/contract.md §6) ----
 
 export const StageResultSchema = z.object({
   name: z.enum(STAGE_NAMES),
@@ -283,7 +283,7 @@ export const VerificationSchema = z.object({
 });
 export type Verification = z.infer<typeof VerificationSchema>;
 
-// ---- the resource (spec §1) ----
+// ---- the resource (docs/contract.md §1) ----
 
 export const ConnectionSchema = z.object({
   id: z.uuid(),
@@ -306,7 +306,7 @@ export const ConnectionSchema = z.object({
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
 
-// ---- list (spec §2) ----
+// ---- list (docs/contract.md §2) ----
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const dateParam = (what: string) =>
@@ -380,7 +380,7 @@ export const ConnectionPageSchema = z.object({
 });
 export type ConnectionPage = z.infer<typeof ConnectionPageSchema>;
 
-// ---- test now / try before save (spec §2) ----
+// ---- test now / try before save (docs/contract.md §2) ----
 
 /**
  * POST /test: settings to try without storing them. Without `id` every dialled field of create is
@@ -419,7 +419,7 @@ export const TestResultSchema = z.object({
 });
 export type TestResult = z.infer<typeof TestResultSchema>;
 
-// ---- schema discovery and validation (spec §2) ----
+// ---- schema discovery and validation (docs/contract.md §2) ----
 
 export const ConnectionSchemaResponseSchema = z.object({
   id: z.uuid(),

@@ -25,14 +25,14 @@ const context: FailureContext = {
 const codes = Object.keys(VERIFICATION_CODES) as VerificationCode[];
 
 /**
- * Spec §6 in executable form: what may be retried is a timeout, anything at the TCP level, or a
+ * docs/contract.md §6 in executable form: what may be retried is a timeout, anything at the TCP level, or a
  * momentary state of the network or the server. Everything else is permanent.
  */
 const MOMENTARY = new Set<VerificationCode>(['DNS_TEMPORARY', 'SERVER_BUSY', 'CONNECTION_LOST', 'ABORTED']);
 const isTimeoutOrNetworkOrBusy = (code: VerificationCode) =>
   code.endsWith('_TIMEOUT') || code.startsWith('TCP_') || MOMENTARY.has(code);
 
-describe('the verification code catalogue (spec §6)', () => {
+describe('the verification code catalogue (docs/contract.md §6)', () => {
   it('retries exactly the timeouts, the TCP failures and the momentary states', () => {
     for (const code of codes) expect(isTransientCode(code), code).toBe(isTimeoutOrNetworkOrBusy(code));
   });

@@ -1,6 +1,6 @@
 import type { SslMode } from './connection.schema.js';
 
-/** The stages of a verification, in the order they run (spec §6). */
+/** The stages of a verification, in the order they run (docs/contract.md §6). */
 export const STAGE_NAMES = ['dns', 'tcp', 'tls', 'auth', 'database', 'schema'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
@@ -29,7 +29,7 @@ interface CodeEntry {
    * at the stage the server got to, so some codes belong to more than one.
    */
   stages: readonly StageName[];
-  /** Retried with backoff (spec §6) rather than failing the connection at once. */
+  /** Retried with backoff (docs/contract.md §6) rather than failing the connection at once. */
   transient: boolean;
   message: FailureText;
   /** Who can fix it, and how. */
@@ -74,7 +74,7 @@ export const VERIFICATION_CODES = {
   HOST_FORBIDDEN: {
     stages: ['dns'],
     transient: false,
-    // Generic on purpose (spec §8): the user must not learn which rule matched.
+    // Generic on purpose (docs/contract.md §8): the user must not learn which rule matched.
     message: (c) => `Connections to ${c.host} are not allowed by this service's network policy`,
     hint: () => 'Use another host, or ask the operators of this service to allow this one.',
   },
@@ -322,7 +322,7 @@ export function isVerificationCode(code: string): code is VerificationCode {
 }
 
 /**
- * Whether a failed verification is worth retrying (spec §6): DNS_TEMPORARY, every TCP_* code,
+ * Whether a failed verification is worth retrying (docs/contract.md §6): DNS_TEMPORARY, every TCP_* code,
  * every *_TIMEOUT, a busy server, a dropped connection, an interrupted run. Everything else
  * (forbidden host, TLS certificates, credentials, database, schema) is permanent. Unknown codes are
  * permanent, so a typo never turns into a retry loop.

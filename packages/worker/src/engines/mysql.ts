@@ -110,7 +110,7 @@ const sessions = new DialSessions<Connection>();
 
 export const mysql: EngineAdapter = {
   displayName: 'MySQL',
-  // For MySQL the schema is the database (spec §4).
+  // For MySQL the schema is the database (docs/contract.md §4).
   defaultSchema: (settings) => settings.databaseName,
 
   async verify(ctx) {

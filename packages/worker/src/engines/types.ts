@@ -10,7 +10,7 @@ import type {
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
 
-/** Egress policy (spec §8), applied to every resolved address before dialling. */
+/** Egress policy (docs/contract.md §8), applied to every resolved address before dialling. */
 export interface EgressPolicyConfig {
   mode: 'default' | 'strict';
   /** CIDRs or host names (`db.example.com`, `*.example.com`) always allowed, unless denied. */
@@ -85,7 +85,7 @@ export interface EngineContext {
 export interface EngineAdapter {
   /** For messages: `PostgreSQL`, `MySQL`... */
   displayName: string;
-  /** The schema checked when the connection names none (spec §4). */
+  /** The schema checked when the connection names none (docs/contract.md §4). */
   defaultSchema(settings: DialSettings): string;
   /** Runs the tls, auth, database and schema stages through `ctx.stages`. */
   verify(ctx: EngineContext): Promise<void>;

@@ -24,7 +24,7 @@ export interface OpsServer {
 }
 
 /**
- * The worker's operations port (spec §9): `GET /health` (the process is up), `GET /ready` (the
+ * The worker's operations port (docs/contract.md §9): `GET /health` (the process is up), `GET /ready` (the
  * store and Redis answer; otherwise 503 naming which is down) and `GET /metrics` (Prometheus text).
  * Plain node:http: three routes do not need a framework.
  */

@@ -93,7 +93,7 @@ export interface Sweeper {
 }
 
 /**
- * The sweeper (spec §9): a lost job never strands a record. A connection stays pending/verifying
+ * The sweeper (docs/contract.md §9): a lost job never strands a record. A connection stays pending/verifying
  * past `sweep.staleAfterMs` when its enqueue failed (Redis down at create), its job failed on a
  * store error, or its job stalled more often than BullMQ allows. Only one replica sweeps at a time.
  */

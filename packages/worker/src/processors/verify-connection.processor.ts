@@ -69,7 +69,7 @@ export type VerifyConnectionProcessor = (
 
 /**
  * Runs one verification job: claim the connection for the job's dialled version, dial it, and
- * write the result only if that version is still current (spec §6).
+ * write the result only if that version is still current (docs/contract.md §6).
  */
 export function createVerifyConnectionProcessor(
   deps: VerifyConnectionProcessorDeps,

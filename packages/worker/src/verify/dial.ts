@@ -29,7 +29,7 @@ function egressPolicy(config: EgressPolicyConfig): EgressPolicy {
   return policy;
 }
 
-/** The schema a dial checks (spec §4): the connection's, else the engine's default. The one place this is decided. */
+/** The schema a dial checks (docs/contract.md §4): the connection's, else the engine's default. The one place this is decided. */
 const effectiveSchema = (engine: EngineAdapter, settings: DialSettings) =>
   settings.schema ?? engine.defaultSchema(settings);
 
@@ -90,7 +90,7 @@ export type DialOutcome<T> = DialReport &
   ({ passed: false; error: VerificationError } | { passed: true; value: T });
 
 /**
- * The one dialling pipeline (spec §6): dns → tcp → tls → auth → database → schema, each stage
+ * The one dialling pipeline (docs/contract.md §6): dns → tcp → tls → auth → database → schema, each stage
  * under its deadline and the egress policy, then the optional final step on the same connection.
  * Never throws for anything the database, the network or the settings do: every failure is an
  * outcome. Every socket and client it opened is closed before it returns. The only throw is an

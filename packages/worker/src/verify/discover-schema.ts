@@ -9,7 +9,7 @@ export interface DiscoverSchemaOptions extends VerifyOptions {
 }
 
 /**
- * Discovers the tables (or collections) of a connection's schema and their fields (spec §2,
+ * Discovers the tables (or collections) of a connection's schema and their fields (docs/contract.md §2,
  * GET /{id}/schema): the same dial as verifyConnection — every stage, the egress policy, the
  * deadlines — then the engine's `discover` on the verified connection, under a stage's deadline.
  *

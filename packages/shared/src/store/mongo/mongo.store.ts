@@ -114,7 +114,7 @@ connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_change
 connectionSchema.index({ lastVerifiedAt: 1, _id: 1 }, { name: 'last_verified' });
 
 /**
- * The MongoDB store through mongoose (spec §10), on its own connection (not mongoose's global one).
+ * The MongoDB store through mongoose (docs/contract.md §10), on its own connection (not mongoose's global one).
  * The database is the one named in the URL's path. Reads are lean and mapped to ConnectionRecord,
  * so no mongoose document leaves this class.
  *

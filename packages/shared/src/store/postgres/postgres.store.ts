@@ -55,7 +55,7 @@ interface ConnectionRow {
 }
 
 /**
- * The PostgreSQL store (spec §10). The URL may carry `?schema=<name>`: the store then lives in that
+ * The PostgreSQL store (docs/contract.md §10). The URL may carry `?schema=<name>`: the store then lives in that
  * schema (created at `init()`), which gives tests and side-by-side deployments their own tables.
  *
  * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other
