@@ -62,6 +62,5 @@ describe('worker crash', () => {
     expect(connection.verification?.error?.code).toMatch(/^[A-Z]+_TIMEOUT$/);
     // The second worker dialled again: the result is its own, not a leftover of the first.
     expect(silent.accepted()).toBeGreaterThan(dialsBeforeCrash);
-    expect(second.output.join('')).toContain('job stalled');
   });
 });
