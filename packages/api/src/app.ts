@@ -8,7 +8,13 @@ import type {
   Redis,
   VerifyConnectionJob,
 } from '@dbconn/shared';
-import { AppError, createInteractiveQueue, publishConnectionEvent, QUEUE_NAMES } from '@dbconn/shared';
+import {
+  AppError,
+  checkReadiness,
+  createInteractiveQueue,
+  publishConnectionEvent,
+  QUEUE_NAMES,
+} from '@dbconn/shared';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { QueueEvents } from 'bullmq';
 import Fastify, {
@@ -59,7 +65,7 @@ class RequestLogController extends LogController {
 
 const pathOf = (url: string) => url.split('?')[0];
 
-/** Request bodies above this are refused with 413 (spec §4: ≤256 KiB). */
+/** Request bodies above this are refused with 413 (docs/contract.md §4: ≤256 KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface AppDeps {
@@ -199,18 +205,11 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   registerConnectionRoutes(app, { connections, verification, schemas });
 
   app.get('/health', async () => ({ status: 'ok' }));
-  app.get('/ready', async (_req, reply) => {
-    const checks = await Promise.allSettled([store.ping(), redis.ping()]);
-    const down = (['store', 'redis'] as const).filter((_, i) => checks[i]?.status === 'rejected');
-    if (down.length === 0) return { status: 'ready' };
-    reply.header('retry-after', '5');
-    return sendProblem(
-      reply,
-      new AppError('UNAVAILABLE', `not ready: ${down.join(', ')} unreachable`, {
-        retryAfter: 5,
-        extra: { down },
-      }),
-    );
+  app.get('/ready', async (req, reply) => {
+    const notReady = await checkReadiness({ store, redis });
+    if (!notReady) return { status: 'ready' };
+    req.log.warn({ down: notReady.error.extra?.down, reasons: notReady.reasons }, 'not ready');
+    return sendProblem(reply, notReady.error);
   });
 
   return app;

@@ -1,3 +1,4 @@
+import { verifyJobId } from '@dbconn/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeed, type Harness, http, seedBody, startApi } from './harness.js';
 
@@ -53,14 +54,15 @@ describe('POST /v1/management/connections (the seed)', () => {
     for (const secret of SECRETS) expect(rawRow).not.toContain(secret);
     expect(String(row?.sealed_secrets)).toMatch(/^v1\./);
 
-    const job = await h.queue.getJob(`verify-${res.body.id}-v1`);
+    const job = await h.queue.getJob(verifyJobId({ connectionId: res.body.id, dialVersion: 1 }));
     expect(job?.data).toEqual({
       connectionId: res.body.id,
       organizationId: 'default',
       dialVersion: 1,
       reason: 'created',
     });
-    const redisDump = JSON.stringify(await h.redis.hgetall(`${h.queue.opts.prefix}:verify:${job?.id}`));
+    const redisDump = await h.redisDump();
+    expect(redisDump).toContain(res.body.id);
     for (const secret of SECRETS) expect(redisDump).not.toContain(secret);
 
     const logs = h.logs.join('\n');

@@ -25,6 +25,11 @@ export interface Harness {
   store: ConnectionStore;
   queue: Queue<VerifyConnectionJob>;
   redis: Redis;
+  /**
+   * Everything this server keeps in Redis (every key under its queue prefix, whatever its type),
+   * as one text: for asserting that a secret is nowhere in it, without knowing the key layout.
+   */
+  redisDump(): Promise<string>;
   /** Every log line the server wrote, as raw JSON text. */
   logs: string[];
   /** The raw rows of the store's table, as PostgreSQL returns them. */
@@ -82,6 +87,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
     store,
     queue,
     redis,
+    redisDump: () => dumpRedis(redis, config.redis.prefix),
     logs,
     rawRows: async () => (await admin.query(`SELECT * FROM "${schema}".connections`)).rows,
     damageSecrets: async (id) => {
@@ -103,6 +109,23 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
 }
 
 /** The seed's create body (../shared/seed/create-connection.txt), verbatim. */
+async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
+  const values: unknown[] = [];
+  for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
+    for (const key of keys as string[]) {
+      const type = await redis.type(key);
+      if (type === 'string') values.push(await redis.get(key));
+      else if (type === 'hash') values.push(await redis.hgetall(key));
+      else if (type === 'list') values.push(await redis.lrange(key, 0, -1));
+      else if (type === 'set') values.push(await redis.smembers(key));
+      else if (type === 'zset') values.push(await redis.zrange(key, 0, -1));
+      else if (type === 'stream') values.push(await redis.xrange(key, '-', '+'));
+      values.push(key);
+    }
+  }
+  return JSON.stringify(values);
+}
+
 export const seedBody = () => ({
   configName: 'production-db',
   type: 'POSTGRESQL',

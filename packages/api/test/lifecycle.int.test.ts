@@ -116,11 +116,16 @@ describe('GET /v1/management/connections (list)', () => {
     expect(names(await list('?sortOrder=asc', { 'x-product-name': 'Beta' }))).toEqual(['list-c', 'list-d']);
   });
 
-  it('dates: today includes everything, tomorrow nothing; no hidden window', async () => {
-    const today = new Date().toISOString().slice(0, 10);
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    expect((await list(`?startDate=${today}&endDate=${today}`)).total).toBe(5);
-    expect((await list(`?startDate=${tomorrow}`)).total).toBe(0);
+  it('dates: the days they were created include everything, the day after nothing; no hidden window', async () => {
+    // The days come from the records themselves, so a run that crosses UTC midnight still holds.
+    const { items } = (await http(h, 'GET', `${PATH}?sortOrder=asc`)).body as {
+      items: { createdAt: string }[];
+    };
+    const first = items[0]?.createdAt.slice(0, 10);
+    const last = items.at(-1)?.createdAt.slice(0, 10) ?? '';
+    const dayAfter = new Date(Date.parse(`${last}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    expect((await list(`?startDate=${first}&endDate=${last}`)).total).toBe(5);
+    expect((await list(`?startDate=${dayAfter}`)).total).toBe(0);
     expect((await list('?endDate=2000-01-01')).total).toBe(0);
   });
 

@@ -4,7 +4,7 @@ import { CONNECTIONS_PATH as P } from '../src/rest/connections.rest.js';
 import { createSeed, type Harness, startApi } from './harness.js';
 
 /**
- * Spec §4: "No input, however malformed, yields a 500." Thousands of requests built from a fixed
+ * docs/contract.md §4: "No input, however malformed, yields a 500." Thousands of requests built from a fixed
  * seed — odd JSON values in every field, broken bodies, wrong content types, bad headers and query
  * strings — sent to every REST route and the tRPC procedures that take input. None may answer 500,
  * every REST error must be a problem+json body with a catalogue code, and every tRPC error must carry

@@ -1,3 +1,4 @@
+import { verifyJobId } from '@dbconn/shared';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../examples/typed-client.js';
@@ -28,7 +29,7 @@ describe('PATCH /v1/management/connections/{id}', () => {
       new Date(created.updatedAt).getTime(),
     );
     expect((await rowOf(created.id)).dial_version).toBe(1);
-    expect(await h.queue.getJob(`verify-${created.id}-v2`)).toBeUndefined();
+    expect(await h.queue.getJob(verifyJobId({ connectionId: created.id, dialVersion: 2 }))).toBeUndefined();
   });
 
   it('a change to what is dialled sets pending and enqueues a verification for the new settings', async () => {
@@ -37,7 +38,7 @@ describe('PATCH /v1/management/connections/{id}', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ version: 2, status: 'pending', host: 'db2.example.com', port: 6543 });
     expect((await rowOf(created.id)).dial_version).toBe(2);
-    const job = await h.queue.getJob(`verify-${created.id}-v2`);
+    const job = await h.queue.getJob(verifyJobId({ connectionId: created.id, dialVersion: 2 }));
     expect(job?.data).toEqual({
       connectionId: created.id,
       organizationId: 'default',
@@ -62,7 +63,9 @@ describe('PATCH /v1/management/connections/{id}', () => {
     const res = await patch(created.id, { metadata: { serviceName: 'ORCLPDB1', team: 'ops' } });
     expect(res.body).toMatchObject({ version: 3, status: 'pending' });
     expect((await rowOf(created.id)).dial_version).toBe(2);
-    expect((await h.queue.getJob(`verify-${created.id}-v2`))?.data).toMatchObject({ reason: 'updated' });
+    expect(
+      (await h.queue.getJob(verifyJobId({ connectionId: created.id, dialVersion: 2 })))?.data,
+    ).toMatchObject({ reason: 'updated' });
     // On an engine that does not read it, serviceName is only a label.
     const { body: pg } = await createSeed(h, {
       configName: 'upd-pg-service',

@@ -5,7 +5,7 @@ import { createSeed, type Harness, http, seedBody, startApi } from './harness.js
 
 const PATH = '/v1/management/connections';
 
-describe('create validation (spec §4): every rule at its boundaries, nothing stored on a 400', () => {
+describe('create validation (docs/contract.md §4): every rule at its boundaries, nothing stored on a 400', () => {
   let h: Harness;
   let seq = 0;
   const unique = () => `cfg-${++seq}-${Date.now()}`;

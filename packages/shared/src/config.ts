@@ -120,7 +120,7 @@ export const EnvSchema = z.object({
   /** Port of the worker's operations server; 0 takes any free port. */
   WORKER_HEALTH_PORT: int(8081, 0, 65535),
   /**
-   * Periodic re-verification (spec §9): an `active` or `failed` connection whose last verification
+   * Periodic re-verification (docs/contract.md §9): an `active` or `failed` connection whose last verification
    * is older than this is verified again. 0 turns it off; otherwise at least one minute, at most 30 days.
    */
   REVERIFY_INTERVAL_MS: z

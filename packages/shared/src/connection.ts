@@ -1,7 +1,7 @@
 import type { Connection, ConnectionType } from './schemas/connection.schema.js';
 import type { ConnectionRecord } from './store/types.js';
 
-/** The public resource of a stored record (spec §1): no secret, no sealed blob, no key id. */
+/** The public resource of a stored record (docs/contract.md §1): no secret, no sealed blob, no key id. */
 export function toConnection(record: ConnectionRecord): Connection {
   return {
     id: record.id,
@@ -25,7 +25,7 @@ export function toConnection(record: ConnectionRecord): Connection {
 }
 
 /**
- * Metadata keys an engine dials with (spec §4, engine extras): the Oracle service name and the
+ * Metadata keys an engine dials with (docs/contract.md §4, engine extras): the Oracle service name and the
  * MongoDB authentication database. Changing one changes what is dialled, as a new host would.
  */
 export const DIALLED_METADATA_KEYS: Readonly<Partial<Record<ConnectionType, readonly string[]>>> = {

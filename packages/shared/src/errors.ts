@@ -32,6 +32,13 @@ export const ERROR_CATALOGUE = {
 } as const satisfies Record<string, { status: number; trpc: string; title: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+/**
+ * The Retry-After (seconds) of a 503 or 504 when a dependency (store, Redis, the queue, a worker)
+ * did not answer: long enough for a restart or failover to finish, short enough that a client
+ * does not give up on a blip. A 429 says instead how long its window has left.
+ */
+export const RETRY_AFTER_SECONDS = 5;
 export const ERROR_CODES = Object.keys(ERROR_CATALOGUE) as ErrorCode[];
 
 /** One bad input field: `field` is a dotted path as the caller wrote it (`metadata.team`, `ssl.key`). */

@@ -21,6 +21,8 @@ export const QUEUE_NAMES = {
   interactive: 'interactive',
 } as const;
 
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+
 export const JOB_NAMES = {
   verifyConnection: 'verify-connection',
   testConnection: 'test-connection',
@@ -82,7 +84,10 @@ export type InteractiveJob = TestConnectionJob | TestSettingsJob | DiscoverSchem
 /** Redis key of sealed unsaved settings; sealed with { organizationId, connectionId: requestId } as AAD. */
 export const testSettingsKey = (prefix: string, requestId: string) => `${prefix}:test-settings:${requestId}`;
 
-/** What is sealed under testSettingsKey: everything needed to dial, the secrets included. */
+/**
+ * Everything needed to dial a connection, secrets included: what is sealed under testSettingsKey,
+ * and what the worker's engines dial (it lives only in worker memory otherwise).
+ */
 export const DialSettingsSchema = z.object({
   type: z.enum(CONNECTION_TYPES),
   host: z.string(),
@@ -101,7 +106,7 @@ export const DialSettingsSchema = z.object({
     .optional(),
   metadata: z.record(z.string(), z.string()),
 });
-export type DialSettingsPayload = z.infer<typeof DialSettingsSchema>;
+export type DialSettings = z.infer<typeof DialSettingsSchema>;
 
 /** One table (or MongoDB collection) and its field names, both sorted. */
 export const DiscoveredTableSchema = z.object({ name: z.string(), fields: z.array(z.string()) });

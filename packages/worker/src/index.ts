@@ -1,3 +1,3 @@
+export * from './ops/sweeper.js';
 export * from './processors/index.js';
-export * from './sweeper.js';
 export * from './worker.js';

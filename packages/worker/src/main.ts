@@ -13,10 +13,10 @@ import {
 } from '@dbconn/shared';
 import { compileEgressPolicy, EgressConfigError } from './egress/policy.js';
 import { createWorkerMetrics, scheduleReverification, startOpsServer } from './ops/index.js';
+import { createSweeper } from './ops/sweeper.js';
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
 import { createInteractiveHandlers } from './processors/interactive.processor.js';
-import { createSweeper } from './sweeper.js';
 import { startWorker } from './worker.js';
 
 /**

@@ -10,7 +10,7 @@ import {
 import { pino } from 'pino';
 
 /**
- * Key rotation (spec §8): re-seals every live connection's secrets under the newest version in
+ * Key rotation (docs/contract.md §8): re-seals every live connection's secrets under the newest version in
  * MASTER_KEYS, then prints the report as JSON on stdout (logs go to stderr, so the output pipes
  * into `jq`). Exits 0 when every connection opened, 1 when any did not (their ids are in the log)
  * or the run could not finish. Safe to run while the API and workers run, and to run again.

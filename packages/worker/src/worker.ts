@@ -7,6 +7,7 @@ import {
   type Keyring,
   type Logger,
   QUEUE_NAMES,
+  type QueueName,
   type Redis,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
@@ -15,7 +16,6 @@ import {
   createVerifyQueueHandlers,
   type JobHandler,
   type QueueHandlers,
-  type QueueName,
 } from './processors/index.js';
 
 /**

@@ -17,7 +17,7 @@ import {
 } from '@dbconn/shared';
 import type { Job } from 'bullmq';
 import pg from 'pg';
-import { sweepLockKey } from '../src/sweeper.js';
+import { sweepLockKey } from '../src/ops/sweeper.js';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = 'redis://127.0.0.1:6379';

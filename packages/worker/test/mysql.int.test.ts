@@ -21,6 +21,8 @@ const database = `dbconn_t_${suffix}`;
 const otherDatabase = `dbconn_t_${suffix}_other`;
 const user = `dbconn_t_${suffix}`;
 const password = `My-${suffix}!`;
+/** Same password, account locked (MariaDB: ER_ACCOUNT_HAS_BEEN_LOCKED 4151; MySQL: 3118). */
+const lockedUser = `dbconn_tl_${suffix}`;
 // The server sees 127.0.0.1 connections as coming from 127.0.0.1 (skip_name_resolve), other setups as localhost.
 const hosts = ['%', 'localhost', '127.0.0.1'];
 
@@ -33,11 +35,15 @@ beforeAll(async () => {
   for (const host of hosts) {
     await root.query('CREATE USER ?@? IDENTIFIED BY ?', [user, host, password]);
     await root.query(`GRANT SELECT ON \`${database}\`.* TO ?@?`, [user, host]);
+    await root.query('CREATE USER ?@? IDENTIFIED BY ? ACCOUNT LOCK', [lockedUser, host, password]);
   }
 });
 
 afterAll(async () => {
-  for (const host of hosts) await root.query('DROP USER IF EXISTS ?@?', [user, host]);
+  for (const host of hosts) {
+    await root.query('DROP USER IF EXISTS ?@?', [user, host]);
+    await root.query('DROP USER IF EXISTS ?@?', [lockedUser, host]);
+  }
   await root.query(`DROP DATABASE IF EXISTS \`${database}\``);
   await root.query(`DROP DATABASE IF EXISTS \`${otherDatabase}\``);
   await root.end();
@@ -85,6 +91,13 @@ describe('MySQL/MariaDB verification', () => {
       database: 'failed:DATABASE_NOT_FOUND',
       schema: 'skipped',
     });
+  });
+
+  it('fails at auth with AUTH_FAILED saying the account is locked, not that the password is wrong', async () => {
+    const result = await verifyConnection(settings({ userName: lockedUser }), verifyOptions());
+    expect(stageSummary(result)).toMatchObject({ auth: 'failed:AUTH_FAILED', database: 'skipped' });
+    expect(result.error?.message).toContain(`${lockedUser} is locked`);
+    expect(result.error?.hint).toContain('unlock');
   });
 
   it('fails at database with PERMISSION_DENIED for a database the user has no rights on', async () => {

@@ -1,4 +1,11 @@
-import { createRedis, createStore, createVerifyQueue, JOB_NAMES, uuidv7 } from '@dbconn/shared';
+import {
+  createRedis,
+  createStore,
+  createVerifyQueue,
+  JOB_NAMES,
+  RETRY_AFTER_SECONDS,
+  uuidv7,
+} from '@dbconn/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorkerMetrics } from '../src/ops/metrics.js';
 import { type OpsServerOptions, startOpsServer } from '../src/ops/ops-server.js';
@@ -62,7 +69,7 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
     const base = await serve({ redis: await unreachableRedis() });
     const ready = await fetch(`${base}/ready`);
     expect(ready.status).toBe(503);
-    expect(ready.headers.get('retry-after')).toBe('5');
+    expect(ready.headers.get('retry-after')).toBe(String(RETRY_AFTER_SECONDS));
     expect(ready.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await ready.json()).toMatchObject({ status: 503, code: 'UNAVAILABLE', down: ['redis'] });
     expect((await fetch(`${base}/health`)).status).toBe(200);
@@ -120,7 +127,6 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
     const text = await res.text();
     expect(text).toContain('# TYPE dbconn_queue_jobs gauge');
     expect(text).not.toMatch(/^dbconn_queue_jobs\{/m);
-    expect(env.logs.join('\n')).toContain('metrics: could not read queue counts');
   });
 
   it('answers 404 to other paths and 405 to other methods', async () => {

@@ -39,7 +39,7 @@ async function startRedirectingListener(target: number): Promise<{ port: number;
   };
 }
 
-describe('an Oracle listener that redirects the login elsewhere (spec §8: only the checked address)', () => {
+describe('an Oracle listener that redirects the login elsewhere (docs/contract.md §8: only the checked address)', () => {
   let elsewhere: SocketFixture;
   let listener: Awaited<ReturnType<typeof startRedirectingListener>>;
   beforeAll(async () => {

@@ -28,7 +28,7 @@ export const registeredRoutes = (app: FastifyInstance): readonly RegisteredRoute
   routesByApp.get(app) ?? [];
 
 /**
- * The operations surface (spec §9): /metrics, /openapi.json, /docs and the queue dashboard at
+ * The operations surface (docs/contract.md §9): /metrics, /openapi.json, /docs and the queue dashboard at
  * /admin/queues. Call it before the other routes are registered: its hooks time every request and
  * it records every route, to check at start that the document covers the REST door.
  */

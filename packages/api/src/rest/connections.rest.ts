@@ -20,7 +20,7 @@ const IdParams = z.object({ id: IdSchema });
 /** The version as an entity tag, so `If-Match` can echo what GET returned. */
 const etag = (connection: { version: number }) => `"${connection.version}"`;
 
-/** The REST door (spec §2): parse the HTTP request, call the service, let the error handler map errors. */
+/** The REST door (docs/contract.md §2): parse the HTTP request, call the service, let the error handler map errors. */
 export interface ConnectionServices {
   connections: ConnectionService;
   verification: VerificationService;

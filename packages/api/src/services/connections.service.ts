@@ -105,7 +105,7 @@ export class ConnectionService {
   }
 
   /**
-   * Partial update (spec §2 PATCH). A change to anything that is dialled bumps dialVersion, sets the
+   * Partial update (docs/contract.md §2 PATCH). A change to anything that is dialled bumps dialVersion, sets the
    * connection back to pending and enqueues a verification; a metadata- or name-only change does not,
    * unless it changes a metadata key the engine dials with (Oracle serviceName, MongoDB authSource).
    */

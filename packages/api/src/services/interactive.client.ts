@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, type InteractiveJob, type JOB_NAMES, type Queue } from '@dbconn/shared';
+import {
+  AppError,
+  type InteractiveJob,
+  type JOB_NAMES,
+  type Queue,
+  RETRY_AFTER_SECONDS,
+} from '@dbconn/shared';
 import type { QueueEvents } from 'bullmq';
 
 /** Jobs of the interactive queue (the others belong to the background verify queue). */
@@ -45,7 +51,7 @@ export class InteractiveClient {
         this.waiters.delete(jobId);
         reject(
           new AppError('WORKER_TIMEOUT', `No worker answered within ${this.timeoutMs} ms; try again later`, {
-            retryAfter: 5,
+            retryAfter: RETRY_AFTER_SECONDS,
           }),
         );
         // The job is no longer wanted: drop it if nobody has picked it up yet.
@@ -57,7 +63,10 @@ export class InteractiveClient {
       await this.queue.add(name, data, { jobId });
     } catch (cause) {
       this.settle(jobId, () => undefined);
-      throw new AppError('UNAVAILABLE', 'The job queue is unavailable', { retryAfter: 5, cause });
+      throw new AppError('UNAVAILABLE', 'The job queue is unavailable', {
+        retryAfter: RETRY_AFTER_SECONDS,
+        cause,
+      });
     }
     const value = await result;
     return (typeof value === 'string' ? JSON.parse(value) : value) as T;
@@ -74,7 +83,9 @@ export class InteractiveClient {
   close(): void {
     for (const [jobId, waiter] of this.waiters) {
       clearTimeout(waiter.timer);
-      waiter.reject(new AppError('UNAVAILABLE', 'The server is shutting down', { retryAfter: 5 }));
+      waiter.reject(
+        new AppError('UNAVAILABLE', 'The server is shutting down', { retryAfter: RETRY_AFTER_SECONDS }),
+      );
       this.waiters.delete(jobId);
     }
   }

@@ -1,4 +1,4 @@
-import { AppError, type Redis } from '@dbconn/shared';
+import { AppError, RETRY_AFTER_SECONDS, type Redis } from '@dbconn/shared';
 
 export interface Limit {
   /** What is counted, e.g. `connection:<id>`. */
@@ -46,8 +46,12 @@ type WithConsume = Redis & {
   [COMMAND](numKeys: number, ...keysAndArgs: (string | number)[]): Promise<[number, number]>;
 };
 
+/** The Redis counter of one limit (`scope` test or schema; `key` connection:<id> or organization:<id>). */
+export const rateLimitKey = (prefix: string, scope: string, key: string) =>
+  `${prefix}:ratelimit:${scope}:${key}`;
+
 /**
- * Fixed-window counters in Redis, shared by every API replica (spec §8). All limits of a request
+ * Fixed-window counters in Redis, shared by every API replica (docs/contract.md §8). All limits of a request
  * are checked and taken in one atomic script; the first one that would go over its max answers
  * 429 with Retry-After (the seconds left in its window), and then nothing is taken.
  */
@@ -78,13 +82,16 @@ export class RateLimiter {
     try {
       reply = await this.redis[COMMAND](
         entries.length,
-        ...entries.map(({ limit }) => `${this.prefix}:ratelimit:${scope}:${limit.key}`),
+        ...entries.map(({ limit }) => rateLimitKey(this.prefix, scope, limit.key)),
         this.windowSeconds,
         ...entries.map(({ limit }) => limit.max),
         ...entries.map(({ cost }) => cost),
       );
     } catch (cause) {
-      throw new AppError('UNAVAILABLE', 'The rate limiter is unavailable', { retryAfter: 5, cause });
+      throw new AppError('UNAVAILABLE', 'The rate limiter is unavailable', {
+        retryAfter: RETRY_AFTER_SECONDS,
+        cause,
+      });
     }
     const refused = entries[Number(reply?.[0] ?? 0) - 1];
     if (!refused) return;

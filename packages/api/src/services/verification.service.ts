@@ -5,9 +5,10 @@ import {
   type ConnectionEvent,
   type ConnectionStatus,
   type ConnectionStore,
-  type DialSettingsPayload,
+  type DialSettings,
   JOB_NAMES,
   type Keyring,
+  RETRY_AFTER_SECONDS,
   type Redis,
   seal,
   type TestResult,
@@ -90,7 +91,7 @@ export class VerificationService {
         this.deps.settingsTtlSeconds,
       );
     } catch (cause) {
-      throw new AppError('UNAVAILABLE', 'Redis is unavailable', { retryAfter: 5, cause });
+      throw new AppError('UNAVAILABLE', 'Redis is unavailable', { retryAfter: RETRY_AFTER_SECONDS, cause });
     }
     try {
       const verification = await this.deps.interactive.run<Verification>(JOB_NAMES.testSettings, {
@@ -187,10 +188,10 @@ export class VerificationService {
     ctx: RequestContext,
     input: TestSettingsInput,
     scope: ProductScope,
-  ): Promise<DialSettingsPayload> {
+  ): Promise<DialSettings> {
     if (!input.id) {
       return {
-        type: input.type as DialSettingsPayload['type'],
+        type: input.type as DialSettings['type'],
         host: input.host as string,
         port: input.port as number,
         databaseName: input.databaseName as string,

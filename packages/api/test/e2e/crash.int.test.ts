@@ -47,8 +47,7 @@ describe('worker crash', () => {
       password: 'x',
     });
     // Kill the moment the worker dials: it then has a full stage timeout (3 s) left to hang.
-    const deadline = Date.now() + 20_000;
-    while (silent.accepted() === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await expect.poll(() => silent.accepted(), { timeout: 20_000, interval: 10 }).toBeGreaterThan(0);
     await first.kill();
     expect(first.child.signalCode).toBe('SIGKILL');
     const dialsBeforeCrash = silent.accepted();
@@ -63,6 +62,5 @@ describe('worker crash', () => {
     expect(connection.verification?.error?.code).toMatch(/^[A-Z]+_TIMEOUT$/);
     // The second worker dialled again: the result is its own, not a leftover of the first.
     expect(silent.accepted()).toBeGreaterThan(dialsBeforeCrash);
-    expect(second.output.join('')).toContain('job stalled');
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Connection } from '@dbconn/shared';
+import { vi } from 'vitest';
 import { type Harness, http } from '../harness.js';
 
 export const PATH = '/v1/management/connections';
@@ -31,17 +32,16 @@ export async function waitForStatus(
   statuses: string[] = ['active', 'failed'],
   timeoutMs = 30_000,
 ): Promise<Connection> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    const res = await http(h, 'GET', `${PATH}/${id}`);
-    last = res.body;
-    if (res.status === 200 && statuses.includes(res.body.status)) return res.body as Connection;
-    if (Date.now() > deadline) {
-      throw new Error(`connection ${id} did not reach ${statuses.join('/')}: ${JSON.stringify(last)}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return vi.waitFor(
+    async () => {
+      const res = await http(h, 'GET', `${PATH}/${id}`);
+      if (res.status !== 200 || !statuses.includes(res.body.status)) {
+        throw new Error(`connection ${id} did not reach ${statuses.join('/')}: ${JSON.stringify(res.body)}`);
+      }
+      return res.body as Connection;
+    },
+    { timeout: timeoutMs, interval: 100 },
+  );
 }
 
 export { closedPort, startSilentServer as silentServer } from '@dbconn/worker/test-fixtures';

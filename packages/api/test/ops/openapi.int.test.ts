@@ -1,3 +1,4 @@
+import { VERIFICATION_CODES } from '@dbconn/shared';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -157,6 +158,17 @@ describe('/openapi.json', () => {
       expect(list.get(name), name).toMatchObject({ in: 'query' });
     }
     expect(doc.components.schemas.Problem.properties.code.enum).toContain('CONFIG_NAME_TAKEN');
+  });
+
+  it('types the verification codes: a stage code and an error code are one of the catalogue', () => {
+    const { TestResult, Connection } = doc.components.schemas;
+    for (const code of [
+      TestResult.properties.error.properties.code,
+      TestResult.properties.stages.items.properties.code,
+      Connection.properties.verification.properties.error.properties.code,
+    ]) {
+      expect(code.enum).toEqual(Object.keys(VERIFICATION_CODES));
+    }
   });
 
   it('describes the real answers: create, list, get, update, delete, assign, errors, probes', async () => {

@@ -76,9 +76,8 @@ describe('queue dashboard without credentials configured', () => {
     await h?.close();
   });
 
-  it('is not mounted, and the log says why', async () => {
+  it('is not mounted', async () => {
     const res = await http(h, 'GET', '/admin/queues');
     expect(res.status).toBe(404);
-    expect(h.logs.join('\n')).toMatch(/queue dashboard not mounted.*ADMIN_USER and ADMIN_PASSWORD/);
   });
 });

@@ -31,7 +31,7 @@ export interface ResealOptions {
 const DEFAULT_BATCH_SIZE = 200;
 
 /**
- * Key rotation (spec §8): re-seals the secrets of every live connection that is not on the newest
+ * Key rotation (docs/contract.md §8): re-seals the secrets of every live connection that is not on the newest
  * configured key version yet, with that version. Each record is opened with the key version it
  * names, sealed again with the newest (same organization and connection id as associated data), and
  * written only if it still holds the value that was read — so it is safe while the API and workers

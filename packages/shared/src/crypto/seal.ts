@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, type DecipherGCM, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
- * Sealing of a connection's secrets (spec §8): AES-256-GCM under a key derived with HKDF-SHA256
+ * Sealing of a connection's secrets (docs/contract.md §8): AES-256-GCM under a key derived with HKDF-SHA256
  * from a versioned master key; the organization and connection id are the associated data, so a
  * sealed blob copied onto another connection does not open.
  *

@@ -93,7 +93,7 @@ describe('list query schema', () => {
   });
 });
 
-/** Spec §4: every violation names each bad field and why, all at once — whatever else is wrong. */
+/** docs/contract.md §4: every violation names each bad field and why, all at once — whatever else is wrong. */
 
 const ID = '01890000-0000-7000-8000-000000000000';
 

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { STAGE_NAMES, VERIFICATION_CODE_NAMES } from './verification-codes.js';
 
 export const CONNECTION_TYPES = ['ORACLE', 'SQL_SERVER', 'POSTGRESQL', 'MONGODB', 'MYSQL'] as const;
 export const CONNECTION_STATUSES = ['pending', 'verifying', 'active', 'failed'] as const;
@@ -10,7 +11,7 @@ export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 export type SslMode = (typeof SSL_MODES)[number];
 
 /**
- * Engine-native spellings accepted for `ssl.mode`, normalised to libpq's vocabulary (spec §5).
+ * Engine-native spellings accepted for `ssl.mode`, normalised to libpq's vocabulary (docs/contract.md §5).
  * MySQL (Go driver / ssl-mode), SQL Server (`encrypt=`) and MongoDB (`tls=`) spellings.
  */
 export const SSL_MODE_ALIASES: Record<string, SslMode> = {
@@ -42,7 +43,7 @@ const METADATA_VALUE_MAX = 2000;
 
 /**
  * `when` for an object-level check: run it whenever the input was an object, even if some field
- * already failed, so one answer names every bad field (spec §4). By default zod skips refinements
+ * already failed, so one answer names every bad field (docs/contract.md §4). By default zod skips refinements
  * after any aborting issue, e.g. a type error in an unrelated field. A non-object input keeps its
  * raw value here and has its own issue, so the check does not run on it.
  */
@@ -141,7 +142,7 @@ export const SslInputSchema = z
   }, whenObject);
 
 /**
- * `metadata` (spec §4): a flat object of at most 50 entries, keys 1–100 characters, values strings of
+ * `metadata` (docs/contract.md §4): a flat object of at most 50 entries, keys 1–100 characters, values strings of
  * at most 2000. The record itself only insists on an object of strings (a nested value is named by
  * its key); the limits are one check that runs even when some value has the wrong type, so every
  * bad key, every bad value and the key count are reported together. A bad key is named
@@ -242,22 +243,19 @@ export type UpdateConnectionInput = z.output<typeof UpdateConnectionInputSchema>
  */
 export const IdSchema = z.uuid({ error: 'id must be a UUID' }).toLowerCase();
 
-// ---- verification result (spec §6) ----
-
-export const STAGE_NAMES = ['dns', 'tcp', 'tls', 'auth', 'database', 'schema'] as const;
-export type StageName = (typeof STAGE_NAMES)[number];
+// ---- verification result (docs/contract.md §6) ----
 
 export const StageResultSchema = z.object({
   name: z.enum(STAGE_NAMES),
   status: z.enum(['ok', 'failed', 'skipped']),
   durationMs: z.number().nonnegative(),
-  code: z.string().optional(),
+  code: z.enum(VERIFICATION_CODE_NAMES).optional(),
 });
 export type StageResult = z.infer<typeof StageResultSchema>;
 
 export const VerificationErrorSchema = z.object({
   stage: z.enum(STAGE_NAMES),
-  code: z.string(),
+  code: z.enum(VERIFICATION_CODE_NAMES),
   message: z.string(),
   hint: z.string(),
 });
@@ -287,7 +285,7 @@ export const VerificationSchema = z.object({
 });
 export type Verification = z.infer<typeof VerificationSchema>;
 
-// ---- the resource (spec §1) ----
+// ---- the resource (docs/contract.md §1) ----
 
 export const ConnectionSchema = z.object({
   id: z.uuid(),
@@ -310,7 +308,7 @@ export const ConnectionSchema = z.object({
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
 
-// ---- list (spec §2) ----
+// ---- list (docs/contract.md §2) ----
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const dateParam = (what: string) =>
@@ -384,7 +382,7 @@ export const ConnectionPageSchema = z.object({
 });
 export type ConnectionPage = z.infer<typeof ConnectionPageSchema>;
 
-// ---- test now / try before save (spec §2) ----
+// ---- test now / try before save (docs/contract.md §2) ----
 
 /**
  * POST /test: settings to try without storing them. Without `id` every dialled field of create is
@@ -423,7 +421,7 @@ export const TestResultSchema = z.object({
 });
 export type TestResult = z.infer<typeof TestResultSchema>;
 
-// ---- schema discovery and validation (spec §2) ----
+// ---- schema discovery and validation (docs/contract.md §2) ----
 
 export const ConnectionSchemaResponseSchema = z.object({
   id: z.uuid(),

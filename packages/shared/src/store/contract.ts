@@ -1,5 +1,5 @@
 /**
- * The behaviour every ConnectionStore must have (spec §10), as one vitest suite that each adapter's
+ * The behaviour every ConnectionStore must have (docs/contract.md §10), as one vitest suite that each adapter's
  * integration test runs against a real server. It imports vitest, so it is excluded from the build
  * and never exported from the package.
  *

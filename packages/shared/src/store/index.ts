@@ -2,7 +2,7 @@ import type { ConnectionStore } from './types.js';
 
 export * from './types.js';
 
-/** Picks the store by the URL's scheme (spec §10). Drivers load only for the store in use. */
+/** Picks the store by the URL's scheme (docs/contract.md §10). Drivers load only for the store in use. */
 export async function createStore(url: string): Promise<ConnectionStore> {
   const scheme = new URL(url).protocol;
   switch (scheme) {

@@ -9,7 +9,7 @@ import tls from 'node:tls';
  *
  * node-oracledb (thin) follows a listener's REDIRECT to whatever host and port the listener names,
  * and through an HTTPS proxy if the redirect says so: a listener run by a user could point the
- * worker anywhere (spec §8: "dial the checked address"). While a pinned call runs, every new
+ * worker anywhere (docs/contract.md §8: "dial the checked address"). While a pinned call runs, every new
  * outgoing socket of that call (its async context, not the rest of the process) must go to the
  * pinned address and port; anything else throws before a packet leaves, and the attempt is
  * recorded for the adapter to report.

@@ -2,7 +2,7 @@ import type { EgressPolicyConfig } from '../engines/types.js';
 import { type Cidr, cidrContains, type IpAddress, parseCidr, parseIp } from './ip.js';
 
 /**
- * Egress policy for user-supplied hosts (spec §8). The worker resolves a host once, asks this
+ * Egress policy for user-supplied hosts (docs/contract.md §8). The worker resolves a host once, asks this
  * policy about the name and every address, and dials only a checked address.
  *
  * Order: the deny list (CIDRs and names) always refuses; then the allow list wins over the

@@ -2,7 +2,7 @@ import type { DiscoveredTable, Logger } from '@dbconn/shared';
 
 /**
  * The most tables (or collections) one discovery returns: the first ones in name order. A schema
- * with more is cut and the cut is logged; the result does not say so (spec §2 has no field for
+ * with more is cut and the cut is logged; the result does not say so (docs/contract.md §2 has no field for
  * it), and mapped fields can only name tables a person picks from a list, which 1000 already
  * overflows.
  */

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
-import { type FailureSpec, fail, StageFailure } from '../verify/stage-failure.js';
+import { type FailureSpec, fail, StageFailure } from '../failures/stage-failure.js';
 import { describeTls, probeListenerTls } from './tls.js';
 import type { EngineContext } from './types.js';
 

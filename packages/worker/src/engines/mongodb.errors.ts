@@ -1,4 +1,4 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /** MongoDB server error codes (`MongoServerError.code`) → verification failure. */
 export const MONGODB_SERVER_ERRORS: Record<number, FailureSpec> = {

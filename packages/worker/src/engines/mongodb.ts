@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import { type Document, MongoClient, type ServerHeartbeatFailedEvent } from 'mongodb';
-import { fail, StageFailure } from '../verify/stage-failure.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { runListenerTlsStage, tlsRequiredOr } from './listener-tls.js';
 import { mongodbFailure } from './mongodb.errors.js';

@@ -1,45 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { describeFailureTable, ENGINE_STAGES } from '../../test/helpers/failure-tables.js';
 import { MYSQL_ERRORS, mysqlFailure } from './mysql.errors.js';
 
-/** errno or mysql2 code → [code, stage]. */
-const EXPECTED: Record<string, [string, string | undefined]> = {
-  '1045': ['AUTH_FAILED', 'auth'],
-  '1698': ['AUTH_FAILED', 'auth'],
-  '1044': ['PERMISSION_DENIED', 'database'],
-  '1049': ['DATABASE_NOT_FOUND', 'database'],
-  '1142': ['PERMISSION_DENIED', 'schema'],
-  '1227': ['PERMISSION_DENIED', 'schema'],
-  '1130': ['HOST_NOT_ALLOWED', 'auth'],
-  '1129': ['HOST_NOT_ALLOWED', 'auth'],
-  '1040': ['SERVER_BUSY', undefined],
-  '1203': ['SERVER_BUSY', undefined],
-  '1226': ['SERVER_BUSY', undefined],
-  '1053': ['SERVER_BUSY', undefined],
-  '1251': ['AUTH_UNSUPPORTED', 'auth'],
-  '1862': ['AUTH_FAILED', 'auth'],
-  '3118': ['AUTH_FAILED', 'auth'],
-  '4151': ['AUTH_FAILED', 'auth'],
-  '3159': ['TLS_REQUIRED', undefined],
-  '2026': ['TLS_HANDSHAKE_FAILED', undefined],
-  HANDSHAKE_NO_SSL_SUPPORT: ['TLS_NOT_OFFERED', undefined],
-  HANDSHAKE_SSL_ERROR: ['TLS_HANDSHAKE_FAILED', undefined],
-  PROTOCOL_CONNECTION_LOST: ['CONNECTION_LOST', undefined],
-  ECONNRESET: ['CONNECTION_LOST', undefined],
-  EPIPE: ['CONNECTION_LOST', undefined],
-  AUTH_SWITCH_PLUGIN_ERROR: ['AUTH_UNSUPPORTED', 'auth'],
-};
+// Rows driven through the real server: test/mysql.int.test.ts (1045, 1049, 1044), mysql-tls.int.test.ts.
+const rows = Object.entries(MYSQL_ERRORS);
+describeFailureTable('MYSQL_ERRORS', rows, ENGINE_STAGES);
 
 describe('MySQL/MariaDB error classification', () => {
-  it('has a test row for every table row', () => {
-    expect(Object.keys(MYSQL_ERRORS).sort()).toEqual(Object.keys(EXPECTED).sort());
-  });
-
-  it.each(Object.entries(EXPECTED))('%s → %j', (key, [code, stage]) => {
+  it.each(rows)('%s is found: a server errno by errno, a mysql2 code by code', (key, spec) => {
     // Server errors carry errno (and a code name); mysql2's own carry only a code.
     const error = /^\d+$/.test(key) ? { errno: Number(key), code: 'ER_SOMETHING' } : { code: key };
-    const spec = mysqlFailure(error);
-    expect(spec?.code).toBe(code);
-    expect(spec?.stage).toBe(stage);
+    expect(mysqlFailure(error)).toBe(spec);
   });
 
   it('prefers errno over the code name, and knows nothing of others', () => {

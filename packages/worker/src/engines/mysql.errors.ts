@@ -1,4 +1,5 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import { ACCOUNT_LOCKED, PASSWORD_EXPIRED } from '../failures/account.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /**
  * MySQL/MariaDB server errno, and mysql2's own client codes → verification failure.
@@ -46,25 +47,10 @@ export const MYSQL_ERRORS: Record<string, FailureSpec> = {
   // ER_NOT_SUPPORTED_AUTH_MODE
   '1251': { code: 'AUTH_UNSUPPORTED', stage: 'auth' },
   // ER_MUST_CHANGE_PASSWORD_LOGIN
-  '1862': {
-    code: 'AUTH_FAILED',
-    stage: 'auth',
-    message: (c) => `The password of user ${c.user} has expired`,
-    hint: () => 'Ask the database administrator to reset the password, then update the connection.',
-  },
+  '1862': PASSWORD_EXPIRED,
   // ER_ACCOUNT_HAS_BEEN_LOCKED (MySQL 3118, MariaDB 4151)
-  '3118': {
-    code: 'AUTH_FAILED',
-    stage: 'auth',
-    message: (c) => `The account of user ${c.user} is locked`,
-    hint: () => 'Ask the database administrator to unlock the account.',
-  },
-  '4151': {
-    code: 'AUTH_FAILED',
-    stage: 'auth',
-    message: (c) => `The account of user ${c.user} is locked`,
-    hint: () => 'Ask the database administrator to unlock the account.',
-  },
+  '3118': ACCOUNT_LOCKED,
+  '4151': ACCOUNT_LOCKED,
   // ER_SECURE_TRANSPORT_REQUIRED (require_secure_transport=ON)
   '3159': { code: 'TLS_REQUIRED' },
   // CR_SSL_CONNECTION_ERROR (libmysql's number for what mysql2 calls HANDSHAKE_SSL_ERROR)

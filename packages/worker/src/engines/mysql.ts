@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import mysql2 from 'mysql2';
-import { type FailureSpec, fail, StageFailure } from '../verify/stage-failure.js';
+import { type FailureSpec, fail, StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { mysqlFailure } from './mysql.errors.js';
 import { mysqlPacketLength, parseMysqlGreeting } from './mysql-greeting.js';
@@ -58,7 +58,7 @@ function startLogin(ctx: EngineContext, useTls: boolean): Login {
     // The stage deadlines govern; a driver timer would only race them.
     connectTimeout: 0,
     authPlugins: {
-      // mysql_clear_password sends the password as it is: only inside TLS (spec §8). Refused
+      // mysql_clear_password sends the password as it is: only inside TLS (docs/contract.md §8). Refused
       // before mysql2 writes anything; the flag tells the refusal apart from a plugin failure.
       mysql_clear_password: () => () => {
         if (!(holder.stream instanceof TLSSocket)) {
@@ -179,7 +179,7 @@ const sessions = new DialSessions<Connection>();
 
 export const mysql: EngineAdapter = {
   displayName: 'MySQL',
-  // For MySQL the schema is the database (spec §4).
+  // For MySQL the schema is the database (docs/contract.md §4).
   defaultSchema: (settings) => settings.databaseName,
 
   async verify(ctx) {
@@ -248,7 +248,7 @@ export const mysql: EngineAdapter = {
       if (row?.version) ctx.report.version = row.version;
     });
 
-    const schema = settings.schema ?? mysql.defaultSchema(settings);
+    const { schema } = ctx;
     await stages.run('schema', async () => {
       try {
         await query(started.connection, 'USE ??', [schema]);

@@ -1,4 +1,5 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import { ACCOUNT_LOCKED, PASSWORD_EXPIRED } from '../failures/account.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /**
  * Oracle errors → failure: `ORA-nnnnn` for the server's error numbers (`errorNum`), `NJS-nnn` for
@@ -8,19 +9,9 @@ export const ORACLE_ERRORS: Record<string, FailureSpec> = {
   // invalid username/password; logon denied
   'ORA-01017': { code: 'AUTH_FAILED', stage: 'auth' },
   // the account is locked
-  'ORA-28000': {
-    code: 'AUTH_FAILED',
-    stage: 'auth',
-    message: (c) => `The account of user ${c.user} is locked`,
-    hint: () => 'Ask the database administrator to unlock the account.',
-  },
+  'ORA-28000': ACCOUNT_LOCKED,
   // the password has expired
-  'ORA-28001': {
-    code: 'AUTH_FAILED',
-    stage: 'auth',
-    message: (c) => `The password of user ${c.user} has expired`,
-    hint: () => 'Ask the database administrator to reset the password, then update the connection.',
-  },
+  'ORA-28001': PASSWORD_EXPIRED,
   // the listener does not know the service / SID: refused before any login
   'ORA-12514': { code: 'DATABASE_NOT_FOUND', stage: 'database', priorStages: 'skipped' },
   'ORA-12505': { code: 'DATABASE_NOT_FOUND', stage: 'database', priorStages: 'skipped' },

@@ -1,7 +1,7 @@
 import type { PeerCertificate } from 'node:tls';
 import oracledb from 'oracledb';
 import { type Pin, withPinnedSockets } from '../egress/pinned-sockets.js';
-import { fail, StageFailure } from '../verify/stage-failure.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { runListenerTlsStage, tlsRequiredOr } from './listener-tls.js';
 import { oracleFailure } from './oracle.errors.js';
@@ -124,7 +124,7 @@ export const oracle: EngineAdapter = {
       ctx.report.version = connection.oracleServerVersionString;
     });
 
-    const schema = settings.schema ?? oracle.defaultSchema(settings);
+    const { schema } = ctx;
     const owner = await stages.run('schema', async () => {
       try {
         // The name as written first (a quoted, mixed-case user), then as Oracle folds it.

@@ -1,30 +1,35 @@
+import { isTransientCode, STAGE_NAMES, type StageName } from '@dbconn/shared';
 import { describe, expect, it } from 'vitest';
+import { describeFailureTable, ENGINE_STAGES } from '../../test/helpers/failure-tables.js';
 import { POSTGRES_ERRORS, postgresFailure } from './postgres.errors.js';
 
-/** SQLSTATE → [code, stage the failure belongs to, what happened to the stages before it]. */
-const EXPECTED: Record<string, [string, string | undefined, string | undefined]> = {
-  '28P01': ['AUTH_FAILED', 'auth', undefined],
-  '28000': ['AUTH_FAILED', 'auth', undefined],
-  '3D000': ['DATABASE_NOT_FOUND', 'database', 'ok'],
-  '42501': ['PERMISSION_DENIED', 'database', 'ok'],
-  '3F000': ['SCHEMA_NOT_FOUND', 'schema', undefined],
-  '53300': ['SERVER_BUSY', undefined, undefined],
-  '57P03': ['SERVER_BUSY', undefined, undefined],
-  '57P01': ['SERVER_BUSY', undefined, undefined],
-  '0A000': ['AUTH_UNSUPPORTED', 'auth', undefined],
-  '57014': ['SERVER_BUSY', undefined, undefined],
+/**
+ * What a SQLSTATE class is about (PostgreSQL docs, Appendix A): a row of that class cannot be
+ * reported at an earlier stage. Rows are driven through the real server in
+ * test/postgres.int.test.ts (28P01, 3D000, 42501, 3F000).
+ */
+const CLASS_STAGE: Record<string, StageName> = {
+  '28': 'auth', // invalid authorization specification
+  '3D': 'database', // invalid catalog name
+  '42': 'database', // access rule violation
+  '3F': 'schema', // invalid schema name
 };
+/** Classes that describe a momentary state of the server: insufficient resources, operator intervention. */
+const MOMENTARY_CLASSES = new Set(['53', '57']);
+
+const rows = Object.entries(POSTGRES_ERRORS);
+describeFailureTable('POSTGRES_ERRORS', rows, ENGINE_STAGES);
 
 describe('PostgreSQL error classification', () => {
-  it('has a test row for every table row', () => {
-    expect(Object.keys(POSTGRES_ERRORS).sort()).toEqual(Object.keys(EXPECTED).sort());
+  it.each(rows)('SQLSTATE %s is found by its code', (sqlstate, spec) => {
+    expect(postgresFailure(Object.assign(new Error('server text'), { code: sqlstate }))).toBe(spec);
   });
 
-  it.each(Object.entries(EXPECTED))('SQLSTATE %s → %j', (sqlstate, [code, stage, priorStages]) => {
-    const spec = postgresFailure(Object.assign(new Error('server text'), { code: sqlstate }));
-    expect(spec?.code).toBe(code);
-    expect(spec?.stage).toBe(stage);
-    expect(spec?.priorStages).toBe(priorStages);
+  it.each(rows)('SQLSTATE %s is reported no earlier than its class is about', (sqlstate, spec) => {
+    const floor = CLASS_STAGE[sqlstate.slice(0, 2)];
+    if (floor)
+      expect(STAGE_NAMES.indexOf(spec.stage ?? 'tls')).toBeGreaterThanOrEqual(STAGE_NAMES.indexOf(floor));
+    if (MOMENTARY_CLASSES.has(sqlstate.slice(0, 2))) expect(isTransientCode(spec.code)).toBe(true);
   });
 
   it('knows nothing of errors without a SQLSTATE', () => {

@@ -1,4 +1,4 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /**
  * PostgreSQL SQLSTATE → verification failure. A pg server checks the password before it opens the

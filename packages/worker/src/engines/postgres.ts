@@ -1,7 +1,7 @@
 import { connect, isIP, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import pg from 'pg';
-import { type FailureSpec, fail, StageFailure } from '../verify/stage-failure.js';
+import { type FailureSpec, fail, StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { postgresFailure } from './postgres.errors.js';
 import { DialSessions } from './session.js';
@@ -159,7 +159,7 @@ export const postgres: EngineAdapter = {
     const client = new pg.Client({
       user: settings.userName,
       // Called when the server asks for a password (cleartext, MD5 or SCRAM): a cleartext request
-      // over a connection without TLS is refused here, so the password never leaves (spec §8).
+      // over a connection without TLS is refused here, so the password never leaves (docs/contract.md §8).
       password: () => {
         if (askedInClear && !encrypted) throw fail({ code: 'AUTH_CLEARTEXT_REFUSED', stage: 'auth' });
         return settings.password;
@@ -200,7 +200,7 @@ export const postgres: EngineAdapter = {
       if (version) ctx.report.version = version;
     });
 
-    const schema = settings.schema ?? postgres.defaultSchema(settings);
+    const { schema } = ctx;
     await stages.run('schema', async () => {
       // pg_namespace is readable by every role, so "missing" and "not usable" can be told apart.
       const { rows } = await query<{ usable: boolean }>(

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { fail } from '../verify/stage-failure.js';
+import { fail } from '../failures/stage-failure.js';
 
 /**
  * Reads the first protocol unit from a socket without switching it to flowing mode, so the socket

@@ -1,28 +1,12 @@
 import { ConnectionError, RequestError } from 'tedious';
 import { describe, expect, it } from 'vitest';
+import { describeFailureTable, ENGINE_STAGES } from '../../test/helpers/failure-tables.js';
 import { SQLSERVER_ERRORS, sqlServerFailure, TEDIOUS_CODES } from './sqlserver.errors.js';
 
-const EXPECTED_NUMBERS: [number, string, string | undefined][] = [
-  [4060, 'DATABASE_NOT_FOUND', 'database'],
-  [916, 'PERMISSION_DENIED', 'database'],
-  [229, 'PERMISSION_DENIED', 'schema'],
-  [18456, 'AUTH_FAILED', 'auth'],
-  [18487, 'AUTH_FAILED', 'auth'],
-  [18488, 'AUTH_FAILED', 'auth'],
-  [18486, 'AUTH_FAILED', 'auth'],
-  [18452, 'AUTH_UNSUPPORTED', 'auth'],
-  [18401, 'SERVER_BUSY', undefined],
-  [17809, 'SERVER_BUSY', undefined],
-  [18451, 'SERVER_BUSY', undefined],
-];
-
-const EXPECTED_CODES: Record<string, string> = {
-  EENCRYPT: 'TLS_REQUIRED',
-  ESOCKET: 'CONNECTION_LOST',
-  ECLOSE: 'CONNECTION_LOST',
-  EINVALIDSTATE: 'CONNECTION_LOST',
-  ELOGIN: 'AUTH_FAILED',
-};
+const numberRows = SQLSERVER_ERRORS.map(([number, spec]) => [String(number), spec] as const);
+const codeRows = Object.entries(TEDIOUS_CODES);
+describeFailureTable('SQLSERVER_ERRORS', numberRows, ENGINE_STAGES);
+describeFailureTable('TEDIOUS_CODES', codeRows, ENGINE_STAGES);
 
 /** A server error as tedious reports it on a request (token/handler.js, onErrorMessage). */
 function requestError(number: number): RequestError {
@@ -32,26 +16,15 @@ function requestError(number: number): RequestError {
 }
 
 describe('SQL Server error classification', () => {
-  it('has a test row for every table row', () => {
-    expect(SQLSERVER_ERRORS.map(([n]) => n).sort()).toEqual(EXPECTED_NUMBERS.map(([n]) => n).sort());
-    expect(Object.keys(TEDIOUS_CODES).sort()).toEqual(Object.keys(EXPECTED_CODES).sort());
-  });
-
-  it.each(EXPECTED_NUMBERS)('error %i from the login → %s at %s', (number, code, stage) => {
-    const spec = sqlServerFailure([number], { code: 'ELOGIN' });
-    expect(spec?.code).toBe(code);
-    expect(spec?.stage).toBe(stage);
-  });
-
-  it.each(EXPECTED_NUMBERS)('error %i on a request (tedious RequestError.number) → %s', (number, code) => {
-    expect(sqlServerFailure([], requestError(number))?.code).toBe(code);
-  });
-
-  it.each(EXPECTED_NUMBERS)(
-    'error %i among several on one request (tedious AggregateError of RequestErrors) → %s',
-    (number, code) => {
-      const error = new AggregateError([requestError(50000), requestError(number)]);
-      expect(sqlServerFailure([], error)?.code).toBe(code);
+  it.each(SQLSERVER_ERRORS)(
+    'error %i is found from the login, on a request, and among several',
+    (number, spec) => {
+      expect(sqlServerFailure([number], { code: 'ELOGIN' })).toBe(spec);
+      // tedious RequestError.number; an AggregateError of RequestErrors when the server sent several.
+      expect(sqlServerFailure([], requestError(number))).toBe(spec);
+      expect(sqlServerFailure([], new AggregateError([requestError(50000), requestError(number)]))).toBe(
+        spec,
+      );
     },
   );
 
@@ -59,14 +32,11 @@ describe('SQL Server error classification', () => {
     expect(sqlServerFailure([4060, 18456], { code: 'ELOGIN' })?.code).toBe('DATABASE_NOT_FOUND');
   });
 
-  it.each(Object.entries(EXPECTED_CODES))(
-    '%s → %s, also as a cause or in an AggregateError',
-    (tediousCode, code) => {
-      expect(sqlServerFailure([], { code: tediousCode })?.code).toBe(code);
-      expect(sqlServerFailure([], { code: 'EUNKNOWN', cause: { code: tediousCode } })?.code).toBe(code);
-      expect(sqlServerFailure([], new AggregateError([{ code: tediousCode }]))?.code).toBe(code);
-    },
-  );
+  it.each(codeRows)('%s is found as the code, as a cause, or in an AggregateError', (tediousCode, spec) => {
+    expect(sqlServerFailure([], { code: tediousCode })).toBe(spec);
+    expect(sqlServerFailure([], { code: 'EUNKNOWN', cause: { code: tediousCode } })).toBe(spec);
+    expect(sqlServerFailure([], new AggregateError([{ code: tediousCode }]))).toBe(spec);
+  });
 
   it('a socket error under ESOCKET (ConnectionError with its cause) is CONNECTION_LOST', () => {
     const cause = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });

@@ -1,4 +1,5 @@
-import type { FailureSpec } from '../verify/stage-failure.js';
+import { ACCOUNT_LOCKED, PASSWORD_EXPIRED } from '../failures/account.js';
+import type { FailureSpec } from '../failures/stage-failure.js';
 
 /**
  * SQL Server error numbers (from the login's error tokens or a RequestError) → failure. Order
@@ -24,16 +25,10 @@ export const SQLSERVER_ERRORS: [number, FailureSpec][] = [
   // Login failed for user
   [18456, { code: 'AUTH_FAILED', stage: 'auth' }],
   // Password expired / must be changed
-  [
-    18487,
-    { code: 'AUTH_FAILED', stage: 'auth', message: (c) => `The password of user ${c.user} has expired` },
-  ],
-  [
-    18488,
-    { code: 'AUTH_FAILED', stage: 'auth', message: (c) => `The password of user ${c.user} must be changed` },
-  ],
+  [18487, PASSWORD_EXPIRED],
+  [18488, { ...PASSWORD_EXPIRED, message: (c) => `The password of user ${c.user} must be changed` }],
   // Account locked out
-  [18486, { code: 'AUTH_FAILED', stage: 'auth', message: (c) => `The account of user ${c.user} is locked` }],
+  [18486, ACCOUNT_LOCKED],
   // Login from an untrusted domain (Windows authentication only)
   [18452, { code: 'AUTH_UNSUPPORTED', stage: 'auth' }],
   // Server is starting up / in single-user mode / paused

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { checkServerIdentity, type TLSSocket } from 'node:tls';
 import sql from 'mssql';
-import { fail, StageFailure } from '../verify/stage-failure.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { DialSessions } from './session.js';
 import { sqlServerFailure } from './sqlserver.errors.js';
@@ -246,7 +246,7 @@ export const sqlServer: EngineAdapter = {
   defaultSchema: () => 'dbo',
 
   async verify(ctx) {
-    const { settings, stages, tls } = ctx;
+    const { stages, tls } = ctx;
     const login = startPool(ctx);
 
     if (tls.use === 'never') {
@@ -267,7 +267,7 @@ export const sqlServer: EngineAdapter = {
       if (row?.version) ctx.report.version = row.version;
     });
 
-    const schema = settings.schema ?? sqlServer.defaultSchema(settings);
+    const { schema } = ctx;
     await stages.run('schema', async () => {
       const [row] = await run<{ canSelect: number | null }>(
         `SELECT HAS_PERMS_BY_NAME(name, 'SCHEMA', 'SELECT') AS canSelect FROM sys.schemas WHERE name = @schema`,

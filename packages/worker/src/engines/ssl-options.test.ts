@@ -22,7 +22,7 @@ const policy = (
   host = 'db.example.com',
 ) => tlsPolicyFor({ type, host, ssl: { mode, ...material } });
 
-/** The libpq table of spec §5, for every engine but Oracle. */
+/** The libpq table of docs/contract.md §5, for every engine but Oracle. */
 const MEANING: [
   SslMode,
   { use: string; verifyChain: boolean; verifyChainWithCa: boolean; verifyHostname: boolean },
@@ -34,7 +34,7 @@ const MEANING: [
   ['verify-full', { use: 'always', verifyChain: true, verifyChainWithCa: true, verifyHostname: true }],
 ];
 
-describe('tlsPolicyFor (spec §5)', () => {
+describe('tlsPolicyFor (docs/contract.md §5)', () => {
   describe.each(['POSTGRESQL', 'MYSQL', 'SQL_SERVER', 'MONGODB'] as const)('%s', (type) => {
     it.each(MEANING)('%s', (mode, meaning) => {
       expect(policy(type, mode)).toMatchObject({

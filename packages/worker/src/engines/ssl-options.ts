@@ -8,7 +8,7 @@ import type { ConnectionType, SslMode } from '@dbconn/shared';
 import type { DialSettings } from './types.js';
 
 /**
- * The one place that says what each `ssl.mode` means (spec §5, libpq's vocabulary) and how each
+ * The one place that says what each `ssl.mode` means (docs/contract.md §5, libpq's vocabulary) and how each
  * engine's driver is told. Engine-native aliases (`skip-verify`, `strict`, `insecure`, `true`...)
  * are normalised to these five modes when the connection is validated (SslModeSchema).
  */

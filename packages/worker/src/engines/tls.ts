@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import type { VerificationCode } from '../verify/codes.js';
-import { fail, type StageFailure } from '../verify/stage-failure.js';
+import type { VerificationCode } from '@dbconn/shared';
+import { fail, type StageFailure } from '../failures/stage-failure.js';
 import { nodeTlsOptions, type TlsPolicy } from './ssl-options.js';
 import type { TlsInfo } from './types.js';
 

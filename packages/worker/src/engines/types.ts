@@ -1,33 +1,16 @@
 import type { Socket } from 'node:net';
 import type {
-  ConnectionType,
+  DialSettings,
   DiscoveredTable,
   Logger,
-  SslMode,
   StageName,
   Verification,
+  VerificationCode,
 } from '@dbconn/shared';
-import type { HostLookup } from '../verify/network.js';
-import type { StageRunner } from '../verify/stage-runner.js';
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
 
-/** Everything needed to dial a connection, secrets opened. Lives only in worker memory. */
-export interface DialSettings {
-  type: ConnectionType;
-  host: string;
-  port: number;
-  databaseName: string;
-  userName: string;
-  password: string;
-  schema?: string | undefined;
-  ssl?:
-    | { mode: SslMode; ca?: string | undefined; cert?: string | undefined; key?: string | undefined }
-    | undefined;
-  metadata: Record<string, string>;
-}
-
-/** Egress policy (spec §8), applied to every resolved address before dialling. */
+/** Egress policy (docs/contract.md §8), applied to every resolved address before dialling. */
 export interface EgressPolicyConfig {
   mode: 'default' | 'strict';
   /** CIDRs or host names (`db.example.com`, `*.example.com`) always allowed, unless denied. */
@@ -35,6 +18,9 @@ export interface EgressPolicyConfig {
   /** CIDRs or host names always refused. */
   deny: string[];
 }
+
+/** Resolves a host name to its addresses (the dns stage's lookup). */
+export type HostLookup = (host: string) => Promise<string[]>;
 
 export interface VerifyOptions {
   /** Deadline of the whole verification. */
@@ -69,14 +55,36 @@ export interface ServerReport {
   tls?: TlsInfo;
 }
 
+/**
+ * What an engine does with the stages of its verification: run one under its deadline, or record
+ * one that does not apply. verify/stage-runner.ts implements it; declared here so an adapter never
+ * imports the pipeline that calls it.
+ */
+export interface Stages {
+  /**
+   * Runs `stage`; returns its value, or throws the StageFailure that ended the verification.
+   * `skippedWhen` turns a result into a skipped stage with a code (TLS under `prefer` when the
+   * server has none).
+   */
+  run<T>(
+    stage: StageName,
+    work: (signal: AbortSignal) => Promise<T>,
+    options?: { skippedWhen?: (value: T) => VerificationCode | undefined },
+  ): Promise<T>;
+  /** Records a stage that does not run (TLS under `disable`). */
+  skip(stage: StageName, code?: VerificationCode): void;
+}
+
 export interface EngineContext {
   settings: DialSettings;
+  /** The schema to check: the connection's, or the engine's default (worked out once, by the dial). */
+  schema: string;
   /** The address the dns stage checked and the tcp stage connected to. Drivers dial this, never the name. */
   address: string;
   /** Connected to `address` by the tcp stage; from here the engine owns it (hand it to the driver or close it). */
   socket: Socket;
   tls: TlsPolicy;
-  stages: StageRunner;
+  stages: Stages;
   /** For drivers that want a timeout of their own; the stage runner enforces the real deadline. */
   stageTimeoutMs: number;
   /** Registers a release (close a client, destroy a socket) that runs when the verification ends. */
@@ -88,7 +96,7 @@ export interface EngineContext {
 export interface EngineAdapter {
   /** For messages: `PostgreSQL`, `MySQL`... */
   displayName: string;
-  /** The schema checked when the connection names none (spec §4). */
+  /** The schema checked when the connection names none (docs/contract.md §4). */
   defaultSchema(settings: DialSettings): string;
   /** Runs the tls, auth, database and schema stages through `ctx.stages`. */
   verify(ctx: EngineContext): Promise<void>;
@@ -102,4 +110,4 @@ export interface EngineAdapter {
   discover(ctx: EngineContext, schema: string, options: DiscoveryOptions): Promise<DiscoveredTable[]>;
 }
 
-export type { DiscoveredTable, DiscoveryOptions, StageName, Verification };
+export type { DialSettings, DiscoveredTable, DiscoveryOptions, StageName, Verification };

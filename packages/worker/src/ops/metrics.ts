@@ -1,16 +1,16 @@
 import {
   CONNECTION_TYPES,
   type ConnectionType,
+  isVerificationCode,
   type Logger,
   QUEUE_NAMES,
   QUEUE_READ_TIMEOUT_MS,
   type Queue,
+  type QueueName,
   registerQueueGauges,
   type Verification,
 } from '@dbconn/shared';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import type { VerificationQueueName } from '../processors/verify-connection.processor.js';
-import { isVerificationCode } from '../verify/codes.js';
 
 /** The `stage` and `code` label of a verification that passed. */
 export const NO_FAILURE = 'none';
@@ -35,7 +35,7 @@ export interface WorkerMetrics {
   /** This worker's own registry (default process metrics included), served at /metrics. */
   registry: Registry;
   /** Counts one finished dial and observes its latency. Never throws. */
-  recordVerification(engine: ConnectionType, verification: Verification, queue: VerificationQueueName): void;
+  recordVerification(engine: ConnectionType, verification: Verification, queue: QueueName): void;
 }
 
 /**

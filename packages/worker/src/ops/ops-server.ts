@@ -1,15 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AppError, type ConnectionStore, type Logger, toProblem, withTimeout } from '@dbconn/shared';
+import { type ConnectionStore, checkReadiness, type Logger, toProblem } from '@dbconn/shared';
 import type { Registry } from 'prom-client';
-
-/** How long /ready waits for each dependency: a probe must answer even when a dependency hangs. */
-export const READY_CHECK_TIMEOUT_MS = 2_000;
-/** Retry-After of a 503 from /ready, as the API answers it. */
-const RETRY_AFTER_SECONDS = 5;
-
-/** The dependencies /ready checks, named as the 503 body names them. */
-export type Dependency = 'store' | 'redis';
 
 export interface OpsServerOptions {
   host: string;
@@ -20,7 +12,7 @@ export interface OpsServerOptions {
   redis: { ping(): Promise<unknown> };
   registry: Registry;
   log: Logger;
-  /** Defaults to READY_CHECK_TIMEOUT_MS. */
+  /** Defaults to READY_CHECK_TIMEOUT_MS (shared). */
   readyTimeoutMs?: number;
 }
 
@@ -32,37 +24,24 @@ export interface OpsServer {
 }
 
 /**
- * The worker's operations port (spec §9): `GET /health` (the process is up), `GET /ready` (the
+ * The worker's operations port (docs/contract.md §9): `GET /health` (the process is up), `GET /ready` (the
  * store and Redis answer; otherwise 503 naming which is down) and `GET /metrics` (Prometheus text).
  * Plain node:http: three routes do not need a framework.
  */
 export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
   const log = options.log.child({ component: 'ops-server' });
-  const timeoutMs = options.readyTimeoutMs ?? READY_CHECK_TIMEOUT_MS;
-  const checks: Record<Dependency, () => Promise<unknown>> = {
-    store: () => options.store.ping(),
-    redis: () => options.redis.ping(),
-  };
 
   async function ready(res: ServerResponse) {
-    const names = Object.keys(checks) as Dependency[];
-    const results = await Promise.allSettled(
-      names.map((name) => withTimeout(checks[name](), timeoutMs, name)),
+    // The API's /ready check and problem body, so one probe config fits both.
+    const notReady = await checkReadiness(
+      { store: options.store, redis: options.redis },
+      options.readyTimeoutMs,
     );
-    const failures = names.flatMap((name, i) => {
-      const result = results[i];
-      return result?.status === 'rejected' ? [{ name, reason: errorText(result.reason) }] : [];
-    });
-    if (failures.length === 0) return sendJson(res, 200, { status: 'ready' });
-    const down = failures.map((f) => f.name);
-    const reasons = Object.fromEntries(failures.map((f) => [f.name, f.reason]));
-    log.warn({ down, reasons }, 'not ready');
-    res.setHeader('retry-after', String(RETRY_AFTER_SECONDS));
-    // The same problem body as the API's /ready, so one probe config fits both.
-    const problem = new AppError('UNAVAILABLE', `not ready: ${down.join(', ')} unreachable`, {
-      extra: { down },
-    });
-    return sendJson(res, 503, toProblem(problem), 'application/problem+json');
+    if (!notReady) return sendJson(res, 200, { status: 'ready' });
+    const { error, reasons } = notReady;
+    log.warn({ down: error.extra?.down, reasons }, 'not ready');
+    res.setHeader('retry-after', String(error.retryAfter));
+    return sendJson(res, 503, toProblem(error), 'application/problem+json');
   }
 
   async function metrics(res: ServerResponse) {
@@ -131,13 +110,4 @@ function sendJson(
     'cache-control': 'no-store',
   });
   res.end(text);
-}
-
-/** The error's own words for the log; never sent to the client (it may name hosts). */
-function errorText(reason: unknown): string {
-  if (reason instanceof Error) {
-    const cause = reason.cause instanceof Error ? `: ${reason.cause.message}` : '';
-    return `${reason.message}${cause}`;
-  }
-  return String(reason);
 }

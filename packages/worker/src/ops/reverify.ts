@@ -60,7 +60,7 @@ export interface ReverifyReport {
 }
 
 /**
- * One tick of periodic re-verification (spec §9): enqueue a `periodic` verification for each live
+ * One tick of periodic re-verification (docs/contract.md §9): enqueue a `periodic` verification for each live
  * `active` or `failed` connection whose last verification is older than `reverify.intervalMs`,
  * oldest first, at most `reverify.batchSize` per tick. Their delays spread them over the tick, so
  * they do not all dial at once. `failed` ones are included so a database fixed on its side

@@ -1,4 +1,11 @@
-import { type Config, JOB_NAMES, QUEUE_NAMES, type Queue, type VerifyConnectionJob } from '@dbconn/shared';
+import {
+  type Config,
+  JOB_NAMES,
+  QUEUE_NAMES,
+  type Queue,
+  type QueueName,
+  type VerifyConnectionJob,
+} from '@dbconn/shared';
 import type { Job } from 'bullmq';
 import { createReverifyActiveProcessor } from '../ops/reverify.js';
 import {
@@ -10,9 +17,8 @@ import {
 export const QUEUE_JOBS = {
   [QUEUE_NAMES.verify]: [JOB_NAMES.verifyConnection, JOB_NAMES.reverifyActive],
   [QUEUE_NAMES.interactive]: [JOB_NAMES.testConnection, JOB_NAMES.testSettings, JOB_NAMES.discoverSchema],
-} as const satisfies Record<(typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES], readonly string[]>;
+} as const satisfies Record<QueueName, readonly string[]>;
 
-export type QueueName = keyof typeof QUEUE_JOBS;
 export type QueueJobName<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];
 
 /** A job processor as BullMQ calls it; the signal aborts when the worker cancels the job. */

@@ -1,5 +1,5 @@
 import {
-  type DialSettingsPayload,
+  type DialSettings,
   DialSettingsSchema,
   JOB_NAMES,
   open,
@@ -13,7 +13,7 @@ import {
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { z } from 'zod';
-import { requeueConnection } from '../sweeper.js';
+import { requeueConnection } from '../ops/sweeper.js';
 import { verifyConnection } from '../verify/verify-connection.js';
 import type { QueueHandlers } from './index.js';
 import {
@@ -99,7 +99,7 @@ export function createInteractiveHandlers(
       const { organizationId, requestId } = parsePayload(TestSettingsJobSchema, job);
       const sealed = await deps.redis.getdel(testSettingsKey(deps.prefix, requestId));
       if (!sealed) throw new UnrecoverableError('the settings to test expired before a worker took them');
-      let settings: DialSettingsPayload;
+      let settings: DialSettings;
       try {
         settings = DialSettingsSchema.parse(
           JSON.parse(open(deps.keyring, sealed, { organizationId, connectionId: requestId })),

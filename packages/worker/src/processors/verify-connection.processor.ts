@@ -8,16 +8,17 @@ import {
   type Keyring,
   type Logger,
   openStoredSecrets,
-  type QUEUE_NAMES,
+  type QueueName,
   SealError,
   STAGE_NAMES,
+  VERIFICATION_CODES,
   type Verification,
+  type VerificationCode,
   type VerificationError,
   VerifyConnectionJobSchema,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { DialSettings } from '../engines/types.js';
-import { VERIFICATION_CODES, type VerificationCode } from '../verify/codes.js';
 import { isTransientCode, verifyConnection } from '../verify/verify-connection.js';
 
 export interface VerifyConnectionProcessorDeps {
@@ -28,11 +29,8 @@ export interface VerifyConnectionProcessorDeps {
   /** Announces each status change to watchers (connections.watch). Failures are logged, not thrown. */
   publish?: (event: ConnectionEvent) => Promise<unknown>;
   /** Told of every finished verification (metrics); must not throw. Dials cut short by shutdown are not told. */
-  onVerified?: (engine: ConnectionType, verification: Verification, queue: VerificationQueueName) => void;
+  onVerified?: (engine: ConnectionType, verification: Verification, queue: QueueName) => void;
 }
-
-/** The queue a verification ran on (a label of the verification metrics). */
-export type VerificationQueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 
 /**
  * What a finished job leaves in Redis as its return value (BullMQ keeps it in clear text: codes
@@ -71,7 +69,7 @@ export type VerifyConnectionProcessor = (
 
 /**
  * Runs one verification job: claim the connection for the job's dialled version, dial it, and
- * write the result only if that version is still current (spec §6).
+ * write the result only if that version is still current (docs/contract.md §6).
  */
 export function createVerifyConnectionProcessor(
   deps: VerifyConnectionProcessorDeps,

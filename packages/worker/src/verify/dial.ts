@@ -1,4 +1,5 @@
 import type { StageResult, VerificationError } from '@dbconn/shared';
+import { type FailureContext, VERIFICATION_CODES, type VerificationCode } from '@dbconn/shared';
 import { compileEgressPolicy, type EgressPolicy } from '../egress/policy.js';
 import { loadEngine } from '../engines/index.js';
 import { tlsPolicyFor } from '../engines/ssl-options.js';
@@ -10,9 +11,8 @@ import type {
   ServerReport,
   VerifyOptions,
 } from '../engines/types.js';
-import { type FailureContext, VERIFICATION_CODES, type VerificationCode } from './codes.js';
+import { StageFailure } from '../failures/stage-failure.js';
 import { openSocket, resolveAllowed } from './network.js';
-import { StageFailure } from './stage-failure.js';
 import { StageRunner } from './stage-runner.js';
 
 /** How long one release (a polite close) may take before the dial returns anyway. */
@@ -28,6 +28,10 @@ function egressPolicy(config: EgressPolicyConfig): EgressPolicy {
   }
   return policy;
 }
+
+/** The schema a dial checks (docs/contract.md §4): the connection's, else the engine's default. The one place this is decided. */
+const effectiveSchema = (engine: EngineAdapter, settings: DialSettings) =>
+  settings.schema ?? engine.defaultSchema(settings);
 
 /** Releases registered by the stages; run once, whatever the outcome, and never throw. */
 class Releases {
@@ -86,7 +90,7 @@ export type DialOutcome<T> = DialReport &
   ({ passed: false; error: VerificationError } | { passed: true; value: T });
 
 /**
- * The one dialling pipeline (spec §6): dns → tcp → tls → auth → database → schema, each stage
+ * The one dialling pipeline (docs/contract.md §6): dns → tcp → tls → auth → database → schema, each stage
  * under its deadline and the egress policy, then the optional final step on the same connection.
  * Never throws for anything the database, the network or the settings do: every failure is an
  * outcome. Every socket and client it opened is closed before it returns. The only throw is an
@@ -112,10 +116,13 @@ export async function dial<T>(
   const policy = egressPolicy(options.egress);
   let engine: EngineAdapter | undefined;
   let value: T | undefined;
+  /** The connection's schema, or the engine's default once the engine is known. */
+  let schema = settings.schema ?? '';
 
   try {
     const loaded = await loadEngine(settings.type);
     engine = loaded;
+    schema = effectiveSchema(loaded, settings);
     const addresses = await stages.run('dns', () =>
       resolveAllowed(settings.host, policy, options.log, options.lookup),
     );
@@ -129,6 +136,7 @@ export async function dial<T>(
     report.address = address;
     const ctx: EngineContext = {
       settings,
+      schema,
       address,
       socket,
       tls: tlsPolicyFor(settings),
@@ -139,9 +147,8 @@ export async function dial<T>(
     };
     await loaded.verify(ctx);
     if (finalStep) {
-      const schema = settings.schema ?? loaded.defaultSchema(settings);
       value = await stages.runAfter('schema', finalStep.timeoutCode, () =>
-        finalStep.run(loaded, ctx, schema),
+        finalStep.run(loaded, ctx, ctx.schema),
       );
     }
   } catch (error) {
@@ -151,7 +158,6 @@ export async function dial<T>(
     await releases.runAll();
   }
 
-  const schema = settings.schema ?? engine?.defaultSchema(settings) ?? '';
   const dialled: DialReport = {
     checkedAt,
     latencyMs: Math.round(performance.now() - startedAt),

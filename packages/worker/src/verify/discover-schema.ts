@@ -1,7 +1,7 @@
 import type { SchemaDiscoveryResult } from '@dbconn/shared';
 import type { DialSettings, VerifyOptions } from '../engines/types.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 import { dial } from './dial.js';
-import { fail, StageFailure } from './stage-failure.js';
 
 export interface DiscoverSchemaOptions extends VerifyOptions {
   /** MongoDB: documents sampled per collection for its field names (config `schema.sampleSize`). */
@@ -9,7 +9,7 @@ export interface DiscoverSchemaOptions extends VerifyOptions {
 }
 
 /**
- * Discovers the tables (or collections) of a connection's schema and their fields (spec §2,
+ * Discovers the tables (or collections) of a connection's schema and their fields (docs/contract.md §2,
  * GET /{id}/schema): the same dial as verifyConnection — every stage, the egress policy, the
  * deadlines — then the engine's `discover` on the verified connection, under a stage's deadline.
  *

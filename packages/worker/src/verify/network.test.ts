@@ -1,38 +1,17 @@
+import { VERIFICATION_CODES } from '@dbconn/shared';
 import { describe, expect, it } from 'vitest';
 import { compileEgressPolicy } from '../egress/policy.js';
 import { DNS_ERROR_CODES, resolveAllowed, TCP_ERROR_CODES } from './network.js';
 
-const EXPECTED_DNS: Record<string, string> = {
-  ENOTFOUND: 'DNS_NOT_FOUND',
-  ENODATA: 'DNS_NOT_FOUND',
-  EAI_NONAME: 'DNS_NOT_FOUND',
-  EAI_NODATA: 'DNS_NOT_FOUND',
-  EAI_AGAIN: 'DNS_TEMPORARY',
-  ETIMEOUT: 'DNS_TEMPORARY',
-  ESERVFAIL: 'DNS_TEMPORARY',
-  ECONNREFUSED: 'DNS_TEMPORARY',
-  EAI_FAIL: 'DNS_TEMPORARY',
-};
-
-const EXPECTED_TCP: Record<string, string> = {
-  ECONNREFUSED: 'TCP_REFUSED',
-  ETIMEDOUT: 'TCP_TIMEOUT',
-  EHOSTUNREACH: 'TCP_UNREACHABLE',
-  ENETUNREACH: 'TCP_UNREACHABLE',
-  EHOSTDOWN: 'TCP_UNREACHABLE',
-  ENETDOWN: 'TCP_UNREACHABLE',
-  EADDRNOTAVAIL: 'TCP_UNREACHABLE',
-  ECONNRESET: 'TCP_RESET',
-  EPIPE: 'TCP_RESET',
-};
-
+// Rows driven through real sockets: test/network.int.test.ts (ECONNREFUSED), and below (a name
+// that does not exist).
 describe('dns and tcp error tables', () => {
-  it('map every resolver code', () => {
-    expect(DNS_ERROR_CODES).toEqual(EXPECTED_DNS);
+  it.each(Object.entries(DNS_ERROR_CODES))('resolver code %s maps to a code of the dns stage', (_, code) => {
+    expect(VERIFICATION_CODES[code].stages).toEqual(['dns']);
   });
 
-  it('map every connect code', () => {
-    expect(TCP_ERROR_CODES).toEqual(EXPECTED_TCP);
+  it.each(Object.entries(TCP_ERROR_CODES))('connect code %s maps to a code of the tcp stage', (_, code) => {
+    expect(VERIFICATION_CODES[code].stages).toEqual(['tcp']);
   });
 });
 

@@ -1,9 +1,9 @@
 import { lookup } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
-import type { Logger } from '@dbconn/shared';
+import type { Logger, VerificationCode } from '@dbconn/shared';
 import type { EgressPolicy } from '../egress/policy.js';
-import type { VerificationCode } from './codes.js';
-import { fail } from './stage-failure.js';
+import type { HostLookup } from '../engines/types.js';
+import { fail } from '../failures/stage-failure.js';
 
 /** getaddrinfo / c-ares codes → dns stage codes. */
 export const DNS_ERROR_CODES: Record<string, VerificationCode> = {
@@ -37,8 +37,6 @@ const codeOf = (error: unknown) => {
 };
 
 /** Every address of a name, in the resolver's order; errors carry getaddrinfo's `code`. */
-export type HostLookup = (host: string) => Promise<string[]>;
-
 async function lookupAll(host: string): Promise<string[]> {
   // verbatim: keep the resolver's order (no IPv4-first reshuffle); every address is checked anyway
   // and the tcp stage interleaves the families itself.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fail, StageFailure } from './stage-failure.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 import { StageRunner } from './stage-runner.js';
 
 const limits = { timeoutMs: 10_000, stageTimeoutMs: 5_000 };

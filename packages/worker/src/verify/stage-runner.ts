@@ -1,6 +1,12 @@
-import { STAGE_NAMES, type StageName, type StageResult } from '@dbconn/shared';
-import { STAGE_TIMEOUT_CODES, type VerificationCode } from './codes.js';
-import { fail, StageFailure } from './stage-failure.js';
+import {
+  STAGE_NAMES,
+  STAGE_TIMEOUT_CODES,
+  type StageName,
+  type StageResult,
+  type VerificationCode,
+} from '@dbconn/shared';
+import type { Stages } from '../engines/types.js';
+import { fail, StageFailure } from '../failures/stage-failure.js';
 
 /** Where a verification stopped, for the result's `error`. */
 export interface RecordedFailure {
@@ -24,7 +30,7 @@ const asFailure = (error: unknown) =>
  * aborted); the runner does not wait for the function after that. Resources the function opened
  * must be registered with the verification's cleanup, which runs whatever the outcome.
  */
-export class StageRunner {
+export class StageRunner implements Stages {
   private readonly results = new Map<StageName, StageResult>();
   private failed: RecordedFailure | undefined;
   private readonly endsAt: number;
@@ -48,7 +54,7 @@ export class StageRunner {
   async run<T>(
     stage: StageName,
     work: (signal: AbortSignal) => Promise<T>,
-    options: { skippedWhen?: (value: T) => string | undefined } = {},
+    options: { skippedWhen?: (value: T) => VerificationCode | undefined } = {},
   ): Promise<T> {
     this.assertNext(stage);
     const start = performance.now();
@@ -94,7 +100,7 @@ export class StageRunner {
   }
 
   /** Records a stage that does not run (TLS under `disable`; TLS under `prefer` when the server has none). */
-  skip(stage: StageName, code?: string): void {
+  skip(stage: StageName, code?: VerificationCode): void {
     this.assertNext(stage);
     this.results.set(stage, { name: stage, status: 'skipped', durationMs: 0, ...(code ? { code } : {}) });
   }

@@ -2,10 +2,10 @@ import type { Verification } from '@dbconn/shared';
 import type { DialSettings, VerifyOptions } from '../engines/types.js';
 import { dial } from './dial.js';
 
-export { isTransientCode } from './codes.js';
+export { isTransientCode } from '@dbconn/shared';
 
 /**
- * Verifies one connection stage by stage (spec §6): dns → tcp → tls → auth → database → schema.
+ * Verifies one connection stage by stage (docs/contract.md §6): dns → tcp → tls → auth → database → schema.
  * Never throws for anything the database, the network or the settings do: every failure is a
  * result. Every socket and client it opened is closed before it returns. The only throw is an
  * EgressConfigError for an invalid allow/deny list — an operator's mistake, which

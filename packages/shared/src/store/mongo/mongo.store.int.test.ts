@@ -1,7 +1,7 @@
 import { type FakeMongoServer, startFakeMongo } from '@dbconn/shared/test-fixtures/mongo-wire';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../errors.js';
+import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
 import { describeStoreContract, makeTestRecord } from '../contract.js';
 import { MongoConnectionStore } from './mongo.store.js';
@@ -81,7 +81,7 @@ describe('MongoConnectionStore without a server', () => {
         expect(error).toBeInstanceOf(AppError);
         expect(error).toMatchObject({
           code: 'UNAVAILABLE',
-          retryAfter: 5,
+          retryAfter: RETRY_AFTER_SECONDS,
           message: 'the store is unavailable',
         });
       }

@@ -1,6 +1,6 @@
 import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import mongoose from 'mongoose';
-import { AppError } from '../../errors.js';
+import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import type {
   ConnectionStatus,
   ConnectionType,
@@ -20,8 +20,6 @@ import {
   type StrandedCursor,
 } from '../types.js';
 
-/** Seconds a caller should wait before retrying when the database cannot be reached. */
-const RETRY_AFTER_SECONDS = 5;
 /** How long an operation waits for a reachable server before it fails (the driver's default is 30 s). */
 const SERVER_SELECTION_TIMEOUT_MS = 5_000;
 const CONFIG_NAME_INDEX = 'organization_config_name_live';
@@ -116,7 +114,7 @@ connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_change
 connectionSchema.index({ lastVerifiedAt: 1, _id: 1 }, { name: 'last_verified' });
 
 /**
- * The MongoDB store through mongoose (spec §10), on its own connection (not mongoose's global one).
+ * The MongoDB store through mongoose (docs/contract.md §10), on its own connection (not mongoose's global one).
  * The database is the one named in the URL's path. Reads are lean and mapped to ConnectionRecord,
  * so no mongoose document leaves this class.
  *

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AppError } from '../../errors.js';
+import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
 import { describeStoreContract, makeTestRecord } from '../contract.js';
 import { MIGRATIONS } from './migrations.js';
@@ -118,7 +118,7 @@ describe('PostgresConnectionStore', () => {
       expect(error).toBeInstanceOf(AppError);
       expect(error).toMatchObject({
         code: 'UNAVAILABLE',
-        retryAfter: 5,
+        retryAfter: RETRY_AFTER_SECONDS,
         message: 'the store is unavailable',
       });
     }

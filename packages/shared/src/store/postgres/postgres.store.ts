@@ -1,6 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import pg from 'pg';
-import { AppError } from '../../errors.js';
+import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import type {
   ConnectionStatus,
   ConnectionType,
@@ -26,9 +26,6 @@ const MIGRATION_LOCK_KEY = '7319046152380911';
 /** A schema name we can put in `search_path` and DDL without quoting surprises. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Seconds a caller should wait before retrying when the database cannot be reached. */
-const RETRY_AFTER_SECONDS = 5;
-
 const COLUMNS = `id, organization_id, config_name, product_name, type, host, port, database_name, user_name,
   schema, ssl_mode, sealed_secrets, metadata, status, verification, version, dial_version, created_at,
   updated_at, status_changed_at, last_verified_at`;
@@ -58,7 +55,7 @@ interface ConnectionRow {
 }
 
 /**
- * The PostgreSQL store (spec §10). The URL may carry `?schema=<name>`: the store then lives in that
+ * The PostgreSQL store (docs/contract.md §10). The URL may carry `?schema=<name>`: the store then lives in that
  * schema (created at `init()`), which gives tests and side-by-side deployments their own tables.
  *
  * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other

@@ -1,5 +1,4 @@
-import type { StageName } from '@dbconn/shared';
-import type { FailureText, VerificationCode } from './codes.js';
+import type { FailureText, StageName, VerificationCode } from '@dbconn/shared';
 
 /** How a classified error reads: a code, and where the code's default text is not precise enough, better text. */
 export interface FailureSpec {

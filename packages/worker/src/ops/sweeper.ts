@@ -12,7 +12,7 @@ import {
   type VerifyConnectionJob,
   verifyJobId,
 } from '@dbconn/shared';
-import { periodicJobId } from './ops/reverify.js';
+import { periodicJobId } from './reverify.js';
 
 /** Records read per query; a sweep reads the next page while a page comes back full. */
 export const SWEEP_BATCH_SIZE = 200;
@@ -93,7 +93,7 @@ export interface Sweeper {
 }
 
 /**
- * The sweeper (spec §9): a lost job never strands a record. A connection stays pending/verifying
+ * The sweeper (docs/contract.md §9): a lost job never strands a record. A connection stays pending/verifying
  * past `sweep.staleAfterMs` when its enqueue failed (Redis down at create), its job failed on a
  * store error, or its job stalled more often than BullMQ allows. Only one replica sweeps at a time.
  */
