@@ -13,9 +13,7 @@ module.exports = {
         'A folder cycle means a fact is in the wrong room: move it to the folder both sides can import.',
       severity: 'error',
       scope: 'folder',
-      // Until EgressPolicyConfig moves from engines/types.ts into egress/ (the egress branch does
-      // that): the one known cycle. Delete this pathNot once it has moved.
-      from: { pathNot: '^packages/worker/src/(egress|engines)$' },
+      from: {},
       to: { circular: true },
     },
   ],

@@ -11,9 +11,12 @@ import type {
 import {
   AppError,
   checkReadiness,
+  compileEgressPolicy,
   createInteractiveQueue,
   publishConnectionEvent,
   QUEUE_NAMES,
+  SelfTargets,
+  selfTargetsOf,
 } from '@dbconn/shared';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { QueueEvents } from 'bullmq';
@@ -114,7 +117,13 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   const schemaCache = new SchemaCache(redis, prefix, config.schema.cacheTtlSeconds);
 
   const metrics = createApiMetrics();
+  const egressPolicy = compileEgressPolicy(config.egress);
+  const egress = {
+    policy: egressPolicy,
+    selfTargets: new SelfTargets(selfTargetsOf(config.selfEndpoints), egressPolicy),
+  };
   const connections = new ConnectionService({
+    egress,
     store,
     verifyQueue: deps.verifyQueue,
     keyring,
@@ -140,6 +149,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     limits: config.rateLimit,
     events: new ConnectionEvents(subscriber, prefix),
     settingsTtlSeconds: Math.ceil(config.interactive.timeoutMs / 1000) + 30,
+    egress,
   });
   const schemas = new SchemaService({
     store,

@@ -1,15 +1,19 @@
 import {
   ConfigError,
+  compileEgressPolicy,
   connectRedis,
   createLogger,
   createStore,
   createVerifyQueue,
+  EgressConfigError,
   loadConfig,
 } from '@dbconn/shared';
 import { buildServer } from './app.js';
 
 async function main() {
   const config = loadConfig();
+  // A bad EGRESS_* entry stops the API now, naming it (the API judges IP literals at input).
+  compileEgressPolicy(config.egress);
   const log = createLogger({ level: config.log.level, name: 'api' });
   if (config.secrets.usingDevelopmentKey) {
     log.warn('MASTER_KEYS is not set: using the built-in development key (refused when NODE_ENV=production)');
@@ -47,6 +51,8 @@ async function main() {
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
+  } else if (err instanceof EgressConfigError) {
+    process.stderr.write(`Invalid configuration:\n  ${err.message}\n`);
   } else {
     process.stderr.write(
       `api failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,

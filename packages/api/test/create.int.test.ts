@@ -1,8 +1,10 @@
 import { verifyJobId } from '@dbconn/shared';
+import { TEST_CA_PEM } from '@dbconn/shared/test-fixtures/pem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSeed, type Harness, http, seedBody, startApi } from './harness.js';
 
-const SECRETS = ['secretpassword', 'MIIDdzCCAl+gAwIBAgIEbV'];
+/** The password, and a line of the CA's base64 body (the CA is sealed like the password). */
+const SECRETS = ['secretpassword', TEST_CA_PEM.split('\n')[1] as string];
 
 describe('POST /v1/management/connections (the seed)', () => {
   let h: Harness;

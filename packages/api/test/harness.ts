@@ -10,10 +10,13 @@ import {
   type Redis,
   type VerifyConnectionJob,
 } from '@dbconn/shared';
+import { TEST_CA_PEM } from '@dbconn/shared/test-fixtures/pem';
+import { ensureStoreDatabase, STORE_DATABASE_URL } from '@dbconn/worker/test-fixtures';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildServer } from '../src/app.js';
 
+/** The database the tests verify against (the stores live in another one: STORE_DATABASE_URL). */
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -49,7 +52,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
   const prefix = `dbconn_t_${suffix}`;
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'test',
-    STORE_URL: `${PG_URL}?schema=${schema}`,
+    STORE_URL: `${STORE_DATABASE_URL}?schema=${schema}`,
     REDIS_URL,
     QUEUE_PREFIX: prefix,
     LOG_LEVEL: 'debug',
@@ -57,6 +60,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
     WORKER_HEALTH_PORT: '0',
     ...env,
   };
+  await ensureStoreDatabase();
   const config = loadConfig(fullEnv);
   const logs: string[] = [];
   const log = createLogger(
@@ -78,7 +82,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const admin = new pg.Client({ connectionString: PG_URL });
+  const admin = new pg.Client({ connectionString: STORE_DATABASE_URL });
   await admin.connect();
   return {
     url: `http://127.0.0.1:${port}`,
@@ -108,7 +112,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
   };
 }
 
-/** The seed's create body (../shared/seed/create-connection.txt), verbatim. */
+/** The seed's create body (../shared/seed/create-connection.txt), verbatim but for a CA that parses. */
 async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
   const values: unknown[] = [];
   for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
@@ -137,7 +141,8 @@ export const seedBody = () => ({
   schema: 'public',
   ssl: {
     mode: 'require',
-    ca: '-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEbV...\n-----END CERTIFICATE-----\n',
+    // The original page's example holds a truncated placeholder, which is refused at input now.
+    ca: TEST_CA_PEM,
   },
   metadata: { environment: 'production', team: 'data-engineering' },
 });

@@ -1,3 +1,4 @@
+import { TEST_CLIENT_CERT_PEM } from '@dbconn/shared/test-fixtures/pem';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../examples/typed-client.js';
@@ -219,7 +220,11 @@ describe('create validation (docs/contract.md §4): every rule at its boundaries
     expect((await expectAccepted({ ssl: { mode: 'skip-verify' } })).ssl).toEqual({ mode: 'require' });
     expect((await expectAccepted({ ssl: { mode: 'preferred' } })).ssl).toEqual({ mode: 'prefer' });
     await expectRejected({ ssl: { mode: 'sometimes' } }, ['ssl.mode']);
-    await expectRejected({ ssl: { mode: 'require', cert: '-----BEGIN CERTIFICATE-----\nx\n' } }, ['ssl.key']);
+    await expectRejected({ ssl: { mode: 'require', cert: TEST_CLIENT_CERT_PEM } }, ['ssl.key']);
+    await expectRejected(
+      { ssl: { mode: 'require', ca: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----' } },
+      ['ssl.ca'],
+    );
     await expectRejected({ ssl: { mode: 'require', ca: 'not pem' } }, ['ssl.ca']);
     await expectRejected(
       { ssl: { mode: 'require', ca: `-----BEGIN CERTIFICATE-----\n${'A'.repeat(65 * 1024)}` } },

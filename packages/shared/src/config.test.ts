@@ -44,7 +44,47 @@ describe('config', () => {
 
   it('splits egress lists', () => {
     const config = loadConfig({ EGRESS_ALLOW: '10.0.0.0/8, db.internal ,', EGRESS_MODE: 'strict' });
-    expect(config.egress).toEqual({ mode: 'strict', allow: ['10.0.0.0/8', 'db.internal'], deny: [] });
+    expect(config.egress).toMatchObject({ mode: 'strict', allow: ['10.0.0.0/8', 'db.internal'], deny: [] });
+  });
+
+  it('makes egress strict when multi-tenant, refuses loopback in production, and reads per-organization lists', () => {
+    expect(loadConfig({ MULTI_TENANT_ENABLED: 'true', EGRESS_MODE: 'default' }).egress.mode).toBe('strict');
+    expect(loadConfig({}).egress).toMatchObject({ mode: 'default', refuseLoopback: false });
+    expect(loadConfig({ NODE_ENV: 'production', MASTER_KEYS: `1:${KEY}` }).egress.refuseLoopback).toBe(true);
+    const config = loadConfig({
+      EGRESS_TENANT_ALLOW: 'tenant-a=10.1.0.0/16, db.internal ; tenant-b=192.168.5.0/24;',
+      EGRESS_NAT64_PREFIXES: '2001:db8:64::/96',
+    });
+    expect(config.egress.tenantAllow).toEqual({
+      'tenant-a': ['10.1.0.0/16', 'db.internal'],
+      'tenant-b': ['192.168.5.0/24'],
+    });
+    expect(config.egress.nat64Prefixes).toEqual(['2001:db8:64::/96']);
+    expect(() => loadConfig({ EGRESS_TENANT_ALLOW: 'no-equals-sign' })).toThrow(/EGRESS_TENANT_ALLOW/);
+    expect(() => loadConfig({ EGRESS_TENANT_ALLOW: 'a=10.0.0.0/8;a=db.x' })).toThrow(/EGRESS_TENANT_ALLOW/);
+    expect(() => loadConfig({ MULTI_TENANT_ENABLED: 'yes' })).toThrow(/MULTI_TENANT_ENABLED/);
+  });
+
+  it('reads DNS_SERVERS as addresses with an optional port', () => {
+    expect(loadConfig({ DNS_SERVERS: '10.0.0.2, 127.0.0.1:5353,[::1]:53' }).dns.servers).toEqual([
+      '10.0.0.2',
+      '127.0.0.1:5353',
+      '[::1]:53',
+    ]);
+    expect(() => loadConfig({ DNS_SERVERS: 'dns.example.com' })).toThrow(/DNS_SERVERS/);
+    expect(() => loadConfig({ DNS_SERVERS: '10.0.0.2:99999' })).toThrow(/DNS_SERVERS/);
+  });
+
+  it("lists the service's own endpoints", () => {
+    const config = loadConfig({ STORE_URL: 'postgres://127.0.0.1:5432/dbconn', API_PORT: '9000' });
+    expect(config.selfEndpoints).toEqual({
+      storeUrl: 'postgres://127.0.0.1:5432/dbconn',
+      redisUrl: 'redis://127.0.0.1:6379',
+      listeners: [
+        { role: 'api', host: '0.0.0.0', port: 9000 },
+        { role: 'worker', host: '0.0.0.0', port: 8081 },
+      ],
+    });
   });
 
   it('lists its variables', () => {

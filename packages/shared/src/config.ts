@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -21,6 +22,53 @@ const list = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+
+const flag = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .default('false')
+  .transform((v) => v === 'true');
+
+/**
+ * `tenant-a=10.1.0.0/16,db.internal;tenant-b=…` — an allow list per organization id. The entries are
+ * checked by the egress policy at start (a bad CIDR or name stops the process naming it).
+ */
+const tenantAllowLists = z
+  .string()
+  .default('')
+  .transform((raw, ctx) => {
+    const lists: Record<string, string[]> = {};
+    for (const group of raw
+      .split(';')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
+      const match = /^([^=\s]+)\s*=(.*)$/.exec(group);
+      const organizationId = match?.[1];
+      if (!match || organizationId === undefined || Object.hasOwn(lists, organizationId)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${group}": each group must be <organization id>=<CIDR or host>,… and name an organization once`,
+        });
+        return z.NEVER;
+      }
+      lists[organizationId] = (match[2] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    }
+    return lists;
+  });
+
+/** `10.0.0.2`, `127.0.0.1:5353`, `[::1]:53`: the forms `dns.setServers` takes. */
+const dnsServers = list.superRefine((servers, ctx) => {
+  for (const server of servers) {
+    const match = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(server) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(server);
+    const host = match?.[1] ?? server;
+    const port = match?.[2] === undefined ? 53 : Number(match[2]);
+    if (isIP(host) === 0 || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${server}" is not an IP address with an optional :port` });
+    }
+  }
+});
 
 /** `1:<base64 of ≥32 bytes>,2:<...>` — several versions open; the highest version seals. */
 const masterKeys = z
@@ -137,12 +185,26 @@ export const EnvSchema = z.object({
     .default(21_600_000),
   /** Most connections one re-verification tick enqueues; the rest wait for the next tick, oldest first. */
   REVERIFY_BATCH_SIZE: int(500, 1, 100_000),
-  /** `default` refuses link-local and cloud metadata addresses; `strict` also loopback and private ranges. */
+  /**
+   * Auth per organization (docs/contract.md §8). For egress: the policy is `strict` whatever
+   * EGRESS_MODE says, and EGRESS_TENANT_ALLOW opens it per organization.
+   */
+  MULTI_TENANT_ENABLED: flag,
+  /**
+   * `default` refuses link-local and cloud metadata addresses (and loopback when NODE_ENV=production);
+   * `strict` also loopback and private ranges.
+   */
   EGRESS_MODE: z.enum(['default', 'strict']).default('default'),
   /** Comma-separated CIDRs or host names always allowed (checked before the deny rules). */
   EGRESS_ALLOW: list,
   /** Comma-separated CIDRs or host names always refused. */
   EGRESS_DENY: list,
+  /** Allow lists per organization: `tenant-a=10.1.0.0/16,db.internal;tenant-b=…`. */
+  EGRESS_TENANT_ALLOW: tenantAllowLists,
+  /** The network's own NAT64 prefixes (RFC 6052 lengths): addresses in them are judged as the IPv4 they embed. */
+  EGRESS_NAT64_PREFIXES: list,
+  /** Worker: DNS servers for connection hosts (`ip` or `ip:port`), instead of the system resolver. */
+  DNS_SERVERS: dnsServers,
   /**
    * User name of the queue dashboard at /admin/queues (HTTP Basic). Set together with
    * ADMIN_PASSWORD; without both the dashboard is not mounted.
@@ -224,7 +286,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sweep: { intervalMs: e.SWEEP_INTERVAL_MS, staleAfterMs: e.SWEEP_STALE_AFTER_MS },
     /** Periodic re-verification; `intervalMs` 0 = off. */
     reverify: { intervalMs: e.REVERIFY_INTERVAL_MS, batchSize: e.REVERIFY_BATCH_SIZE },
-    egress: { mode: e.EGRESS_MODE, allow: e.EGRESS_ALLOW, deny: e.EGRESS_DENY },
+    egress: {
+      // Multi-tenant: one organization must not reach another's private network, nor the platform's.
+      mode: e.MULTI_TENANT_ENABLED ? ('strict' as const) : e.EGRESS_MODE,
+      // Production: loopback is this machine, never a customer database, unless an allow list says so.
+      refuseLoopback: e.NODE_ENV === 'production',
+      allow: e.EGRESS_ALLOW,
+      deny: e.EGRESS_DENY,
+      tenantAllow: e.EGRESS_TENANT_ALLOW,
+      nat64Prefixes: e.EGRESS_NAT64_PREFIXES,
+    },
+    /**
+     * The service's own endpoints: never a dial target (the egress SelfTargets). The listeners are
+     * this deployment's API and worker operations ports.
+     */
+    selfEndpoints: {
+      storeUrl: e.STORE_URL,
+      redisUrl: e.REDIS_URL,
+      listeners: [
+        { role: 'api' as const, host: e.API_HOST, port: e.API_PORT },
+        { role: 'worker' as const, host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
+      ],
+    },
+    /** Worker: resolvers for connection hosts; empty = the system resolver (getaddrinfo). */
+    dns: { servers: e.DNS_SERVERS },
+    multiTenant: e.MULTI_TENANT_ENABLED,
     admin: {
       /** HTTP Basic credentials of /admin/queues; undefined = the dashboard is not mounted. */
       credentials:

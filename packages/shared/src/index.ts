@@ -2,6 +2,7 @@ export * from './config.js';
 export * from './connection.js';
 export * from './crypto/reseal.js';
 export * from './crypto/seal.js';
+export * from './egress/index.js';
 export * from './errors.js';
 export * from './jobs.js';
 export * from './logger.js';

@@ -1,22 +1,26 @@
 import {
   type Config,
   ConfigError,
+  compileEgressPolicy,
   connectRedis,
   createInteractiveQueue,
   createLogger,
   createStore,
   createVerifyQueue,
+  EgressConfigError,
   type Logger,
   loadConfig,
   publishConnectionEvent,
   QUEUE_NAMES,
+  SelfTargets,
+  selfTargetsOf,
 } from '@dbconn/shared';
-import { compileEgressPolicy, EgressConfigError } from './egress/policy.js';
 import { createWorkerMetrics, scheduleReverification, startOpsServer } from './ops/index.js';
 import { createSweeper } from './ops/sweeper.js';
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
 import { createInteractiveHandlers } from './processors/interactive.processor.js';
+import { resolverLookup } from './verify/network.js';
 import { startWorker } from './worker.js';
 
 /**
@@ -39,12 +43,18 @@ async function main(config: Config, log: Logger) {
   const metrics = createWorkerMetrics({ queues: [queue, interactiveQueue], log });
 
   const keyring = { keys: config.secrets.keys };
+  // What every dial shares: the service's own endpoints (never dialled) and the resolver.
+  const dialEnvironment = {
+    selfTargets: new SelfTargets(selfTargetsOf(config.selfEndpoints), compileEgressPolicy(config.egress)),
+    ...(config.dns.servers.length > 0 ? { lookup: resolverLookup(config.dns.servers) } : {}),
+  };
   const prefix = config.redis.prefix;
   const processorDeps = {
     store,
     keyring,
     config,
     log,
+    dialEnvironment,
     publish: (event: Parameters<typeof publishConnectionEvent>[2]) =>
       publishConnectionEvent(redis, prefix, event),
     onVerified: metrics.recordVerification,
@@ -72,6 +82,7 @@ async function main(config: Config, log: Logger) {
           timeoutMs: config.verify.timeoutMs,
           stageTimeoutMs: config.verify.stageTimeoutMs,
           egress: config.egress,
+          ...dialEnvironment,
         },
         sampleSize: config.schema.sampleSize,
       }),

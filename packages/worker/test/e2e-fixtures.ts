@@ -18,6 +18,7 @@ import {
 import type { Job } from 'bullmq';
 import pg from 'pg';
 import { sweepLockKey } from '../src/ops/sweeper.js';
+import { ensureStoreDatabase, STORE_DATABASE_URL } from './fixtures/store-database.js';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -38,9 +39,10 @@ export interface Env {
 export async function openEnv(env: Record<string, string> = {}): Promise<Env> {
   const suffix = randomBytes(4).toString('hex');
   const schema = `worker_t_${suffix}`;
+  await ensureStoreDatabase();
   const config = loadConfig({
     NODE_ENV: 'test',
-    STORE_URL: `${PG_URL}?schema=${schema}`,
+    STORE_URL: `${STORE_DATABASE_URL}?schema=${schema}`,
     REDIS_URL,
     QUEUE_PREFIX: `dbconn_wt_${suffix}`,
     LOG_LEVEL: 'debug',
@@ -70,7 +72,7 @@ export async function openEnv(env: Record<string, string> = {}): Promise<Env> {
       await redis.del(sweepLockKey(config.redis.prefix));
       redis.disconnect();
       await store.close();
-      const admin = new pg.Client({ connectionString: PG_URL });
+      const admin = new pg.Client({ connectionString: STORE_DATABASE_URL });
       await admin.connect();
       await admin.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(schema)} CASCADE`);
       await admin.end();

@@ -7,6 +7,7 @@ import {
   type ConnectionStore,
   type CreateConnectionInput,
   dialledMetadataChanged,
+  type EgressGuard,
   enqueueVerification,
   type Keyring,
   type ListConnectionsQuery,
@@ -20,6 +21,7 @@ import {
   type VerifyConnectionJob,
 } from '@dbconn/shared';
 import type { Door, RequestContext } from '../context.js';
+import { assertDialTargetAllowed } from './dial-targets.js';
 import { applySecretChanges, storedSecretsFor } from './secrets.js';
 
 export interface ConnectionServiceDeps {
@@ -31,6 +33,8 @@ export interface ConnectionServiceDeps {
   afterChange?: (record: ConnectionRecord, change: 'updated' | 'deleted') => Promise<void>;
   /** Called once per connection stored by create, with the door it came through (for metrics). */
   onCreated?: (door: Door) => void;
+  /** Judges a host written as an IP address before anything is stored (docs/contract.md §8). */
+  egress?: EgressGuard;
 }
 
 /** Product scope of a call: absent means "all products of the organization". */
@@ -46,6 +50,7 @@ export class ConnectionService {
   constructor(private readonly deps: ConnectionServiceDeps) {}
 
   async create(ctx: RequestContext, input: CreateConnectionInput & ProductScope): Promise<Connection> {
+    await assertDialTargetAllowed(this.deps.egress, ctx, input);
     const id = uuidv7();
     const now = new Date();
     const { password, ssl } = input;
@@ -119,6 +124,13 @@ export class ConnectionService {
     const current = await this.find(ctx, id, options);
     if (options.expectedVersion !== undefined && options.expectedVersion !== current.version) {
       throw versionMismatch(id, current.version);
+    }
+    if (input.host !== undefined || input.port !== undefined || input.databaseName !== undefined) {
+      await assertDialTargetAllowed(this.deps.egress, ctx, {
+        host: input.host ?? current.host,
+        port: input.port ?? current.port,
+        databaseName: input.databaseName ?? current.databaseName,
+      });
     }
     const changes = this.changesFor(current, input);
     if (!changes) return toConnection(current);

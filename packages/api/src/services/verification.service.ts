@@ -6,6 +6,7 @@ import {
   type ConnectionStatus,
   type ConnectionStore,
   type DialSettings,
+  type EgressGuard,
   JOB_NAMES,
   type Keyring,
   RETRY_AFTER_SECONDS,
@@ -20,6 +21,7 @@ import {
 import type { RequestContext } from '../context.js';
 import type { ConnectionEvents } from './connection-events.js';
 import type { ProductScope } from './connections.service.js';
+import { assertDialTargetAllowed } from './dial-targets.js';
 import type { InteractiveClient } from './interactive.client.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { applySecretChanges, storedSecretsFor } from './secrets.js';
@@ -35,6 +37,8 @@ export interface VerificationServiceDeps {
   events: ConnectionEvents;
   /** How long sealed trial settings may wait in Redis for a worker. */
   settingsTtlSeconds: number;
+  /** Judges a host written as an IP address before the trial is queued (docs/contract.md §8). */
+  egress?: EgressGuard;
 }
 
 /** What a watcher receives: the connection as it is at each status change. */
@@ -77,6 +81,7 @@ export class VerificationService {
     scope: ProductScope = {},
   ): Promise<TestResult> {
     const settings = await this.settingsFor(ctx, input, scope);
+    await assertDialTargetAllowed(this.deps.egress, ctx, settings);
     await this.limit(ctx, input.id);
     const requestId = randomUUID();
     const sealed = seal(this.deps.keyring, JSON.stringify(settings), {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TEST_CA_PEM, TEST_CLIENT_CERT_PEM, TEST_CLIENT_KEY_PEM } from '../../test/fixtures/pem.js';
 import {
   CreateConnectionInputSchema,
   IdSchema,
@@ -40,9 +41,41 @@ describe('create input schema', () => {
   it('names unknown keys, nested metadata and ssl fields by their path', () => {
     expect(fieldsOf({ ...valid, extra: 1 })).toEqual(['extra']);
     expect(fieldsOf({ ...valid, metadata: { a: { b: 'c' } } })).toEqual(['metadata.a']);
-    expect(fieldsOf({ ...valid, ssl: { mode: 'require', cert: '-----BEGIN CERTIFICATE-----' } })).toEqual([
-      'ssl.key',
-    ]);
+    expect(fieldsOf({ ...valid, ssl: { mode: 'require', cert: TEST_CLIENT_CERT_PEM } })).toEqual(['ssl.key']);
+  });
+
+  it('parses PEM material at input: what does not parse is named, with why', () => {
+    const ssl = {
+      mode: 'verify-full',
+      ca: TEST_CA_PEM,
+      cert: TEST_CLIENT_CERT_PEM,
+      key: TEST_CLIENT_KEY_PEM,
+    };
+    expect(fieldsOf({ ...valid, ssl })).toEqual([]);
+    // A bundle of several certificates is a valid ssl.ca.
+    expect(fieldsOf({ ...valid, ssl: { ...ssl, ca: `${TEST_CA_PEM}${TEST_CLIENT_CERT_PEM}` } })).toEqual([]);
+    const truncated = '-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIEbV...\n-----END CERTIFICATE-----\n';
+    expect(
+      fieldsOf({ ...valid, ssl: { mode: 'require', ca: truncated, cert: truncated, key: TEST_CA_PEM } }),
+    ).toEqual(['ssl.ca', 'ssl.cert', 'ssl.key']);
+    expect(
+      messageOf(CreateConnectionInputSchema, { ...valid, ssl: { mode: 'require', ca: truncated } }, 'ssl.ca'),
+    ).toEqual(['ssl.ca holds a certificate that does not parse (damaged or truncated PEM)']);
+    expect(
+      messageOf(
+        CreateConnectionInputSchema,
+        { ...valid, ssl: { mode: 'require', ca: TEST_CLIENT_KEY_PEM } },
+        'ssl.ca',
+      ),
+    ).toEqual(['ssl.ca must hold certificates only (found PRIVATE KEY)']);
+    expect(
+      messageOf(
+        CreateConnectionInputSchema,
+        { ...valid, ssl: { mode: 'require', cert: TEST_CLIENT_CERT_PEM, key: TEST_CLIENT_CERT_PEM } },
+        'ssl.key',
+      ),
+    ).toEqual(['ssl.key must be a PEM private key that parses (damaged or truncated PEM)']);
+    expect(fieldsOf({ ...valid, ssl: { mode: 'require', ca: 'not pem' } })).toEqual(['ssl.ca']);
   });
 
   it('maps every SSL alias onto one of the five modes', () => {
@@ -257,7 +290,7 @@ describe('a type error in one field does not hide the others', () => {
   });
 
   it('ssl: a bad mode does not hide a cert without its key; a missing mode says required', () => {
-    const cert = '-----BEGIN CERTIFICATE-----\nx\n';
+    const cert = TEST_CLIENT_CERT_PEM;
     expect(fieldsIn(CreateConnectionInputSchema, { ...valid, ssl: { mode: 5, cert } })).toEqual([
       'ssl.key',
       'ssl.mode',

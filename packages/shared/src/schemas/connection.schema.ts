@@ -1,3 +1,4 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { STAGE_NAMES, VERIFICATION_CODE_NAMES } from './verification-codes.js';
@@ -115,19 +116,60 @@ export const SslModeSchema = z
   })
   .transform((m) => SSL_MODE_ALIASES[m] as SslMode);
 
-const pem = (what: string) =>
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----/g;
+
+/** Why `text` is not one or more parseable certificates (`ssl.ca` may be a bundle), or undefined. */
+function certificateProblem(text: string): string | undefined {
+  const blocks = [...text.matchAll(PEM_BLOCK)];
+  if (blocks.length === 0)
+    return 'must be PEM text (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----)';
+  for (const [block, label] of blocks) {
+    if (label !== 'CERTIFICATE') return `must hold certificates only (found ${label})`;
+    try {
+      new X509Certificate(block);
+    } catch {
+      return 'holds a certificate that does not parse (damaged or truncated PEM)';
+    }
+  }
+  return undefined;
+}
+
+/** Why `text` is not an unencrypted private key, or undefined. */
+function privateKeyProblem(text: string): string | undefined {
+  try {
+    createPrivateKey({ key: text, format: 'pem' });
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return code === 'ERR_MISSING_PASSPHRASE'
+      ? 'is an encrypted private key; give it unencrypted (it is sealed at rest)'
+      : 'must be a PEM private key that parses (damaged or truncated PEM)';
+  }
+}
+
+/**
+ * PEM material, parsed at input (node's X509Certificate / createPrivateKey): a certificate or key
+ * that does not parse is a 400 naming the field, not a TLS failure at the next verification.
+ */
+const pem = (what: string, problemOf: (text: string) => string | undefined) =>
   z
     .string({ error: `${what} must be a string of PEM text` })
-    .refine((v) => Buffer.byteLength(v) <= PEM_MAX_BYTES, `${what} must be at most 64 KiB`)
-    .refine((v) => /-----BEGIN [A-Z0-9 ]+-----/.test(v), `${what} must be PEM text (-----BEGIN ...-----)`);
+    .refine((v) => Buffer.byteLength(v) <= PEM_MAX_BYTES, {
+      error: `${what} must be at most 64 KiB`,
+      abort: true,
+    })
+    .superRefine((v, ctx) => {
+      const problem = problemOf(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
+    });
 
 export const SslInputSchema = z
   .strictObject(
     {
       mode: SslModeSchema,
-      ca: pem('ssl.ca').optional(),
-      cert: pem('ssl.cert').optional(),
-      key: pem('ssl.key').optional(),
+      ca: pem('ssl.ca', certificateProblem).optional(),
+      cert: pem('ssl.cert', certificateProblem).optional(),
+      key: pem('ssl.key', privateKeyProblem).optional(),
     },
     { error: 'ssl must be an object' },
   )

@@ -78,6 +78,15 @@ export const VERIFICATION_CODES = {
     message: (c) => `Connections to ${c.host} are not allowed by this service's network policy`,
     hint: () => 'Use another host, or ask the operators of this service to allow this one.',
   },
+  /** The target is the service's own store database, Redis or a listening port (docs/contract.md §8). */
+  SELF_TARGET_FORBIDDEN: {
+    stages: ['dns'],
+    transient: false,
+    message: (c) =>
+      `${at(c)} is one of this service's own endpoints (its store database, its Redis or its listening ports), which are never dialled`,
+    hint: () =>
+      "Use your database's own host and port. Other databases on the same server as this service's store can be registered.",
+  },
   // ---- tcp
   TCP_REFUSED: {
     stages: ['tcp'],

@@ -2,22 +2,15 @@ import type { Socket } from 'node:net';
 import type {
   DialSettings,
   DiscoveredTable,
+  EgressPolicyConfig,
   Logger,
+  SelfTargets,
   StageName,
   Verification,
   VerificationCode,
 } from '@dbconn/shared';
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
-
-/** Egress policy (docs/contract.md §8), applied to every resolved address before dialling. */
-export interface EgressPolicyConfig {
-  mode: 'default' | 'strict';
-  /** CIDRs or host names (`db.example.com`, `*.example.com`) always allowed, unless denied. */
-  allow: string[];
-  /** CIDRs or host names always refused. */
-  deny: string[];
-}
 
 /** Resolves a host name to its addresses (the dns stage's lookup). */
 export type HostLookup = (host: string) => Promise<string[]>;
@@ -27,7 +20,12 @@ export interface VerifyOptions {
   timeoutMs: number;
   /** Deadline of each stage. */
   stageTimeoutMs: number;
+  /** Egress policy (docs/contract.md §8), applied to every resolved address before dialling. */
   egress: EgressPolicyConfig;
+  /** The organization the dial is for: its EGRESS_TENANT_ALLOW list applies. */
+  organizationId?: string;
+  /** The service's own endpoints: a target among them fails with SELF_TARGET_FORBIDDEN. */
+  selfTargets?: SelfTargets;
   /** Aborts the verification (worker shutdown); the result then ends with ABORTED. */
   signal?: AbortSignal;
   /**

@@ -39,6 +39,7 @@ export function createDiscoverSchemaProcessor(deps: DiscoverSchemaProcessorDeps)
     if (!secrets) return { outcome: 'failed', error: secretsUnreadableError() };
     const result = await discoverSchema(dialSettings(record, secrets), {
       ...deps.verifyOptions,
+      organizationId,
       sampleSize: deps.sampleSize,
       log,
       ...(signal ? { signal } : {}),

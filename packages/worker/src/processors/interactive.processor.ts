@@ -50,10 +50,12 @@ export function createInteractiveHandlers(
   deps: InteractiveProcessorDeps,
   discoverSchema: QueueHandlers<'interactive'>[typeof JOB_NAMES.discoverSchema],
 ): QueueHandlers<'interactive'> {
-  const verifyOptions = (signal?: AbortSignal) => ({
+  const verifyOptions = (organizationId: string, signal?: AbortSignal) => ({
     timeoutMs: deps.config.verify.timeoutMs,
     stageTimeoutMs: deps.config.verify.stageTimeoutMs,
     egress: deps.config.egress,
+    ...deps.dialEnvironment,
+    organizationId,
     log: deps.log,
     ...(signal ? { signal } : {}),
   });
@@ -71,7 +73,10 @@ export function createInteractiveHandlers(
       await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion: record.dialVersion });
       const secrets = tryOpenStoredSecrets(deps.keyring, record, log);
       const verification: Verification = secrets
-        ? { ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(signal))), attempts: 1 }
+        ? {
+            ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(organizationId, signal))),
+            attempts: 1,
+          }
         : secretsUnreadable(1);
       if (signal?.aborted) {
         // Shutdown cut the dial short: the result says nothing about the connection, so it is not
@@ -107,7 +112,7 @@ export function createInteractiveHandlers(
       } catch {
         throw new UnrecoverableError('the settings to test could not be opened');
       }
-      const verification = await verifyConnection(settings, verifyOptions(signal));
+      const verification = await verifyConnection(settings, verifyOptions(organizationId, signal));
       if (!signal?.aborted) deps.onVerified?.(settings.type, verification, 'interactive');
       return verification;
     },

@@ -18,7 +18,7 @@ import {
   VerifyConnectionJobSchema,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
-import type { DialSettings } from '../engines/types.js';
+import type { DialSettings, VerifyOptions } from '../engines/types.js';
 import { isTransientCode, verifyConnection } from '../verify/verify-connection.js';
 
 export interface VerifyConnectionProcessorDeps {
@@ -26,11 +26,15 @@ export interface VerifyConnectionProcessorDeps {
   keyring: Keyring;
   config: Pick<Config, 'verify' | 'egress'>;
   log: Logger;
+  /** What every dial shares: the service's own endpoints and the resolver (DNS_SERVERS). */
+  dialEnvironment?: DialEnvironment;
   /** Announces each status change to watchers (connections.watch). Failures are logged, not thrown. */
   publish?: (event: ConnectionEvent) => Promise<unknown>;
   /** Told of every finished verification (metrics); must not throw. Dials cut short by shutdown are not told. */
   onVerified?: (engine: ConnectionType, verification: Verification, queue: QueueName) => void;
 }
+
+export type DialEnvironment = Pick<VerifyOptions, 'selfTargets' | 'lookup'>;
 
 /**
  * What a finished job leaves in Redis as its return value (BullMQ keeps it in clear text: codes
@@ -104,6 +108,8 @@ export function createVerifyConnectionProcessor(
       timeoutMs: deps.config.verify.timeoutMs,
       stageTimeoutMs: deps.config.verify.stageTimeoutMs,
       egress: deps.config.egress,
+      ...deps.dialEnvironment,
+      organizationId,
       // Where the egress rule behind HOST_FORBIDDEN and the cause of UNEXPECTED_ERROR go.
       log,
       ...(signal ? { signal } : {}),

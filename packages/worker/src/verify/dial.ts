@@ -1,11 +1,16 @@
 import type { StageResult, VerificationError } from '@dbconn/shared';
-import { type FailureContext, VERIFICATION_CODES, type VerificationCode } from '@dbconn/shared';
-import { compileEgressPolicy, type EgressPolicy } from '../egress/policy.js';
+import {
+  compileEgressPolicy,
+  type EgressPolicy,
+  type EgressPolicyConfig,
+  type FailureContext,
+  VERIFICATION_CODES,
+  type VerificationCode,
+} from '@dbconn/shared';
 import { loadEngine } from '../engines/index.js';
 import { tlsPolicyFor } from '../engines/ssl-options.js';
 import type {
   DialSettings,
-  EgressPolicyConfig,
   EngineAdapter,
   EngineContext,
   ServerReport,
@@ -124,7 +129,16 @@ export async function dial<T>(
     engine = loaded;
     schema = effectiveSchema(loaded, settings);
     const addresses = await stages.run('dns', () =>
-      resolveAllowed(settings.host, policy, options.log, options.lookup),
+      resolveAllowed(settings.host, policy, {
+        log: options.log,
+        lookup: options.lookup,
+        organizationId: options.organizationId,
+        self: options.selfTargets && {
+          targets: options.selfTargets,
+          port: settings.port,
+          database: settings.databaseName,
+        },
+      }),
     );
     const { socket, address } = await stages.run('tcp', async (signal) => {
       const opened = await openSocket(addresses, settings.port, signal);

@@ -1,6 +1,5 @@
-import { VERIFICATION_CODES } from '@dbconn/shared';
+import { compileEgressPolicy, SelfTargets, VERIFICATION_CODES } from '@dbconn/shared';
 import { describe, expect, it } from 'vitest';
-import { compileEgressPolicy } from '../egress/policy.js';
 import { DNS_ERROR_CODES, resolveAllowed, TCP_ERROR_CODES } from './network.js';
 
 // Rows driven through real sockets: test/network.int.test.ts (ECONNREFUSED), and below (a name
@@ -46,6 +45,37 @@ describe('resolveAllowed', () => {
     expect(await resolveAllowed('localhost', defaults)).toContain('127.0.0.1');
     const strict = compileEgressPolicy({ mode: 'strict', allow: [], deny: [] });
     await expect(resolveAllowed('localhost', strict)).rejects.toMatchObject({ code: 'HOST_FORBIDDEN' });
+  });
+
+  it('uses a numeric IPv4 spelling as the address a resolver would make of it, judged as such', async () => {
+    expect(await resolveAllowed('0x7f000001', defaults)).toEqual(['127.0.0.1']);
+    const production = compileEgressPolicy({ mode: 'default', refuseLoopback: true, allow: [], deny: [] });
+    await expect(resolveAllowed('0x7f.1', production)).rejects.toMatchObject({ code: 'HOST_FORBIDDEN' });
+    await expect(resolveAllowed('0xa9fea9fe', defaults)).rejects.toMatchObject({ code: 'HOST_FORBIDDEN' });
+  });
+
+  it("refuses the service's own endpoints with SELF_TARGET_FORBIDDEN, even where an allow list opens the address", async () => {
+    const open = compileEgressPolicy({ mode: 'strict', allow: ['127.0.0.0/8', '::1'], deny: [] });
+    const targets = new SelfTargets(
+      [
+        { role: 'store', host: '127.0.0.1', port: 5432, database: 'dbconn' },
+        { role: 'redis', host: 'localhost', port: 6379 },
+      ],
+      open,
+    );
+    const self = (port: number, database = 'reports') => ({ self: { targets, port, database } });
+    await expect(resolveAllowed('127.0.0.1', open, self(5432, 'DBCONN'))).rejects.toMatchObject({
+      code: 'SELF_TARGET_FORBIDDEN',
+    });
+    await expect(resolveAllowed('::ffff:127.0.0.1', open, self(6379))).rejects.toMatchObject({
+      code: 'SELF_TARGET_FORBIDDEN',
+    });
+    await expect(resolveAllowed('localhost', open, self(6379))).rejects.toMatchObject({
+      code: 'SELF_TARGET_FORBIDDEN',
+    });
+    // Another database on the store's server, and another port, stay allowed.
+    expect(await resolveAllowed('127.0.0.1', open, self(5432, 'reports'))).toEqual(['127.0.0.1']);
+    expect(await resolveAllowed('127.0.0.1', open, self(6380))).toEqual(['127.0.0.1']);
   });
 
   it('reports a name that does not exist as DNS_NOT_FOUND', async () => {

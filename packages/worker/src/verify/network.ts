@@ -1,7 +1,13 @@
-import { lookup } from 'node:dns/promises';
+import { lookup, Resolver } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
-import type { Logger, VerificationCode } from '@dbconn/shared';
-import type { EgressPolicy } from '../egress/policy.js';
+import {
+  type EgressPolicy,
+  formatAddress,
+  type Logger,
+  literalAddress,
+  type SelfTargets,
+  type VerificationCode,
+} from '@dbconn/shared';
 import type { HostLookup } from '../engines/types.js';
 import { fail } from '../failures/stage-failure.js';
 
@@ -44,36 +50,74 @@ async function lookupAll(host: string): Promise<string[]> {
   return found.map((entry) => entry.address);
 }
 
+/** c-ares answers meaning "no such name or no record of this type" (as opposed to a failing server). */
+const NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA']);
+
 /**
- * The dns stage: resolves the host once (a literal is used as is) and checks the name and every
- * address against the egress policy. What it returns is all the verification may dial.
+ * A lookup through the given DNS servers (DNS_SERVERS: `ip` or `ip:port`) instead of the system
+ * resolver: A and AAAA records, asked at once, with no cache. /etc/hosts is not read.
+ */
+export function resolverLookup(servers: readonly string[]): HostLookup {
+  return async (host) => {
+    const resolver = new Resolver({ timeout: 2_000, tries: 2 });
+    resolver.setServers([...servers]);
+    const answers = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+    const addresses = answers.flatMap((a) => (a.status === 'fulfilled' ? a.value : []));
+    if (addresses.length > 0) return addresses;
+    const errors = answers.flatMap((a) => (a.status === 'rejected' ? [a.reason as unknown] : []));
+    // A failing server outweighs "no record": the name may exist.
+    throw (
+      errors.find((e) => !NOT_FOUND_CODES.has(codeOf(e))) ??
+      errors[0] ??
+      Object.assign(new Error('no address'), { code: 'ENODATA' })
+    );
+  };
+}
+
+/** What the dns stage needs besides the host: who the dial is for, and where it goes. */
+export interface ResolveOptions {
+  log?: Logger | undefined;
+  lookup?: HostLookup | undefined;
+  organizationId?: string | undefined;
+  /** The service's own endpoints, and the port and database of the dial (judged with each address). */
+  self?: { targets: SelfTargets; port: number; database: string } | undefined;
+}
+
+/**
+ * The dns stage: resolves the host once (a literal — or a numeric IPv4 spelling such as
+ * `2130706433` — is used as the address it stands for) and checks the name and every address:
+ * first against the service's own endpoints (SELF_TARGET_FORBIDDEN, whatever the policy says),
+ * then against the egress policy (HOST_FORBIDDEN). What it returns is all the verification may dial.
  */
 export async function resolveAllowed(
   host: string,
   policy: EgressPolicy,
-  log?: Logger,
-  lookupHost: HostLookup = lookupAll,
+  options: ResolveOptions = {},
 ): Promise<string[]> {
+  const { log, organizationId, self } = options;
   const refuse = (rule: string, address?: string) => {
     log?.info({ host, address, rule }, 'egress policy refused a host');
-    return fail('HOST_FORBIDDEN');
+    return fail(rule === 'self-target' ? 'SELF_TARGET_FORBIDDEN' : 'HOST_FORBIDDEN');
   };
-  const byName = isIP(host) === 0 ? policy.checkName(host) : undefined;
+  const literal = literalAddress(host);
+  const byName = literal ? undefined : policy.checkName(host, organizationId);
   if (byName && !byName.allowed) throw refuse(byName.rule);
 
   let addresses: string[];
-  if (isIP(host) !== 0) {
-    addresses = [host];
+  if (literal) {
+    addresses = [formatAddress(literal)];
   } else {
     try {
-      addresses = await lookupHost(host);
+      addresses = await (options.lookup ?? lookupAll)(host);
     } catch (error) {
       throw fail(DNS_ERROR_CODES[codeOf(error)] ?? 'DNS_TEMPORARY', error);
     }
     if (addresses.length === 0) throw fail('DNS_NOT_FOUND');
   }
   for (const address of addresses) {
-    const decision = policy.checkAddress(host, address);
+    if (self && (await self.targets.match(address, self.port, self.database)))
+      throw refuse('self-target', address);
+    const decision = policy.checkAddress(host, address, organizationId);
     if (!decision.allowed) throw refuse(decision.rule, address);
   }
   return addresses;

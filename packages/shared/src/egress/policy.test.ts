@@ -16,6 +16,10 @@ describe('egress policy, default mode', () => {
     ['168.63.129.16', 'metadata'],
     ['64:ff9b::a9fe:a9fe', 'metadata'],
     ['64:ff9b::169.254.169.254', 'metadata'],
+    ['64:ff9b:1:a9fe:a9:fe00::', 'metadata'],
+    ['::ffff:0:a9fe:a9fe', 'metadata'],
+    ['::169.254.169.254', 'ipv4-compatible'],
+    ['::a00:1', 'ipv4-compatible'],
     ['169.254.1.1', 'link-local'],
     ['::ffff:169.254.1.1', 'link-local'],
     ['fe80::1', 'link-local'],
@@ -65,6 +69,7 @@ describe('egress policy, strict mode', () => {
     '::1',
     '::ffff:127.0.0.1',
     '64:ff9b::a00:5',
+    '64:ff9b:1:7f00:0:100::',
     '10.1.2.3',
     '172.16.0.1',
     '172.31.255.255',
@@ -141,5 +146,85 @@ describe('allow and deny lists', () => {
 
   it('ignores empty entries', () => {
     expect(() => policy('default', ['', ' '], [''])).not.toThrow();
+  });
+});
+
+describe('production (refuseLoopback) in the default mode', () => {
+  const production = (allow: string[] = []) =>
+    compileEgressPolicy({ mode: 'default', refuseLoopback: true, allow, deny: [] });
+
+  it.each(['127.0.0.1', '127.9.9.9', '::1', '::ffff:127.0.0.1', '64:ff9b::7f00:1', '0.0.0.0', '::'])(
+    'refuses %s as loopback',
+    (address) => {
+      expect(production().checkAddress('db.example.com', address)).toEqual({
+        allowed: false,
+        rule: 'loopback',
+      });
+    },
+  );
+
+  it('still allows private ranges, and an allow list reopens loopback', () => {
+    expect(production().checkAddress('h', '10.1.2.3').allowed).toBe(true);
+    expect(production(['127.0.0.1']).checkAddress('h', '127.0.0.1')).toEqual({
+      allowed: true,
+      rule: 'allow-list',
+    });
+    expect(production(['db.local']).checkAddress('db.local', '::1')).toEqual({
+      allowed: true,
+      rule: 'allow-list',
+    });
+  });
+});
+
+describe('operator NAT64 prefixes', () => {
+  it('judges an address in one as the IPv4 address it embeds', () => {
+    const p = compileEgressPolicy({
+      mode: 'default',
+      allow: [],
+      deny: [],
+      nat64Prefixes: ['2001:db8:64::/96'],
+    });
+    expect(p.checkAddress('h', '2001:db8:64::a9fe:a9fe')).toEqual({ allowed: false, rule: 'metadata' });
+    expect(policy().checkAddress('h', '2001:db8:64::a9fe:a9fe').allowed).toBe(true);
+    expect(p.effectiveAddress('2001:db8:64::7f00:1')).toBe('127.0.0.1');
+  });
+
+  it('names a prefix of a length RFC 6052 does not define', () => {
+    expect(() =>
+      compileEgressPolicy({ mode: 'default', allow: [], deny: [], nat64Prefixes: ['2001:db8::/50'] }),
+    ).toThrow(/EGRESS_NAT64_PREFIXES/);
+  });
+});
+
+describe('allow lists per organization (EGRESS_TENANT_ALLOW)', () => {
+  const p = compileEgressPolicy({
+    mode: 'strict',
+    allow: [],
+    deny: ['10.1.9.0/24'],
+    tenantAllow: { 'tenant-a': ['10.1.0.0/16', 'db.internal'], 'tenant-b': ['192.168.5.0/24'] },
+  });
+
+  it("opens the organization's networks and names for that organization only", () => {
+    expect(p.checkAddress('h', '10.1.2.3', 'tenant-a')).toEqual({ allowed: true, rule: 'allow-list' });
+    expect(p.checkAddress('h', '10.1.2.3', 'tenant-b')).toEqual({ allowed: false, rule: 'strict-private' });
+    expect(p.checkAddress('h', '10.1.2.3')).toEqual({ allowed: false, rule: 'strict-private' });
+    expect(p.checkAddress('db.internal', '10.200.0.1', 'tenant-a').allowed).toBe(true);
+    expect(p.checkAddress('db.internal', '10.200.0.1', 'tenant-b').allowed).toBe(false);
+    expect(p.checkName('db.internal', 'tenant-a')).toEqual({ allowed: true, rule: 'allow-list' });
+    expect(p.checkName('db.internal', 'tenant-b')).toBeUndefined();
+  });
+
+  it('never overrides the deny list, nor opens metadata through a name', () => {
+    expect(p.checkAddress('h', '10.1.9.1', 'tenant-a')).toEqual({ allowed: false, rule: 'deny-list' });
+    expect(p.checkAddress('db.internal', '169.254.169.254', 'tenant-a')).toEqual({
+      allowed: false,
+      rule: 'metadata',
+    });
+  });
+
+  it('names the organization of a bad entry', () => {
+    expect(() =>
+      compileEgressPolicy({ mode: 'strict', allow: [], deny: [], tenantAllow: { t1: ['not a host!'] } }),
+    ).toThrow(/EGRESS_TENANT_ALLOW \(t1\)/);
   });
 });
