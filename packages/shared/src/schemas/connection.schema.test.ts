@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import {
   CreateConnectionInputSchema,
   IdSchema,
@@ -321,10 +322,7 @@ describe('ids', () => {
 describe('NUL, lone surrogates and look-alike characters (issue 10, item 4)', () => {
   const NUL = '\u0000';
   const LONE = '\ud800';
-  const errorsOf = (
-    schema: { safeParse(v: unknown): { success: boolean; error?: { issues: never[] } } },
-    v: unknown,
-  ) => toFieldErrors(schema.safeParse(v).error?.issues ?? []);
+  const errorsOf = (schema: z.ZodType, v: unknown) => toFieldErrors(schema.safeParse(v).error?.issues ?? []);
 
   it('every text field of create refuses NUL and a lone surrogate, naming the field', () => {
     for (const bad of [NUL, LONE, `x${LONE}yz`, `abc${NUL}`]) {
