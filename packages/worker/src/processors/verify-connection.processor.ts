@@ -96,7 +96,7 @@ export function createVerifyConnectionProcessor(
     });
     if (!record) {
       log.info(
-        'connection deleted, its settings changed, or this job\'s result already recorded; nothing to verify',
+        "connection deleted, its settings changed, or this job's result already recorded; nothing to verify",
       );
       return { status: 'skipped', attempt };
     }

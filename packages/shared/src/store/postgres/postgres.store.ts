@@ -278,7 +278,9 @@ export class PostgresConnectionStore implements ConnectionStore {
        WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
          ${since ? `AND NOT (status IN ('active', 'failed') AND COALESCE(last_verified_at >= $5, false))` : ''}
        RETURNING ${COLUMNS}`,
-      since ? [id, organizationId, dialVersion, new Date(), since] : [id, organizationId, dialVersion, new Date()],
+      since
+        ? [id, organizationId, dialVersion, new Date(), since]
+        : [id, organizationId, dialVersion, new Date()],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
