@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TEST_CA_PEM, TEST_CLIENT_CERT_PEM, TEST_CLIENT_KEY_PEM } from '../../test/fixtures/pem.js';
 import type { z } from 'zod';
+import { TEST_CA_PEM, TEST_CLIENT_CERT_PEM, TEST_CLIENT_KEY_PEM } from '../../test/fixtures/pem.js';
 import {
   CreateConnectionInputSchema,
   IdSchema,
