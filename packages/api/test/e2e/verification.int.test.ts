@@ -153,8 +153,14 @@ describe('verification end to end (API + worker process + real servers)', () => 
       expect(connection.verification?.attempts).toBe(1);
     });
 
-    it('the cloud metadata address is refused by the egress policy and never dialled', async () => {
-      const id = await createConnection(h, { ...postgres, host: '169.254.169.254', port: 80, password: 'x' });
+    it('a metadata host name is refused by the egress policy and never dialled', async () => {
+      // The address itself (169.254.169.254) is refused at create: egress-input.int.test.ts.
+      const id = await createConnection(h, {
+        ...postgres,
+        host: 'metadata.google.internal',
+        port: 80,
+        password: 'x',
+      });
       const connection = await waitForStatus(h, id);
       expectFailure(connection, 'dns', 'HOST_FORBIDDEN');
       expect(stageStatus(connection, 'tcp')).toBe('skipped');

@@ -1,13 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { VERIFICATION_CODES } from '@dbconn/shared';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredRoutes } from '../../src/ops/index.js';
 import { toOpenApiPath } from '../../src/ops/openapi.js';
 import { CONNECTIONS_PATH } from '../../src/rest/connections.rest.js';
 import { startWorkerProcess, type WorkerProcess } from '../e2e/worker-process.js';
-import { createSeed, type Harness, http, type Reply, seedBody, startApi } from '../harness.js';
+import { createSeed, type Harness, http, PG_URL, type Reply, seedBody, startApi } from '../harness.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is read as plain JSON
 type Json = any;
@@ -265,7 +267,14 @@ describe('/openapi.json with a worker: the answers that need a dial', () => {
     password: 'trust',
   };
 
+  /** A schema of the database `test` with one table to discover and validate against. */
+  const dialSchema = `openapi_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+
   beforeAll(async () => {
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${dialSchema}`);
+    await admin.query(`CREATE TABLE ${dialSchema}.connections (id text, config_name text)`);
     h = await startApi();
     worker = await startWorkerProcess(h.env);
     check = responseValidator((await http(h, 'GET', '/openapi.json')).body);
@@ -273,16 +282,14 @@ describe('/openapi.json with a worker: the answers that need a dial', () => {
   afterAll(async () => {
     await worker?.stop();
     await h?.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${dialSchema} CASCADE`);
+    await admin.end();
   });
 
   it('describes test, try before save, schema, validate-schema and a verified connection', async () => {
     const created = await http(h, 'POST', base, {
-      // The store's own schema of this test: it holds the `connections` table.
-      body: {
-        ...local,
-        configName: 'openapi-dial',
-        schema: new URL(h.env.STORE_URL as string).searchParams.get('schema'),
-      },
+      // Not the store's own database: that one is never dialled (SELF_TARGET_FORBIDDEN).
+      body: { ...local, configName: 'openapi-dial', schema: dialSchema },
       headers: { 'x-product-name': 'p' },
     });
     const id = created.body.id as string;
