@@ -71,7 +71,7 @@ export async function registerQueueDashboard(
         throw error;
       }
       reply.header('www-authenticate', 'Basic realm="dbconn queues", charset="UTF-8"');
-      return sendProblem(reply, new AppError('UNAUTHORIZED', 'The queue dashboard needs its credentials'));
+      return sendProblem(reply, new AppError('UNAUTHENTICATED', 'The queue dashboard needs its credentials'));
     });
     scope.addHook('onSend', async (_req, reply, payload) => {
       const type = reply.getHeader('content-type');
