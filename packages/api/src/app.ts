@@ -272,6 +272,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       createContext: ({ req, info }): TrpcContext => ({
         door: 'trpc',
         log: req.log,
+        clientAddress: req.ip,
         authorize: async (action) => {
           const identity = await access.authorize(
             {
