@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../examples/typed-client.js';
+import { bearer, signHs256 } from './auth/fixtures.js';
 import { createSeed, type Harness, http, seedBody, startApi } from './harness.js';
 
 const PATH = '/v1/management/connections';
@@ -127,8 +128,10 @@ describe('a host written as an address is judged at input (docs/contract.md §8)
 
 describe('the deployment modes at input', () => {
   it('production refuses loopback unless an allow list opens it', async () => {
-    const production = await startApi({ NODE_ENV: 'production', MASTER_KEYS });
-    const opened = await startApi({ NODE_ENV: 'production', MASTER_KEYS, EGRESS_ALLOW: '127.0.0.0/8' });
+    // Auth is not what this is about: AUTH_REQUIRED=false lets a production API start without it.
+    const env = { NODE_ENV: 'production', MASTER_KEYS, AUTH_REQUIRED: 'false' };
+    const production = await startApi(env);
+    const opened = await startApi({ ...env, EGRESS_ALLOW: '127.0.0.0/8' });
     try {
       const body = { configName: 'loopback-db', host: '127.0.0.1', port: 5433 };
       expect((await createSeed(production, body)).status).toBe(400);
@@ -140,20 +143,26 @@ describe('the deployment modes at input', () => {
     }
   });
 
-  it('multi-tenant is strict, opened per organization by EGRESS_TENANT_ALLOW', async () => {
-    const shared = await startApi({ MULTI_TENANT_ENABLED: 'true' });
-    const tenant = await startApi({
+  it("multi-tenant is strict, opened per organization (the token's tenant) by EGRESS_TENANT_ALLOW", async () => {
+    const secret = randomBytes(32).toString('hex');
+    const h = await startApi({
       MULTI_TENANT_ENABLED: 'true',
-      // Every request belongs to the default organization until auth lands.
-      EGRESS_TENANT_ALLOW: 'default=10.1.0.0/16;someone-else=192.168.0.0/16',
+      AUTH_JWT_SECRET: secret,
+      EGRESS_TENANT_ALLOW: 'tenant-a=10.1.0.0/16;tenant-b=192.168.0.0/16',
     });
+    const create = async (tenantId: string, host: string) =>
+      http(h, 'POST', PATH, {
+        body: { ...seedBody(), configName: `private-${randomBytes(3).toString('hex')}`, host },
+        headers: { 'x-product-name': 'p', ...bearer(await signHs256(secret, { tenantId })) },
+      });
     try {
-      expect((await createSeed(shared, { configName: 'private-a', host: '10.1.2.3' })).status).toBe(400);
-      expect((await createSeed(tenant, { configName: 'private-a', host: '10.1.2.3' })).status).toBe(201);
-      expect((await createSeed(tenant, { configName: 'private-b', host: '192.168.1.1' })).status).toBe(400);
+      expect((await create('tenant-a', '10.1.2.3')).status).toBe(201);
+      expect((await create('tenant-b', '10.1.2.3')).status).toBe(400);
+      expect((await create('tenant-c', '10.1.2.3')).status).toBe(400);
+      expect((await create('tenant-b', '192.168.1.1')).status).toBe(201);
+      expect((await create('tenant-a', '127.0.0.1')).status).toBe(400);
     } finally {
-      await shared.close();
-      await tenant.close();
+      await h.close();
     }
   });
 });
