@@ -66,6 +66,11 @@ export const EnvSchema = z.object({
   /** Interface and port of the HTTP server (REST, tRPC). */
   API_HOST: z.string().default('0.0.0.0'),
   API_PORT: int(8080, 0, 65535),
+  /**
+   * How long a client may take to send a whole request (headers and body) before the server
+   * answers `408 REQUEST_TIMEOUT` and closes the connection (a slow sender holds no socket for long).
+   */
+  API_REQUEST_TIMEOUT_MS: int(30_000, 100, 600_000),
   /** Where connections are stored; the scheme picks the store: mongodb(+srv):// or postgres(ql)://. */
   STORE_URL: z
     .string()
@@ -197,7 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL },
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: { host: e.API_HOST, port: e.API_PORT, requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS },
     store: { url: e.STORE_URL },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     secrets: { keys, usingDevelopmentKey: !e.MASTER_KEYS },
