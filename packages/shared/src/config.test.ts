@@ -124,3 +124,71 @@ describe('worker operations', () => {
     );
   });
 });
+
+describe('access control settings (docs/contract.md §8)', () => {
+  it('requires auth by default in production only', () => {
+    expect(loadConfig({}).auth.required).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', MASTER_KEYS: `1:${KEY}` }).auth.required).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', MASTER_KEYS: `1:${KEY}`, AUTH_REQUIRED: 'false' }).auth.required,
+    ).toBe(false);
+    expect(loadConfig({ AUTH_REQUIRED: 'true' }).auth.required).toBe(true);
+  });
+
+  it('refuses half-configured auth, naming what is missing', () => {
+    expect(() => loadConfig({ PLUGIN_AUTH_ENABLED: 'true' })).toThrow(/PLUGIN_AUTH_ADDRESS: required/);
+    expect(() => loadConfig({ PLUGIN_AUTH_ADDRESS: 'http://am:8080' })).toThrow(/PLUGIN_AUTH_ENABLED/);
+    expect(() => loadConfig({ AUTH_JWT_ISSUER: 'https://issuer' })).toThrow(/AUTH_JWT_ISSUER/);
+    expect(() => loadConfig({ AUTH_JWT_AUDIENCE: 'dbconn' })).toThrow(/AUTH_JWT_AUDIENCE/);
+    expect(() => loadConfig({ MULTI_TENANT_ENABLED: 'true' })).toThrow(/MULTI_TENANT_ENABLED/);
+    expect(() => loadConfig({ PLUGIN_AUTH_ENABLED: 'yes' })).toThrow(/PLUGIN_AUTH_ENABLED/);
+    expect(() => loadConfig({ PLUGIN_AUTH_ENABLED: 'true', PLUGIN_AUTH_ADDRESS: 'am:8080' })).toThrow(
+      /PLUGIN_AUTH_ADDRESS/,
+    );
+    expect(() => loadConfig({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+  });
+
+  it('reads the Access Manager, the key sources and the tenant claim', () => {
+    const config = loadConfig({
+      PLUGIN_AUTH_ENABLED: 'true',
+      PLUGIN_AUTH_ADDRESS: 'http://access-manager:8080',
+      AUTH_JWKS_URL: 'https://issuer/.well-known/jwks.json',
+      AUTH_JWT_AUDIENCE: 'dbconn, reports',
+      MULTI_TENANT_ENABLED: 'true',
+      AUTH_TENANT_CLAIM: 'org',
+    });
+    expect(config.auth.accessManager).toEqual({
+      address: 'http://access-manager:8080',
+      timeoutMs: 5_000,
+      cacheTtlSeconds: 0,
+    });
+    expect(config.auth.jwt.audience).toEqual(['dbconn', 'reports']);
+    expect(config.auth.jwt.clockSkewSeconds).toBe(30);
+    expect(config.auth.tenantClaim).toBe('org');
+    expect(loadConfig({ AUTH_JWT_SECRET: 'x'.repeat(32) }).auth.tenantClaim).toBeUndefined();
+    expect(loadConfig({ PLUGIN_AUTH_ENABLED: '' }).auth.accessManager).toBeUndefined();
+  });
+
+  it('lists them among the variables, with the platform names', () => {
+    for (const name of [
+      'PLUGIN_AUTH_ENABLED',
+      'PLUGIN_AUTH_ADDRESS',
+      'AUTH_TIMEOUT_MS',
+      'AUTH_CACHE_TTL_SECONDS',
+      'AUTH_JWT_VERIFY_CERT',
+      'AUTH_JWT_VERIFY_CERT_PATH',
+      'AUTH_JWKS_URL',
+      'AUTH_JWT_ISSUER',
+      'AUTH_JWT_AUDIENCE',
+      'AUTH_CLOCK_SKEW_SECONDS',
+      'AUTH_JWT_SECRET',
+      'MULTI_TENANT_ENABLED',
+      'AUTH_TENANT_CLAIM',
+      'AUTH_REQUIRED',
+      'METRICS_TOKEN',
+    ]) {
+      expect(ENV_VARIABLES).toContain(name);
+    }
+  });
+});

@@ -44,5 +44,6 @@ function describeParseError(error: Partial<FastifyError>): string {
 
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  for (const [name, value] of Object.entries(error.headers ?? {})) reply.header(name, value);
   return reply.status(error.status).type('application/problem+json').send(toProblem(error));
 }
