@@ -17,7 +17,6 @@ import {
 } from '@dbconn/shared';
 import type { Job } from 'bullmq';
 import pg from 'pg';
-import { sweepLockKey } from '../src/ops/sweeper.js';
 import { ensureStoreDatabase, STORE_DATABASE_URL } from './fixtures/store-database.js';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -69,7 +68,6 @@ export async function openEnv(env: Record<string, string> = {}): Promise<Env> {
     close: async () => {
       await queue.obliterate({ force: true });
       await queue.close();
-      await redis.del(sweepLockKey(config.redis.prefix));
       redis.disconnect();
       await store.close();
       const admin = new pg.Client({ connectionString: STORE_DATABASE_URL });
