@@ -34,7 +34,7 @@ describe('PATCH /v1/management/connections/{id}', () => {
 
   it('a change to what is dialled sets pending and enqueues a verification for the new settings', async () => {
     const { body: created } = await createSeed(h, { configName: 'upd-host' });
-    const res = await patch(created.id, { host: 'db2.example.com', port: 6543 });
+    const res = await patch(created.id, { host: 'db2.example.com', port: 6543, password: 'for-db2' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ version: 2, status: 'pending', host: 'db2.example.com', port: 6543 });
     expect((await rowOf(created.id)).dial_version).toBe(2);
@@ -94,7 +94,7 @@ describe('PATCH /v1/management/connections/{id}', () => {
     const { body: created } = await createSeed(h, { configName: 'upd-ssl' });
     const mode = await patch(created.id, { ssl: { mode: 'verify-full' } });
     expect(mode.body.ssl).toEqual({ mode: 'verify-full' });
-    const removed = await patch(created.id, { ssl: null });
+    const removed = await patch(created.id, { ssl: null, password: 'sent-again' });
     expect(removed.status).toBe(200);
     expect(removed.body).not.toHaveProperty('ssl');
     expect(removed.body.version).toBe(3);

@@ -20,7 +20,7 @@ import {
   type VerifyConnectionJob,
 } from '@dbconn/shared';
 import type { Door, RequestContext } from '../context.js';
-import { applySecretChanges, storedSecretsFor } from './secrets.js';
+import { secretsAfterChange } from './secrets.js';
 
 export interface ConnectionServiceDeps {
   store: ConnectionStore;
@@ -167,18 +167,13 @@ export class ConnectionService {
         changes.redial = true;
       }
     }
-    if (input.password || input.ssl !== undefined) {
+    // Refuses a new destination or weaker TLS that does not carry the password again.
+    const applied = secretsAfterChange(this.deps.keyring, current, input);
+    if (applied?.changed) {
       const sealCtx = { organizationId: current.organizationId, connectionId: current.id };
-      const applied = applySecretChanges(
-        storedSecretsFor(this.deps.keyring, current, input),
-        current.sslMode,
-        input,
-      );
-      if (applied.changed) {
-        changes.sealedSecrets = sealSecrets(this.deps.keyring, applied.secrets, sealCtx);
-        changes.sslMode = applied.sslMode;
-        changes.redial = changed = true;
-      }
+      changes.sealedSecrets = sealSecrets(this.deps.keyring, applied.secrets, sealCtx);
+      changes.sslMode = applied.sslMode;
+      changes.redial = changed = true;
     }
     return changed ? changes : null;
   }
