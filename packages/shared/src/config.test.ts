@@ -2,20 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ENV_VARIABLES, loadConfig } from './config.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
+/** A configuration as a test process gets it (the only NODE_ENV that runs without MASTER_KEYS). */
+const load = (env: Record<string, string>) => loadConfig({ NODE_ENV: 'test', ...env });
 
 describe('config', () => {
-  it('has working defaults for development', () => {
-    const config = loadConfig({});
+  it('has working defaults', () => {
+    const config = loadConfig({ MASTER_KEYS: `1:${KEY}` });
     expect(config.env).toBe('development');
-    expect(config.api.port).toBe(8080);
+    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080 });
     expect(config.store.url).toMatch(/^mongodb:/);
-    expect(config.secrets.usingDevelopmentKey).toBe(true);
+    expect(config.secrets.usingTestKey).toBe(false);
     expect(config.verify.timeoutMs).toBe(10_000);
+  });
+
+  it('listens on loopback unless API_HOST says otherwise (nothing authenticates callers yet)', () => {
+    expect(load({}).api.host).toBe('127.0.0.1');
+    expect(load({ API_HOST: '' }).api.host).toBe('127.0.0.1');
+    expect(load({ API_HOST: '0.0.0.0' }).api.host).toBe('0.0.0.0');
   });
 
   it('names every bad variable', () => {
     try {
-      loadConfig({ API_PORT: 'eighty', STORE_URL: 'mysql://x', EGRESS_MODE: 'loose' });
+      load({ API_PORT: 'eighty', STORE_URL: 'mysql://x', EGRESS_MODE: 'loose' });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -26,24 +34,25 @@ describe('config', () => {
     }
   });
 
-  it('refuses to start in production without a master key', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/MASTER_KEYS/);
-    const config = loadConfig({ NODE_ENV: 'production', MASTER_KEYS: `1:${KEY}` });
-    expect(config.secrets.usingDevelopmentKey).toBe(false);
+  it('refuses to start without a master key, unless NODE_ENV=test', () => {
+    for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'production' }, { MASTER_KEYS: '' }])
+      expect(() => loadConfig(env)).toThrow(/MASTER_KEYS: required/);
+    expect(loadConfig({ NODE_ENV: 'production', MASTER_KEYS: `1:${KEY}` }).secrets.usingTestKey).toBe(false);
+    const test = loadConfig({ NODE_ENV: 'test' });
+    expect(test.secrets.usingTestKey).toBe(true);
+    expect(test.secrets.keys.get(1)?.length).toBeGreaterThanOrEqual(32);
   });
 
   it('parses several master key versions and rejects short keys', () => {
-    const config = loadConfig({ MASTER_KEYS: `1:${KEY}, 2:${Buffer.alloc(48, 1).toString('base64')}` });
+    const config = load({ MASTER_KEYS: `1:${KEY}, 2:${Buffer.alloc(48, 1).toString('base64')}` });
     expect([...config.secrets.keys.keys()]).toEqual([1, 2]);
-    expect(() => loadConfig({ MASTER_KEYS: `1:${Buffer.alloc(16).toString('base64')}` })).toThrow(
-      /MASTER_KEYS/,
-    );
-    expect(() => loadConfig({ MASTER_KEYS: 'just-a-string' })).toThrow(/MASTER_KEYS/);
-    expect(() => loadConfig({ MASTER_KEYS: ' , ' })).toThrow(/MASTER_KEYS/);
+    expect(() => load({ MASTER_KEYS: `1:${Buffer.alloc(16).toString('base64')}` })).toThrow(/MASTER_KEYS/);
+    expect(() => load({ MASTER_KEYS: 'just-a-string' })).toThrow(/MASTER_KEYS/);
+    expect(() => load({ MASTER_KEYS: ' , ' })).toThrow(/MASTER_KEYS/);
   });
 
   it('splits egress lists', () => {
-    const config = loadConfig({ EGRESS_ALLOW: '10.0.0.0/8, db.internal ,', EGRESS_MODE: 'strict' });
+    const config = load({ EGRESS_ALLOW: '10.0.0.0/8, db.internal ,', EGRESS_MODE: 'strict' });
     expect(config.egress).toEqual({ mode: 'strict', allow: ['10.0.0.0/8', 'db.internal'], deny: [] });
   });
 
@@ -55,34 +64,34 @@ describe('config', () => {
 
 describe('queue dashboard credentials', () => {
   it('are absent unless both ADMIN_USER and ADMIN_PASSWORD are set (empty counts as unset)', () => {
-    expect(loadConfig({}).admin.credentials).toBeUndefined();
-    expect(loadConfig({ ADMIN_USER: '', ADMIN_PASSWORD: '' }).admin.credentials).toBeUndefined();
-    expect(loadConfig({ ADMIN_USER: 'ops', ADMIN_PASSWORD: 's3cret pass' }).admin.credentials).toEqual({
+    expect(load({}).admin.credentials).toBeUndefined();
+    expect(load({ ADMIN_USER: '', ADMIN_PASSWORD: '' }).admin.credentials).toBeUndefined();
+    expect(load({ ADMIN_USER: 'ops', ADMIN_PASSWORD: 's3cret pass' }).admin.credentials).toEqual({
       user: 'ops',
       password: 's3cret pass',
     });
   });
 
   it('refuses one without the other, naming the missing one', () => {
-    expect(() => loadConfig({ ADMIN_USER: 'ops' })).toThrow(/ADMIN_PASSWORD: required when ADMIN_USER/);
-    expect(() => loadConfig({ ADMIN_PASSWORD: 'x', ADMIN_USER: '' })).toThrow(
+    expect(() => load({ ADMIN_USER: 'ops' })).toThrow(/ADMIN_PASSWORD: required when ADMIN_USER/);
+    expect(() => load({ ADMIN_PASSWORD: 'x', ADMIN_USER: '' })).toThrow(
       /ADMIN_USER: required when ADMIN_PASSWORD/,
     );
   });
 
   it('wants a password of at least 16 characters in production', () => {
     const production = { NODE_ENV: 'production', MASTER_KEYS: `1:${Buffer.alloc(32, 7).toString('base64')}` };
-    expect(() => loadConfig({ ...production, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'short' })).toThrow(
+    expect(() => load({ ...production, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'short' })).toThrow(
       /ADMIN_PASSWORD: at least 16 characters/,
     );
     expect(
-      loadConfig({ ...production, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'x'.repeat(16) }).admin.credentials,
+      load({ ...production, ADMIN_USER: 'ops', ADMIN_PASSWORD: 'x'.repeat(16) }).admin.credentials,
     ).toBeDefined();
   });
 
   it('refuses a user name HTTP Basic cannot carry', () => {
-    expect(() => loadConfig({ ADMIN_USER: 'a:b', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);
-    expect(() => loadConfig({ ADMIN_USER: 'a\nb', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);
+    expect(() => load({ ADMIN_USER: 'a:b', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);
+    expect(() => load({ ADMIN_USER: 'a\nb', ADMIN_PASSWORD: 'x' })).toThrow(/ADMIN_USER/);
   });
 
   it('lists them among the variables', () => {
@@ -92,25 +101,25 @@ describe('queue dashboard credentials', () => {
 
 describe('worker operations', () => {
   it('serves /health, /ready and /metrics on 0.0.0.0:8081 and re-verifies every 6 h by default', () => {
-    const config = loadConfig({});
+    const config = load({});
     expect(config.worker.health).toEqual({ host: '0.0.0.0', port: 8081 });
     expect(config.reverify).toEqual({ intervalMs: 21_600_000, batchSize: 500 });
   });
 
   it('takes 0 to turn re-verification off, and refuses an interval under a minute', () => {
-    expect(loadConfig({ REVERIFY_INTERVAL_MS: '0' }).reverify.intervalMs).toBe(0);
-    expect(loadConfig({ REVERIFY_INTERVAL_MS: '60000' }).reverify.intervalMs).toBe(60_000);
-    expect(() => loadConfig({ REVERIFY_INTERVAL_MS: '59999' })).toThrow(/REVERIFY_INTERVAL_MS: must be 0/);
-    expect(() => loadConfig({ REVERIFY_INTERVAL_MS: '6h' })).toThrow(/REVERIFY_INTERVAL_MS/);
-    expect(() => loadConfig({ REVERIFY_BATCH_SIZE: '0' })).toThrow(/REVERIFY_BATCH_SIZE/);
+    expect(load({ REVERIFY_INTERVAL_MS: '0' }).reverify.intervalMs).toBe(0);
+    expect(load({ REVERIFY_INTERVAL_MS: '60000' }).reverify.intervalMs).toBe(60_000);
+    expect(() => load({ REVERIFY_INTERVAL_MS: '59999' })).toThrow(/REVERIFY_INTERVAL_MS: must be 0/);
+    expect(() => load({ REVERIFY_INTERVAL_MS: '6h' })).toThrow(/REVERIFY_INTERVAL_MS/);
+    expect(() => load({ REVERIFY_BATCH_SIZE: '0' })).toThrow(/REVERIFY_BATCH_SIZE/);
   });
 
   it('refuses a port out of range, naming it', () => {
-    expect(loadConfig({ WORKER_HEALTH_PORT: '0', WORKER_HEALTH_HOST: '127.0.0.1' }).worker.health).toEqual({
+    expect(load({ WORKER_HEALTH_PORT: '0', WORKER_HEALTH_HOST: '127.0.0.1' }).worker.health).toEqual({
       host: '127.0.0.1',
       port: 0,
     });
-    expect(() => loadConfig({ WORKER_HEALTH_PORT: '65536' })).toThrow(/WORKER_HEALTH_PORT/);
+    expect(() => load({ WORKER_HEALTH_PORT: '65536' })).toThrow(/WORKER_HEALTH_PORT/);
   });
 
   it('lists them among the variables', () => {

@@ -60,11 +60,15 @@ const optional = <T extends z.ZodType<string | undefined, string | undefined>>(s
     .pipe(schema);
 
 export const EnvSchema = z.object({
-  /** `development` and `test` allow a built-in master key; `production` requires MASTER_KEYS. */
+  /** Only `test` runs without MASTER_KEYS (on a built-in key that seals nothing real). */
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Interface and port of the HTTP server (REST, tRPC). */
-  API_HOST: z.string().default('0.0.0.0'),
+  /**
+   * Interface of the HTTP server (REST, tRPC). Unset: `127.0.0.1`, because nothing authenticates a
+   * caller yet and an open API lets anyone read connections and make the worker dial; set it
+   * (e.g. `0.0.0.0`) to serve other machines.
+   */
+  API_HOST: optional(z.string().optional()),
   API_PORT: int(8080, 0, 65535),
   /** Where connections are stored; the scheme picks the store: mongodb(+srv):// or postgres(ql)://. */
   STORE_URL: z
@@ -162,8 +166,15 @@ export type Env = z.output<typeof EnvSchema>;
 /** The names of every variable the service accepts (used to check docker-compose and docs). */
 export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[];
 
-/** Master key used only in development and test, so a fresh checkout runs without setup. */
-const DEVELOPMENT_MASTER_KEY = Buffer.from('dbconn-development-master-key-not-for-production!!');
+/**
+ * Master key of NODE_ENV=test only, so test processes (API, worker, reseal) open each other's
+ * secrets without setup. Anyone can read it here: it must never seal a real secret, which is why
+ * every other NODE_ENV refuses to start without MASTER_KEYS.
+ */
+const TEST_MASTER_KEY = Buffer.from('dbconn-test-master-key-seals-nothing-real!!!!!!!!!');
+
+/** Where the API listens when API_HOST is unset: this machine only, while no caller is authenticated. */
+const API_HOST_WITHOUT_AUTH = '127.0.0.1';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -178,9 +189,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
-  if (!e.MASTER_KEYS && e.NODE_ENV === 'production') {
+  if (!e.MASTER_KEYS && e.NODE_ENV !== 'test') {
     throw new ConfigError([
-      'MASTER_KEYS: required when NODE_ENV=production (secrets cannot be sealed without it)',
+      `MASTER_KEYS: required (NODE_ENV=${e.NODE_ENV}): secrets are sealed with it. scripts/run.sh makes a local one; ` +
+        `or generate one with: node -e "console.log('1:'+require('crypto').randomBytes(32).toString('base64'))"`,
     ]);
   }
   if (e.NODE_ENV === 'production' && e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 16) {
@@ -193,14 +205,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const given = missing === 'ADMIN_USER' ? 'ADMIN_PASSWORD' : 'ADMIN_USER';
     throw new ConfigError([`${missing}: required when ${given} is set (the dashboard needs both)`]);
   }
-  const keys = e.MASTER_KEYS ?? new Map([[1, DEVELOPMENT_MASTER_KEY]]);
+  const keys = e.MASTER_KEYS ?? new Map([[1, TEST_MASTER_KEY]]);
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL },
-    api: { host: e.API_HOST, port: e.API_PORT },
+    api: { host: e.API_HOST ?? API_HOST_WITHOUT_AUTH, port: e.API_PORT },
     store: { url: e.STORE_URL },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
-    secrets: { keys, usingDevelopmentKey: !e.MASTER_KEYS },
+    /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */
+    secrets: { keys, usingTestKey: !e.MASTER_KEYS },
     auth: { defaultOrganizationId: e.DEFAULT_ORGANIZATION_ID },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
