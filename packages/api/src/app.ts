@@ -65,6 +65,19 @@ class RequestLogController extends LogController {
 
 const pathOf = (url: string) => url.split('?')[0];
 
+const REQUEST_ID = /^[\w-]{1,64}$/;
+
+/**
+ * On every answer: the request id, so a caller can quote it; no content sniffing (a JSON body
+ * holding markup is never rendered as a page); and no cache may keep an answer, which can describe
+ * a user's databases. The dashboard adds its own content security policy.
+ */
+function markAnswer(req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', req.id);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('cache-control', 'no-store');
+}
+
 /** Request bodies above this are refused with 413 (docs/contract.md §4: ≤256 KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -86,19 +99,24 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // The caller's X-Request-Id when it is a plain token (it is logged and echoed: nothing that
+    // could split a header or a log line); a new one otherwise.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
     logController: new RequestLogController(),
     // A path or query string that does not decode (`%ZZ`) gets the same problem body as any 400.
-    frameworkErrors: (_error, req, reply) =>
-      sendRequestError(
+    // Hooks do not run for these answers: they are marked here.
+    frameworkErrors: (_error, req, reply) => {
+      markAnswer(req, reply);
+      return sendRequestError(
         req,
         reply,
         new AppError('MALFORMED_REQUEST', 'The URL does not decode: check its percent-escapes (%XX)'),
-      ),
+      );
+    },
   });
   const { config, store, redis, keyring } = deps;
   const prefix = config.redis.prefix;
@@ -169,6 +187,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     if (body === '') return done(null, undefined);
     return parseJson(req, body as string, done);
   });
+  app.addHook('onSend', async (req, reply) => markAnswer(req, reply));
   app.decorateRequest('organizationId', '');
   app.addHook('onRequest', async (req) => {
     // Auth is not enabled yet: every caller belongs to the configured default organization.

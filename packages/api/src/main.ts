@@ -12,7 +12,9 @@ async function main() {
   const config = loadConfig();
   const log = createLogger({ level: config.log.level, name: 'api' });
   if (config.secrets.usingTestKey) {
-    log.warn('MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret');
+    log.warn(
+      'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
+    );
   }
   const store = await createStore(config.store.url);
   await store.init();

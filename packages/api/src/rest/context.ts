@@ -10,6 +10,7 @@ declare module 'fastify' {
 
 export const requestContext = (req: FastifyRequest, door: Door = 'rest'): RequestContext => ({
   organizationId: req.organizationId,
+  requestId: req.id,
   door,
   log: req.log,
 });
