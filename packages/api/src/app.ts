@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type {
   Config,
   ConnectionStore,
@@ -12,8 +14,10 @@ import {
   AppError,
   checkReadiness,
   createInteractiveQueue,
+  type ErrorCode,
   publishConnectionEvent,
   QUEUE_NAMES,
+  toProblem,
 } from '@dbconn/shared';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import { QueueEvents } from 'bullmq';
@@ -78,6 +82,52 @@ function markAnswer(req: FastifyRequest, reply: FastifyReply): void {
   reply.header('cache-control', 'no-store');
 }
 
+/** Whether every percent-escape of a URL is well-formed UTF-8 (decodeURIComponent refuses the rest). */
+function decodes(url: string): boolean {
+  try {
+    decodeURIComponent(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Node's HTTP server answers some requests itself, before Fastify sees them: headers over its
+ * limit (431), a request not received within the request timeout (408), bytes that are not HTTP
+ * (400). Those answers get the same problem+json body as every other error.
+ */
+const CLIENT_ERRORS: Record<string, ErrorCode> = {
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+};
+
+function answerClientError(this: FastifyInstance, error: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = CLIENT_ERRORS[error.code ?? ''] ?? 'MALFORMED_REQUEST';
+  this.log.debug({ code, reason: error.code }, 'request refused by the HTTP server');
+  // No request reached Fastify, so no id was made for it: one is made here, as for any answer.
+  const requestId = randomUUID();
+  const problem = toProblem(new AppError(code));
+  const body = JSON.stringify({ ...problem, requestId });
+  // As Node's own handler: no second answer on a socket whose response has begun.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\n` +
+        'Content-Type: application/problem+json\r\n' +
+        'Cache-Control: no-store\r\n' +
+        'X-Content-Type-Options: nosniff\r\n' +
+        `X-Request-Id: ${requestId}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        'Connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  socket.destroy();
+}
+
 /** Request bodies above this are refused with 413 (docs/contract.md §4: ≤256 KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -97,6 +147,17 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance,
     bodyLimit: BODY_LIMIT_BYTES,
+    // Node checks request deadlines every connectionsCheckingInterval (30 s by default): a
+    // shorter timeout needs a shorter check, or it would fire up to 30 s late.
+    requestTimeout: deps.config.api.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, deps.config.api.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(
+        30_000,
+        Math.max(50, Math.floor(deps.config.api.requestTimeoutMs / 4)),
+      ),
+    },
+    clientErrorHandler: answerClientError,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // The caller's X-Request-Id when it is a plain token (it is logged and echoed: nothing that
@@ -188,6 +249,16 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     return parseJson(req, body as string, done);
   });
   app.addHook('onSend', async (req, reply) => markAnswer(req, reply));
+  // A percent-escape that is not UTF-8 (`%ED%A0%80`, a lone surrogate; `%FF`) would reach the
+  // handlers as U+FFFD or as raw text: a URL that does not decode is refused as a whole.
+  app.addHook('onRequest', async (req, reply) => {
+    if (decodes(req.url)) return;
+    return sendRequestError(
+      req,
+      reply,
+      new AppError('MALFORMED_REQUEST', 'The URL does not decode: its percent-escapes must be UTF-8'),
+    );
+  });
   app.decorateRequest('organizationId', '');
   app.addHook('onRequest', async (req) => {
     // Auth is not enabled yet: every caller belongs to the configured default organization.

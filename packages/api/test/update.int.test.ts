@@ -1,4 +1,4 @@
-import { verifyJobId } from '@dbconn/shared';
+import { loadConfig, openStoredSecrets, verifyJobId } from '@dbconn/shared';
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../examples/typed-client.js';
@@ -114,6 +114,47 @@ describe('PATCH /v1/management/connections/{id}', () => {
     // `*` asks only that the connection exists.
     expect((await patch(created.id, { metadata: { a: '3' } }, { 'if-match': '*' })).status).toBe(200);
     expect((await patch('01890000-0000-7000-8000-000000000000', {}, { 'if-match': '*' })).status).toBe(404);
+  });
+
+  it('without If-Match, concurrent PATCHes all land: each is retried on a conflict, none answers 412', async () => {
+    const { body: created } = await createSeed(h, { configName: 'upd-concurrent' });
+    // Ten changes to ten different fields, sent at once: a lost update would undo one of them.
+    const changes: Record<string, unknown>[] = [
+      { configName: 'upd-concurrent-renamed' },
+      { host: 'db9.example.com' },
+      { port: 6543 },
+      { databaseName: 'otherdb' },
+      { userName: 'otheruser' },
+      { schema: 'reporting' },
+      { metadata: { team: 'platform' } },
+      { password: 'a-concurrent-password' },
+      { ssl: { mode: 'verify-full' } },
+      { type: 'mysql' },
+    ];
+    const replies = await Promise.all(changes.map((change) => patch(created.id, change)));
+    expect(replies.map((r) => r.status)).toEqual(changes.map(() => 200));
+
+    const final = (await http(h, 'GET', `${PATH}/${created.id}`)).body;
+    expect(final).toMatchObject({
+      version: 1 + changes.length,
+      configName: 'upd-concurrent-renamed',
+      host: 'db9.example.com',
+      port: 6543,
+      databaseName: 'otherdb',
+      userName: 'otheruser',
+      schema: 'reporting',
+      metadata: { team: 'platform' },
+      ssl: { mode: 'verify-full' },
+      type: 'MYSQL',
+    });
+    const row = await rowOf(created.id);
+    const secrets = openStoredSecrets(
+      { keys: loadConfig(h.env).secrets.keys },
+      { id: created.id, organizationId: 'default', sealedSecrets: row.sealed_secrets as string },
+    );
+    // The password change and the ssl change both re-seal the secrets: neither undid the other.
+    expect(secrets.password).toBe('a-concurrent-password');
+    expect(secrets.ca).toContain('BEGIN CERTIFICATE');
   });
 
   it('applies the create rules and changes nothing on a 400; productName cannot change here', async () => {

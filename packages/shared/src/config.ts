@@ -70,6 +70,11 @@ export const EnvSchema = z.object({
    */
   API_HOST: optional(z.string().optional()),
   API_PORT: int(8080, 0, 65535),
+  /**
+   * How long a client may take to send a whole request (headers and body) before the server
+   * answers `408 REQUEST_TIMEOUT` and closes the connection (a slow sender holds no socket for long).
+   */
+  API_REQUEST_TIMEOUT_MS: int(30_000, 100, 600_000),
   /** Where connections are stored; the scheme picks the store: mongodb(+srv):// or postgres(ql)://. */
   STORE_URL: z
     .string()
@@ -209,7 +214,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL },
-    api: { host: e.API_HOST ?? API_HOST_WITHOUT_AUTH, port: e.API_PORT },
+    api: { host: e.API_HOST ?? API_HOST_WITHOUT_AUTH, port: e.API_PORT, requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS },
     store: { url: e.STORE_URL },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */

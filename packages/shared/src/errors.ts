@@ -10,6 +10,8 @@ export const ERROR_CATALOGUE = {
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN', title: 'Not allowed' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND', title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED', title: 'Method not allowed' },
+  /** The client did not send the whole request within API_REQUEST_TIMEOUT_MS (answered by the HTTP server). */
+  REQUEST_TIMEOUT: { status: 408, trpc: 'TIMEOUT', title: 'The request was not received in time' },
   CONFIG_NAME_TAKEN: { status: 409, trpc: 'CONFLICT', title: 'The configName is already in use' },
   ALREADY_ASSIGNED: { status: 409, trpc: 'CONFLICT', title: 'The connection already has a product' },
   VERSION_MISMATCH: { status: 412, trpc: 'PRECONDITION_FAILED', title: 'The connection has changed' },
@@ -25,6 +27,15 @@ export const ERROR_CATALOGUE = {
     title: 'Some mapped fields do not exist',
   },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS', title: 'Too many requests' },
+  /**
+   * The request headers exceed Node's limit (answered by the HTTP server before any route, so no
+   * door; tRPC has no code of its own for 431).
+   */
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    trpc: 'BAD_REQUEST',
+    title: 'The request headers are too large',
+  },
   INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR', title: 'Internal error' },
   DATA_SOURCE_DOWN: { status: 502, trpc: 'BAD_GATEWAY', title: 'The database could not be reached' },
   UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE', title: 'A dependency is unavailable' },

@@ -108,6 +108,10 @@ export class ConnectionService {
    * Partial update (docs/contract.md §2 PATCH). A change to anything that is dialled bumps dialVersion, sets the
    * connection back to pending and enqueues a verification; a metadata- or name-only change does not,
    * unless it changes a metadata key the engine dials with (Oracle serviceName, MongoDB authSource).
+   *
+   * The write is conditional on the version read. With `expectedVersion` (If-Match) a conflict is the
+   * caller's 412; without it the caller asked for an unconditional save, so a change that landed
+   * between our read and our write is re-read and the input applied again on top of it.
    */
   async update(
     ctx: RequestContext,
@@ -116,26 +120,29 @@ export class ConnectionService {
     options: ProductScope & { expectedVersion?: number | undefined } = {},
   ): Promise<Connection> {
     const scope = { organizationId: ctx.organizationId, productName: options.productName };
-    const current = await this.find(ctx, id, options);
-    if (options.expectedVersion !== undefined && options.expectedVersion !== current.version) {
-      throw versionMismatch(id, current.version);
-    }
-    const changes = this.changesFor(current, input);
-    if (!changes) return toConnection(current);
-    const updated = await this.deps.store.update(scope, id, changes, current.version);
-    if (!updated) {
-      // Someone else changed or deleted it between our read and our write.
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.find(ctx, id, options);
+      if (options.expectedVersion !== undefined && options.expectedVersion !== current.version) {
+        throw versionMismatch(id, current.version);
+      }
+      const changes = this.changesFor(current, input);
+      if (!changes) return toConnection(current);
+      const updated = await this.deps.store.update(scope, id, changes, current.version);
+      if (updated) {
+        ctx.log.info(
+          { connectionId: id, version: updated.version, redial: changes.redial, attempt },
+          'connection updated',
+        );
+        await this.notify(ctx, updated, 'updated');
+        if (changes.redial) await this.requestVerification(ctx, updated, 'updated');
+        return toConnection(updated);
+      }
+      // Someone else changed or deleted it between our read and our write: the next round re-reads.
+      if (options.expectedVersion === undefined && attempt < UNCONDITIONAL_UPDATE_ATTEMPTS) continue;
       const now = await this.deps.store.findById(scope, id);
       if (!now) throw notFound(id);
       throw versionMismatch(id, now.version);
     }
-    ctx.log.info(
-      { connectionId: id, version: updated.version, redial: changes.redial },
-      'connection updated',
-    );
-    await this.notify(ctx, updated, 'updated');
-    if (changes.redial) await this.requestVerification(ctx, updated, 'updated');
-    return toConnection(updated);
   }
 
   /** What an update input changes on a record; null when nothing changes. */
@@ -254,6 +261,13 @@ export class ConnectionService {
     }
   }
 }
+
+/**
+ * Read-modify-write rounds of an update without If-Match before it gives up with 412. Each lost
+ * round means another write landed in between, so this many in a row takes a hot spot of more
+ * writers than any person editing one connection; the bound keeps a pathological loop finite.
+ */
+const UNCONDITIONAL_UPDATE_ATTEMPTS = 20;
 
 const notFound = (id: string) => new AppError('NOT_FOUND', `connection ${id} was not found`);
 const versionMismatch = (id: string, version: number) =>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import {
   CreateConnectionInputSchema,
   IdSchema,
@@ -315,5 +316,79 @@ describe('ids', () => {
     const result = IdSchema.safeParse('NOT-A-UUID');
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]?.message).toBe('id must be a UUID');
+  });
+});
+
+describe('NUL, lone surrogates and look-alike characters (issue 10, item 4)', () => {
+  const NUL = '\u0000';
+  const LONE = '\ud800';
+  const errorsOf = (schema: z.ZodType, v: unknown) => toFieldErrors(schema.safeParse(v).error?.issues ?? []);
+
+  it('every text field of create refuses NUL and a lone surrogate, naming the field', () => {
+    for (const bad of [NUL, LONE, `x${LONE}yz`, `abc${NUL}`]) {
+      const input = {
+        ...valid,
+        configName: `name-${bad}`,
+        databaseName: `db${bad}`,
+        userName: `u${bad}`,
+        password: `p${bad}`,
+        schema: `s${bad}`,
+        ssl: { mode: 'verify-ca', ca: `-----BEGIN CERTIFICATE-----${bad}` },
+        metadata: { team: `t${bad}` },
+      };
+      // NUL is also a control character: some fields give both reasons
+      expect([...new Set(fieldsOf(input))]).toEqual(
+        ['configName', 'databaseName', 'metadata.team', 'password', 'schema', 'ssl.ca', 'userName'].sort(),
+      );
+    }
+  });
+
+  it('a lone surrogate in configName is refused, not replaced; a well-formed pair is accepted', () => {
+    expect(fieldsOf({ ...valid, configName: `prod-${LONE}` })).toEqual(['configName']);
+    expect(fieldsOf({ ...valid, configName: `prod-\udc00\ud800` })).toEqual(['configName']);
+    expect(CreateConnectionInputSchema.parse({ ...valid, configName: 'prod-💥' }).configName).toBe('prod-💥');
+  });
+
+  it('a bad metadata key is reported on metadata without echoing it', () => {
+    for (const key of [`k${NUL}`, LONE, 'a\u200bb']) {
+      const errors = errorsOf(MetadataSchema, { [key]: 'v', fine: 'ok' });
+      expect(errors.map((e) => e.field)).toEqual(['(body)']);
+      expect(errors[0]?.message).toMatch(/metadata keys must/);
+    }
+  });
+
+  it('configName, databaseName, userName and metadata refuse format and separator characters', () => {
+    for (const bad of ['\u202e', '\u200b', '\ufeff', '\u2028', '\u2029', '\u00ad']) {
+      expect(
+        fieldsOf({
+          ...valid,
+          configName: `name${bad}x`,
+          databaseName: `${bad}db`,
+          userName: `u${bad}`,
+          metadata: { team: `a${bad}` },
+        }),
+      ).toEqual(['configName', 'databaseName', 'metadata.team', 'userName']);
+    }
+    // at either end too: refused before trimming, never cut off silently
+    expect(fieldsOf({ ...valid, configName: '\u2028prod-db' })).toEqual(['configName']);
+    // the password and schema keep any printable character
+    expect(fieldsOf({ ...valid, password: 'p\u200bw', schema: 's\u202e' })).toEqual([]);
+  });
+
+  it('list filters and validate-schema names refuse NUL and lone surrogates', () => {
+    for (const bad of [NUL, LONE]) {
+      expect(
+        errorsOf(ListConnectionsQuerySchema, { metadata: { team: `x${bad}` } }).map((e) => e.field),
+      ).toEqual(['metadata.team']);
+      expect(
+        errorsOf(ListConnectionsQuerySchema, { metadata: { [`k${bad}`]: 'x' } }).map((e) => e.field),
+      ).toEqual(['metadata']);
+      const names = errorsOf(ValidateSchemaInputSchema, { mappedFields: { [`c${bad}`]: { t: ['f'] } } });
+      expect(names.map((e) => e.field)).toEqual(['mappedFields']);
+      const tables = errorsOf(ValidateSchemaInputSchema, { mappedFields: { conn: { [`t${bad}`]: ['f'] } } });
+      expect(tables.map((e) => e.field)).toEqual(['mappedFields.conn']);
+      const fields = errorsOf(ValidateSchemaInputSchema, { mappedFields: { conn: { t: [`f${bad}`] } } });
+      expect(fields.map((e) => e.field)).toEqual(['mappedFields.conn.t.0']);
+    }
   });
 });

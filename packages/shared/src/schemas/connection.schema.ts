@@ -33,6 +33,31 @@ export const SSL_MODE_ALIASES: Record<string, SslMode> = {
 };
 
 const CONTROL_CHARS = /\p{Cc}/u;
+/**
+ * What no stored or filtered string may hold: NUL (PostgreSQL text and jsonb refuse it) and a lone
+ * surrogate (ill-formed UTF-16: it has no UTF-8 form, so a driver would replace it silently or the
+ * store would refuse it). With the `u` flag a well-formed pair is one code point, never `Cs`.
+ */
+const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * Format and separator characters (bidi overrides, zero-width spaces, line/paragraph separators)
+ * that make two different names look alike; refused in the names people read and in metadata.
+ */
+const LOOK_ALIKE = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/** Whether a string can be stored and compared as it was sent (no NUL, no lone surrogate). */
+export const isStorableText = (value: string) => !value.includes('\u0000') && !LONE_SURROGATE.test(value);
+/** Whether a string is free of invisible format and separator characters. */
+export const hasNoLookAlikes = (value: string) => !LOOK_ALIKE.test(value);
+
+const STORABLE_MESSAGE = (what: string) =>
+  `${what} must be well-formed text: no NUL character and no lone surrogate (ill-formed UTF-16)`;
+const LOOK_ALIKE_MESSAGE = (what: string) =>
+  `${what} must not contain invisible format or separator characters (bidi overrides, zero-width spaces, line separators)`;
+
+/** Any string the service keeps or compares: refuses NUL and lone surrogates, naming `what`. */
+export const storableString = (what: string, error?: string) =>
+  z.string(error === undefined ? undefined : { error }).refine(isStorableText, STORABLE_MESSAGE(what));
 const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
 /** Product names as the seed defines them: alphanumerics, `_` and `-`, at most 100. */
 export const PRODUCT_NAME_PATTERN = /^[a-zA-Z0-9_-]+$/;
@@ -49,6 +74,18 @@ const METADATA_VALUE_MAX = 2000;
  */
 const whenObject = { when: (payload: z.core.ParsePayload) => z.core.util.isPlainObject(payload.value) };
 
+/**
+ * A record's keys checked for NUL and lone surrogates. The issue is on the record itself: naming
+ * the key would echo the characters refused (zod's own key check would name it that way).
+ */
+const refuseUnstorableKeys =
+  (what: string) =>
+  (record: Record<string, unknown>, ctx: z.core.$RefinementCtx<Record<string, unknown>>) => {
+    if (Object.keys(record).some((key) => !isStorableText(key))) {
+      ctx.addIssue({ code: 'custom', path: [], message: STORABLE_MESSAGE(what) });
+    }
+  };
+
 /** Whether zod already reported something at `key` of the object being checked. */
 const hasIssueAt = (ctx: { issues: readonly z.core.$ZodRawIssue[] }, key: string) =>
   ctx.issues.some((issue) => issue.path?.[0] === key);
@@ -64,15 +101,21 @@ export function isValidHost(host: string): boolean {
   return labels.every((label) => HOST_LABEL.test(label));
 }
 
-const trimmed = (min: number, max: number, what: string) =>
+/**
+ * A trimmed text field. Unstorable and (for names people read) look-alike characters are refused
+ * before trimming, so one at either end is an error, not silently cut off.
+ */
+const trimmed = (min: number, max: number, what: string, options: { lookAlikes?: 'refuse' } = {}) =>
   z
     .string({ error: (i) => (i.input === undefined ? `${what} is required` : `${what} must be a string`) })
+    .refine(isStorableText, STORABLE_MESSAGE(what))
+    .refine((v) => options.lookAlikes !== 'refuse' || hasNoLookAlikes(v), LOOK_ALIKE_MESSAGE(what))
     .trim()
     .min(min, min === 1 ? `${what} must not be empty` : `${what} must be at least ${min} characters`)
     .max(max, `${what} must be at most ${max} characters`)
     .refine((v) => !CONTROL_CHARS.test(v), `${what} must not contain control characters`);
 
-export const ConfigNameSchema = trimmed(3, 100, 'configName');
+export const ConfigNameSchema = trimmed(3, 100, 'configName', { lookAlikes: 'refuse' });
 
 export const ConnectionTypeSchema = z
   .string({ error: (i) => (i.input === undefined ? 'type is required' : 'type must be a string') })
@@ -93,14 +136,15 @@ export const PortSchema = z
   .min(1, 'port must be between 1 and 65535')
   .max(65535, 'port must be between 1 and 65535');
 
-export const DatabaseNameSchema = trimmed(1, 128, 'databaseName');
-export const UserNameSchema = trimmed(1, 128, 'userName');
+export const DatabaseNameSchema = trimmed(1, 128, 'databaseName', { lookAlikes: 'refuse' });
+export const UserNameSchema = trimmed(1, 128, 'userName', { lookAlikes: 'refuse' });
 export const SchemaNameSchema = trimmed(1, 128, 'schema');
 
 export const PasswordSchema = z
   .string({ error: (i) => (i.input === undefined ? 'password is required' : 'password must be a string') })
   .min(1, 'password must not be empty')
-  .max(1024, 'password must be at most 1024 characters');
+  .max(1024, 'password must be at most 1024 characters')
+  .refine(isStorableText, STORABLE_MESSAGE('password'));
 
 export const SslModeSchema = z
   .string({ error: (i) => (i.input === undefined ? 'ssl.mode is required' : 'ssl.mode must be a string') })
@@ -118,6 +162,7 @@ export const SslModeSchema = z
 const pem = (what: string) =>
   z
     .string({ error: `${what} must be a string of PEM text` })
+    .refine(isStorableText, STORABLE_MESSAGE(what))
     .refine((v) => Buffer.byteLength(v) <= PEM_MAX_BYTES, `${what} must be at most 64 KiB`)
     .refine((v) => /-----BEGIN [A-Z0-9 ]+-----/.test(v), `${what} must be PEM text (-----BEGIN ...-----)`);
 
@@ -157,6 +202,18 @@ export const MetadataSchema = z
   .superRefine((metadata, ctx) => {
     const keys = Object.keys(metadata);
     for (const key of keys) {
+      // A key that cannot be stored or looks like another is named by its map: echoing it as a
+      // field name would carry the very characters that are refused.
+      if (!isStorableText(key) || !hasNoLookAlikes(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: isStorableText(key)
+            ? LOOK_ALIKE_MESSAGE('metadata keys')
+            : STORABLE_MESSAGE('metadata keys'),
+        });
+        continue;
+      }
       if (key.length === 0 || key.length > METADATA_KEY_MAX) {
         ctx.addIssue({
           code: 'custom',
@@ -167,6 +224,15 @@ export const MetadataSchema = z
         });
       }
       const value = metadata[key];
+      if (typeof value === 'string' && (!isStorableText(value) || !hasNoLookAlikes(value))) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: isStorableText(value)
+            ? LOOK_ALIKE_MESSAGE('metadata values')
+            : STORABLE_MESSAGE('metadata values'),
+        });
+      }
       if (typeof value === 'string' && value.length > METADATA_VALUE_MAX) {
         ctx.addIssue({
           code: 'custom',
@@ -351,8 +417,11 @@ const listFilters = {
   metadata: z
     .record(
       z.string().min(1).max(100, 'metadata keys must be at most 100 characters'),
-      z.string({ error: 'each metadata filter must be given once, as a string' }).max(2000),
+      storableString('metadata filter values', 'each metadata filter must be given once, as a string').max(
+        2000,
+      ),
     )
+    .superRefine(refuseUnstorableKeys('metadata filter keys'), whenObject)
     .optional(),
 };
 
@@ -438,6 +507,7 @@ const limitedRecord = <T extends z.ZodType>(what: string, max: number, value: T)
     .record(z.string().min(1, `${what} names must not be empty`).max(128), value, {
       error: `${what} must be an object`,
     })
+    .superRefine(refuseUnstorableKeys(`${what} names`), whenObject)
     .refine((r) => Object.keys(r).length >= 1, {
       message: `give at least one ${what.replace(/s$/, '')}`,
       ...whenObject,
@@ -456,7 +526,7 @@ export const ValidateSchemaInputSchema = z.strictObject({
       'tables',
       20,
       z
-        .array(z.string().min(1, 'field names must not be empty').max(128), {
+        .array(storableString('field names').min(1, 'field names must not be empty').max(128), {
           error: 'fields must be an array of names',
         })
         .min(1, 'give at least one field')

@@ -651,6 +651,29 @@ export function describeStoreContract(
         expect(await store.findById({ organizationId }, id)).toEqual(record);
       });
 
+      it('markVerifying with unlessSettledSince leaves a record settled by a dial that started since then', async () => {
+        const organizationId = newOrganization();
+        const [settled, older, pending] = await seed(
+          organizationId,
+          { status: 'active', dialVersion: 2, lastVerifiedAt: at('2024-02-01T00:05:00.000Z') },
+          { status: 'failed', dialVersion: 2, lastVerifiedAt: at('2024-02-01T00:04:59.999Z') },
+          { status: 'pending', dialVersion: 2 },
+        );
+        const since = at('2024-02-01T00:05:00.000Z');
+        // Its result is from a dial that started at (or after) the job's creation: a re-run.
+        expect(
+          await store.markVerifying(organizationId, settled?.id ?? '', 2, { unlessSettledSince: since }),
+        ).toBeNull();
+        expect(await store.findById({ organizationId }, settled?.id ?? '')).toEqual(settled);
+        // An older result, or none yet, is no reason to skip the dial.
+        for (const record of [older, pending]) {
+          const taken = await store.markVerifying(organizationId, record?.id ?? '', 2, {
+            unlessSettledSince: since,
+          });
+          expect(taken?.status).toBe('verifying');
+        }
+      });
+
       it('recordVerification stores the result and status while dialVersion matches, without a new version', async () => {
         const organizationId = newOrganization();
         const [record] = await seed(organizationId, {

@@ -130,8 +130,18 @@ export interface ConnectionStore {
     expectedVersion?: number,
   ): Promise<ConnectionRecord | null>;
 
-  /** Worker: pending|failed|active → verifying, only while `dialVersion` matches. Null = stale or deleted. */
-  markVerifying(organizationId: string, id: string, dialVersion: number): Promise<ConnectionRecord | null>;
+  /**
+   * Worker: pending|failed|active → verifying, only while `dialVersion` matches. Null = stale or
+   * deleted, or — with `unlessSettledSince` — already settled (active/failed) by a dial of this
+   * version that started at or after that time: a job re-run after its result landed (at-least-once
+   * delivery) then leaves the record as it is.
+   */
+  markVerifying(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    options?: { unlessSettledSince?: Date },
+  ): Promise<ConnectionRecord | null>;
   /**
    * Worker: records a result and the final status, only while `dialVersion` matches and the record
    * is not already settled (active/failed) by a dial that started later (two dials of the same

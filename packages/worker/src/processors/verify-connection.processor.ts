@@ -36,7 +36,9 @@ export interface VerifyConnectionProcessorDeps {
  * What a finished job leaves in Redis as its return value (BullMQ keeps it in clear text: codes
  * only, never a message that could quote settings).
  * - `active` / `failed`: the result was written.
- * - `skipped`: the connection was deleted or its dialled settings changed before the job ran.
+ * - `skipped`: the connection was deleted or its dialled settings changed before the job ran, or a
+ *   result for these settings from a dial that started after the job was made is already recorded
+ *   (a re-run of a job whose first run wrote its result but was not marked complete).
  * - `discarded`: they changed while it ran (the result was for settings that no longer exist), or
  *   a dial that started later has already recorded its result.
  */
@@ -86,9 +88,16 @@ export function createVerifyConnectionProcessor(
     const maxAttempts = job.opts.attempts ?? 1;
     const log = deps.log.child({ jobId: job.id, connectionId, organizationId, dialVersion, attempt });
 
-    const record = await deps.store.markVerifying(organizationId, connectionId, dialVersion);
+    // BullMQ delivers at least once: a worker killed after writing the result but before BullMQ
+    // recorded the completion leaves a job that runs again. A result of this dialled version from a
+    // dial that started after the job was made already answers it; leave that record untouched.
+    const record = await deps.store.markVerifying(organizationId, connectionId, dialVersion, {
+      unlessSettledSince: new Date(job.timestamp),
+    });
     if (!record) {
-      log.info('connection deleted or its settings changed since the job was queued; nothing to verify');
+      log.info(
+        "connection deleted, its settings changed, or this job's result already recorded; nothing to verify",
+      );
       return { status: 'skipped', attempt };
     }
     await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion });

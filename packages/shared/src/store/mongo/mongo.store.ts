@@ -270,11 +270,20 @@ export class MongoConnectionStore implements ConnectionStore {
     organizationId: string,
     id: string,
     dialVersion: number,
+    options: { unlessSettledSince?: Date } = {},
   ): Promise<ConnectionRecord | null> {
+    const since = options.unlessSettledSince;
     const doc = await this.run(() =>
       this.model
         .findOneAndUpdate(
-          { ...liveFilter({ organizationId }, id), dialVersion },
+          {
+            ...liveFilter({ organizationId }, id),
+            dialVersion,
+            // `$gte` never matches a missing date, so a record never verified is always taken.
+            ...(since
+              ? { $nor: [{ status: { $in: ['active', 'failed'] }, lastVerifiedAt: { $gte: since } }] }
+              : {}),
+          },
           { $set: { status: 'verifying', statusChangedAt: new Date() } },
           { returnDocument: 'after' },
         )

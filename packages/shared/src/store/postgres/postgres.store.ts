@@ -269,13 +269,18 @@ export class PostgresConnectionStore implements ConnectionStore {
     organizationId: string,
     id: string,
     dialVersion: number,
+    options: { unlessSettledSince?: Date } = {},
   ): Promise<ConnectionRecord | null> {
     if (!UUID.test(id)) return null;
+    const since = options.unlessSettledSince;
     const rows = await this.query(
       `UPDATE connections SET status = 'verifying', status_changed_at = $4
        WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
+         ${since ? `AND NOT (status IN ('active', 'failed') AND COALESCE(last_verified_at >= $5, false))` : ''}
        RETURNING ${COLUMNS}`,
-      [id, organizationId, dialVersion, new Date()],
+      since
+        ? [id, organizationId, dialVersion, new Date(), since]
+        : [id, organizationId, dialVersion, new Date()],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
