@@ -214,7 +214,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL },
-    api: { host: e.API_HOST ?? API_HOST_WITHOUT_AUTH, port: e.API_PORT, requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS },
+    api: {
+      host: e.API_HOST ?? API_HOST_WITHOUT_AUTH,
+      port: e.API_PORT,
+      requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+    },
     store: { url: e.STORE_URL },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */

@@ -25,7 +25,9 @@ import { startWorker } from './worker.js';
  */
 async function main(config: Config, log: Logger) {
   if (config.secrets.usingTestKey) {
-    log.warn('MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret');
+    log.warn(
+      'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
+    );
   }
   const store = await createStore(config.store.url);
   await store.init();

@@ -19,7 +19,9 @@ import { pino } from 'pino';
  */
 async function main(config: Config, log: Logger): Promise<number> {
   if (config.secrets.usingTestKey) {
-    log.warn('MASTER_KEYS is not set (NODE_ENV=test): only the built-in test key is configured, nothing to rotate');
+    log.warn(
+      'MASTER_KEYS is not set (NODE_ENV=test): only the built-in test key is configured, nothing to rotate',
+    );
   }
   const store = await createStore(config.store.url);
   try {
