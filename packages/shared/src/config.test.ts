@@ -9,7 +9,7 @@ describe('config', () => {
   it('has working defaults', () => {
     const config = loadConfig({ MASTER_KEYS: `1:${KEY}` });
     expect(config.env).toBe('development');
-    expect(config.api).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(config.api).toMatchObject({ host: '127.0.0.1', port: 8080 });
     expect(config.store.url).toMatch(/^mongodb:/);
     expect(config.secrets.usingTestKey).toBe(false);
     expect(config.verify.timeoutMs).toBe(10_000);
