@@ -118,18 +118,20 @@ describe('PATCH /v1/management/connections/{id}', () => {
 
   it('without If-Match, concurrent PATCHes all land: each is retried on a conflict, none answers 412', async () => {
     const { body: created } = await createSeed(h, { configName: 'upd-concurrent' });
-    // Ten changes to ten different fields, sent at once: a lost update would undo one of them.
+    // Ten changes to ten different fields, sent at once: a lost update would undo one of them. A new
+    // host, port or type carries the password again (credential redirection), the same one each time.
+    const again = 'a-concurrent-password';
     const changes: Record<string, unknown>[] = [
       { configName: 'upd-concurrent-renamed' },
-      { host: 'db9.example.com' },
-      { port: 6543 },
+      { host: 'db9.example.com', password: again },
+      { port: 6543, password: again },
       { databaseName: 'otherdb' },
       { userName: 'otheruser' },
       { schema: 'reporting' },
       { metadata: { team: 'platform' } },
-      { password: 'a-concurrent-password' },
+      { password: again },
       { ssl: { mode: 'verify-full' } },
-      { type: 'mysql' },
+      { type: 'mysql', password: again },
     ];
     const replies = await Promise.all(changes.map((change) => patch(created.id, change)));
     expect(replies.map((r) => r.status)).toEqual(changes.map(() => 200));
