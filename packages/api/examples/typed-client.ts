@@ -9,14 +9,33 @@ import { createTRPCClient, httpLink, httpSubscriptionLink, splitLink, TRPCClient
 import { EventSource } from 'eventsource';
 import type { AppRouter } from '../src/router.js';
 
-export function connect(url: string) {
+/**
+ * A typed client. With auth on, give the bearer token (or a function that returns the current one,
+ * for tokens that are refreshed): queries and mutations send it as `Authorization`, subscriptions
+ * (an EventSource cannot set headers) in tRPC's connection params.
+ */
+export function connect(url: string, options: { token?: string | (() => string) } = {}) {
+  const token = () => (typeof options.token === 'function' ? options.token() : options.token);
   return createTRPCClient<AppRouter>({
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
         // Server-sent events; Node 20 has no global EventSource, so one is passed in.
-        true: httpSubscriptionLink({ url: `${url}/trpc`, EventSource }),
-        false: httpLink({ url: `${url}/trpc` }),
+        true: httpSubscriptionLink({
+          url: `${url}/trpc`,
+          EventSource,
+          connectionParams: () => {
+            const current = token();
+            return current ? { authorization: `Bearer ${current}` } : {};
+          },
+        }),
+        false: httpLink({
+          url: `${url}/trpc`,
+          headers: () => {
+            const current = token();
+            return current ? { authorization: `Bearer ${current}` } : {};
+          },
+        }),
       }),
     ],
   });
@@ -47,7 +66,8 @@ export function waitUntilSettled(api: Client, id: string): Promise<Watched[]> {
 }
 
 async function main() {
-  const api = connect(process.env.API_URL ?? 'http://localhost:8080');
+  // API_TOKEN: a bearer token, when the API runs with auth (README, "Access control").
+  const api = connect(process.env.API_URL ?? 'http://localhost:8080', { token: process.env.API_TOKEN });
   const settings = {
     productName: 'my-product',
     type: 'POSTGRESQL',

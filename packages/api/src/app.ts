@@ -28,10 +28,11 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify';
+import { AccessControl } from './auth/access-control.js';
+import { guardRestRoutes } from './auth/rest-guard.js';
 import { registerOps } from './ops/index.js';
 import { createApiMetrics } from './ops/metrics.js';
 import { registerConnectionRoutes } from './rest/connections.rest.js';
-import { requestContext } from './rest/context.js';
 import { sendProblem, toAppError } from './rest/problem.js';
 import { type AppRouter, appRouter } from './router.js';
 import { ConnectionEvents } from './services/connection-events.js';
@@ -55,6 +56,8 @@ class RequestLogController extends LogController {
     // Not `req`/`res`: Fastify's serializers for those keys would put the full URL back.
     const line = {
       request: { method: request.method, path: pathOf(request.url), route: request.routeOptions.url },
+      // Who asked (never the token): set once access control has named the caller.
+      ...(request.subject ? { subject: request.subject } : {}),
       response: { statusCode: reply.statusCode },
       responseTime: reply.elapsedTime,
     };
@@ -80,6 +83,17 @@ function markAnswer(req: FastifyRequest, reply: FastifyReply): void {
   reply.header('x-request-id', req.id);
   reply.header('x-content-type-options', 'nosniff');
   reply.header('cache-control', 'no-store');
+}
+
+/**
+ * A subscription's EventSource cannot send headers: the token may come in tRPC's connection params
+ * instead (`connectionParams: { authorization: 'Bearer <token>' }` or `{ token: '<token>' }`).
+ */
+function bearerFromParams(params: Record<string, string | undefined> | null | undefined): string | undefined {
+  if (!params) return undefined;
+  if (typeof params.authorization === 'string') return params.authorization;
+  if (typeof params.token === 'string') return `Bearer ${params.token}`;
+  return undefined;
 }
 
 /** Whether every percent-escape of a URL is well-formed UTF-8 (decodeURIComponent refuses the rest). */
@@ -180,6 +194,8 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   const { config, store, redis, keyring } = deps;
+  // First: a server that would run without the auth it was asked for must not start at all.
+  const access = AccessControl.fromConfig(config.auth, loggerInstance);
   const prefix = config.redis.prefix;
   // Blocking readers (queue events, pub/sub) need connections of their own.
   const blocking = () => redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
@@ -260,10 +276,8 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     );
   });
   app.decorateRequest('organizationId', '');
-  app.addHook('onRequest', async (req) => {
-    // Auth is not enabled yet: every caller belongs to the configured default organization.
-    req.organizationId = deps.config.auth.defaultOrganizationId;
-  });
+  app.decorateRequest('subject', undefined);
+  guardRestRoutes(app, access);
 
   app.setErrorHandler((error, req, reply) => sendRequestError(req, reply, toAppError(error, req.log)));
   app.setNotFoundHandler((req, reply) =>
@@ -276,8 +290,21 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: ({ req }): TrpcContext => ({
-        ...requestContext(req, 'trpc'),
+      createContext: ({ req, info }): TrpcContext => ({
+        door: 'trpc',
+        log: req.log,
+        authorize: async (action) => {
+          const identity = await access.authorize(
+            {
+              authorization: req.headers.authorization ?? bearerFromParams(info.connectionParams),
+              log: req.log,
+            },
+            action,
+          );
+          // The request line names the caller too (the last one of a batch; all share the token).
+          req.subject = identity.subject;
+          return identity;
+        },
         connections,
         verification,
         schemas,
@@ -287,7 +314,14 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
         const retryAfter = errors
           .map((e) => (e.cause instanceof AppError ? e.cause.retryAfter : undefined))
           .find((seconds) => seconds !== undefined);
-        return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+        const extra = errors
+          .map((e) => (e.cause instanceof AppError ? e.cause.headers : undefined))
+          .find((headers) => headers !== undefined);
+        const headers = {
+          ...extra,
+          ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }),
+        };
+        return Object.keys(headers).length === 0 ? {} : { headers };
       },
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);

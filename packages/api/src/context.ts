@@ -8,6 +8,8 @@ export interface RequestContext {
   organizationId: string;
   /** The request's id: the caller's valid `X-Request-Id`, else one made here; answered in the header and in errors. */
   requestId: string;
+  /** The caller (`<owner>/<sub>` or `sub`), recorded on changes; undefined while auth is off. */
+  subject?: string | undefined;
   door: Door;
   log: FastifyBaseLogger;
 }

@@ -15,10 +15,15 @@ describe('config', () => {
     expect(config.verify.timeoutMs).toBe(10_000);
   });
 
-  it('listens on loopback unless API_HOST says otherwise (nothing authenticates callers yet)', () => {
+  it('with auth off, listens on loopback unless API_HOST says otherwise; with auth on, everywhere', () => {
     expect(load({}).api.host).toBe('127.0.0.1');
     expect(load({ API_HOST: '' }).api.host).toBe('127.0.0.1');
     expect(load({ API_HOST: '0.0.0.0' }).api.host).toBe('0.0.0.0');
+    expect(load({ AUTH_JWT_SECRET: 'x'.repeat(32) }).api.host).toBe('0.0.0.0');
+    expect(load({ PLUGIN_AUTH_ENABLED: 'true', PLUGIN_AUTH_ADDRESS: 'http://am.internal' }).api.host).toBe(
+      '0.0.0.0',
+    );
+    expect(load({ AUTH_JWT_SECRET: 'x'.repeat(32), API_HOST: '10.0.0.5' }).api.host).toBe('10.0.0.5');
   });
 
   it('names every bad variable', () => {
@@ -131,5 +136,73 @@ describe('worker operations', () => {
         'REVERIFY_BATCH_SIZE',
       ]),
     );
+  });
+});
+
+describe('access control settings (docs/contract.md §8)', () => {
+  it('requires auth by default in production only', () => {
+    expect(load({}).auth.required).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', MASTER_KEYS: `1:${KEY}` }).auth.required).toBe(true);
+    expect(
+      loadConfig({ NODE_ENV: 'production', MASTER_KEYS: `1:${KEY}`, AUTH_REQUIRED: 'false' }).auth.required,
+    ).toBe(false);
+    expect(load({ AUTH_REQUIRED: 'true' }).auth.required).toBe(true);
+  });
+
+  it('refuses half-configured auth, naming what is missing', () => {
+    expect(() => load({ PLUGIN_AUTH_ENABLED: 'true' })).toThrow(/PLUGIN_AUTH_ADDRESS: required/);
+    expect(() => load({ PLUGIN_AUTH_ADDRESS: 'http://am:8080' })).toThrow(/PLUGIN_AUTH_ENABLED/);
+    expect(() => load({ AUTH_JWT_ISSUER: 'https://issuer' })).toThrow(/AUTH_JWT_ISSUER/);
+    expect(() => load({ AUTH_JWT_AUDIENCE: 'dbconn' })).toThrow(/AUTH_JWT_AUDIENCE/);
+    expect(() => load({ MULTI_TENANT_ENABLED: 'true' })).toThrow(/MULTI_TENANT_ENABLED/);
+    expect(() => load({ PLUGIN_AUTH_ENABLED: 'yes' })).toThrow(/PLUGIN_AUTH_ENABLED/);
+    expect(() => load({ PLUGIN_AUTH_ENABLED: 'true', PLUGIN_AUTH_ADDRESS: 'am:8080' })).toThrow(
+      /PLUGIN_AUTH_ADDRESS/,
+    );
+    expect(() => load({ AUTH_JWT_SECRET: 'short' })).toThrow(/AUTH_JWT_SECRET/);
+    expect(() => load({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+  });
+
+  it('reads the Access Manager, the key sources and the tenant claim', () => {
+    const config = load({
+      PLUGIN_AUTH_ENABLED: 'true',
+      PLUGIN_AUTH_ADDRESS: 'http://access-manager:8080',
+      AUTH_JWKS_URL: 'https://issuer/.well-known/jwks.json',
+      AUTH_JWT_AUDIENCE: 'dbconn, reports',
+      MULTI_TENANT_ENABLED: 'true',
+      AUTH_TENANT_CLAIM: 'org',
+    });
+    expect(config.auth.accessManager).toEqual({
+      address: 'http://access-manager:8080',
+      timeoutMs: 5_000,
+      cacheTtlSeconds: 0,
+    });
+    expect(config.auth.jwt.audience).toEqual(['dbconn', 'reports']);
+    expect(config.auth.jwt.clockSkewSeconds).toBe(30);
+    expect(config.auth.tenantClaim).toBe('org');
+    expect(load({ AUTH_JWT_SECRET: 'x'.repeat(32) }).auth.tenantClaim).toBeUndefined();
+    expect(load({ PLUGIN_AUTH_ENABLED: '' }).auth.accessManager).toBeUndefined();
+  });
+
+  it('lists them among the variables, with the platform names', () => {
+    for (const name of [
+      'PLUGIN_AUTH_ENABLED',
+      'PLUGIN_AUTH_ADDRESS',
+      'AUTH_TIMEOUT_MS',
+      'AUTH_CACHE_TTL_SECONDS',
+      'AUTH_JWT_VERIFY_CERT',
+      'AUTH_JWT_VERIFY_CERT_PATH',
+      'AUTH_JWKS_URL',
+      'AUTH_JWT_ISSUER',
+      'AUTH_JWT_AUDIENCE',
+      'AUTH_CLOCK_SKEW_SECONDS',
+      'AUTH_JWT_SECRET',
+      'MULTI_TENANT_ENABLED',
+      'AUTH_TENANT_CLAIM',
+      'AUTH_REQUIRED',
+      'METRICS_TOKEN',
+    ]) {
+      expect(ENV_VARIABLES).toContain(name);
+    }
   });
 });

@@ -52,21 +52,35 @@ const masterKeys = z
   });
 
 /** An optional value where an empty string (e.g. `${VAR:-}` in docker-compose) means "not set". */
-const optional = <T extends z.ZodType<string | undefined, string | undefined>>(schema: T) =>
+const optional = <T extends z.ZodType<unknown, string | undefined>>(schema: T) =>
   z
     .string()
     .optional()
     .transform((v) => (v === '' ? undefined : v))
     .pipe(schema);
 
+/** `true` or `false` (also `1`/`0`); empty or absent = the fallback. */
+const flag = (fallback: boolean | undefined) =>
+  optional(
+    z
+      .enum(['true', 'false', '1', '0'], 'must be true or false')
+      .optional()
+      .transform((v) => (v === undefined ? fallback : v === 'true' || v === '1')),
+  );
+
+/** An http(s) URL (the Access Manager, a JWKS). */
+const httpUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL')
+  .refine((v) => URL.canParse(v), 'must be a valid URL');
+
 export const EnvSchema = z.object({
   /** Only `test` runs without MASTER_KEYS (on a built-in key that seals nothing real). */
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**
-   * Interface of the HTTP server (REST, tRPC). Unset: `127.0.0.1`, because nothing authenticates a
-   * caller yet and an open API lets anyone read connections and make the worker dial; set it
-   * (e.g. `0.0.0.0`) to serve other machines.
+   * Interface of the HTTP server (REST, tRPC). Unset: `127.0.0.1` while auth is off (an open API
+   * lets anyone read connections and make the worker dial), `0.0.0.0` with auth on.
    */
   API_HOST: optional(z.string().optional()),
   API_PORT: int(8080, 0, 65535),
@@ -165,6 +179,40 @@ export const EnvSchema = z.object({
   ),
   /** Password of the queue dashboard. Never logged; compared in constant time. */
   ADMIN_PASSWORD: optional(z.string().max(1024).optional()),
+
+  // Access control (docs/contract.md §8). The names are the platform's: keep them.
+  /** Ask the platform's Access Manager about every call (`POST <PLUGIN_AUTH_ADDRESS>/v1/authorize`). */
+  PLUGIN_AUTH_ENABLED: flag(false),
+  /** Base URL of the Access Manager; required when PLUGIN_AUTH_ENABLED=true. */
+  PLUGIN_AUTH_ADDRESS: optional(httpUrl.optional()),
+  /** Longest wait for the Access Manager's answer; slower is 503 AUTH_UNAVAILABLE (fail closed). */
+  AUTH_TIMEOUT_MS: int(5_000, 100, 60_000),
+  /** How long an Access Manager decision is reused for the same token and action; 0 = never. */
+  AUTH_CACHE_TTL_SECONDS: int(0, 0, 3_600),
+  /** PEM public keys or certificates that sign tokens, newline-joined (old and new overlap in a rotation). */
+  AUTH_JWT_VERIFY_CERT: optional(z.string().optional()),
+  /** A file holding the same as AUTH_JWT_VERIFY_CERT (read once at start). */
+  AUTH_JWT_VERIFY_CERT_PATH: optional(z.string().optional()),
+  /** A JWKS the signing keys are fetched from (cached; an unknown `kid` refetches it). */
+  AUTH_JWKS_URL: optional(httpUrl.optional()),
+  /** Shortest time between two JWKS fetches caused by unknown `kid`s (so forged kids cannot flood the JWKS). */
+  AUTH_JWKS_COOLDOWN_SECONDS: int(30, 0, 3_600),
+  /** HS256 shared secret; only with it are HMAC-signed tokens accepted. At least 32 characters. */
+  AUTH_JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters').optional()),
+  /** The `iss` a token must carry (checked when set). */
+  AUTH_JWT_ISSUER: optional(z.string().optional()),
+  /** The `aud` a token must carry, one of a comma-separated list (checked when set). */
+  AUTH_JWT_AUDIENCE: optional(z.string().optional()),
+  /** Leeway for `exp` and `nbf`, for clocks that disagree a little. */
+  AUTH_CLOCK_SKEW_SECONDS: int(30, 0, 600),
+  /** Take the organization from a token claim (AUTH_TENANT_CLAIM); a token without it is refused. */
+  MULTI_TENANT_ENABLED: flag(false),
+  /** The claim that names the caller's organization. */
+  AUTH_TENANT_CLAIM: z.string().min(1).max(100).default('tenantId'),
+  /** The API refuses to start without working auth settings. Default: true when NODE_ENV=production. */
+  AUTH_REQUIRED: flag(undefined),
+  /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. At least 16 characters. */
+  METRICS_TOKEN: optional(z.string().min(16, 'must be at least 16 characters').optional()),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -178,8 +226,12 @@ export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[];
  */
 const TEST_MASTER_KEY = Buffer.from('dbconn-test-master-key-seals-nothing-real!!!!!!!!!');
 
-/** Where the API listens when API_HOST is unset: this machine only, while no caller is authenticated. */
-const API_HOST_WITHOUT_AUTH = '127.0.0.1';
+/**
+ * Where the API listens when API_HOST is unset: with auth off, this machine only (anyone who
+ * reaches an unauthenticated API can read connections and make the worker dial); with auth on,
+ * every interface, as before.
+ */
+const DEFAULT_API_HOST = { authOff: '127.0.0.1', authOn: '0.0.0.0' } as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -210,12 +262,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const given = missing === 'ADMIN_USER' ? 'ADMIN_PASSWORD' : 'ADMIN_USER';
     throw new ConfigError([`${missing}: required when ${given} is set (the dashboard needs both)`]);
   }
+  const halfConfigured = [
+    ...(e.PLUGIN_AUTH_ENABLED && !e.PLUGIN_AUTH_ADDRESS
+      ? ['PLUGIN_AUTH_ADDRESS: required when PLUGIN_AUTH_ENABLED=true (where the Access Manager answers)']
+      : []),
+    ...(!e.PLUGIN_AUTH_ENABLED && e.PLUGIN_AUTH_ADDRESS
+      ? [
+          'PLUGIN_AUTH_ENABLED: PLUGIN_AUTH_ADDRESS is set but the Access Manager is not enabled (set it to true)',
+        ]
+      : []),
+  ];
+  const hasKeySource = Boolean(
+    e.AUTH_JWT_VERIFY_CERT || e.AUTH_JWT_VERIFY_CERT_PATH || e.AUTH_JWKS_URL || e.AUTH_JWT_SECRET,
+  );
+  for (const name of ['AUTH_JWT_ISSUER', 'AUTH_JWT_AUDIENCE'] as const) {
+    if (e[name] !== undefined && !hasKeySource) {
+      halfConfigured.push(
+        `${name}: only checked on verified tokens; set AUTH_JWT_VERIFY_CERT, AUTH_JWT_VERIFY_CERT_PATH, AUTH_JWKS_URL or AUTH_JWT_SECRET`,
+      );
+    }
+  }
+  if (e.MULTI_TENANT_ENABLED && !e.PLUGIN_AUTH_ENABLED && !hasKeySource) {
+    halfConfigured.push('MULTI_TENANT_ENABLED: needs tokens to read the organization from; enable auth');
+  }
+  if (halfConfigured.length > 0) throw new ConfigError(halfConfigured);
   const keys = e.MASTER_KEYS ?? new Map([[1, TEST_MASTER_KEY]]);
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL },
     api: {
-      host: e.API_HOST ?? API_HOST_WITHOUT_AUTH,
+      host:
+        e.API_HOST ??
+        (e.PLUGIN_AUTH_ENABLED || hasKeySource ? DEFAULT_API_HOST.authOn : DEFAULT_API_HOST.authOff),
       port: e.API_PORT,
       requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
     },
@@ -223,7 +301,37 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */
     secrets: { keys, usingTestKey: !e.MASTER_KEYS },
-    auth: { defaultOrganizationId: e.DEFAULT_ORGANIZATION_ID },
+    auth: {
+      /** The organization of every caller without multi-tenancy. */
+      defaultOrganizationId: e.DEFAULT_ORGANIZATION_ID,
+      /** The API refuses to start when no auth is configured. */
+      required: e.AUTH_REQUIRED ?? e.NODE_ENV === 'production',
+      /** The platform's Access Manager; undefined = not asked. */
+      accessManager: e.PLUGIN_AUTH_ENABLED
+        ? {
+            address: e.PLUGIN_AUTH_ADDRESS as string,
+            timeoutMs: e.AUTH_TIMEOUT_MS,
+            cacheTtlSeconds: e.AUTH_CACHE_TTL_SECONDS,
+          }
+        : undefined,
+      /** Local token verification; every key source is optional, none = tokens are not verified here. */
+      jwt: {
+        verifyCert: e.AUTH_JWT_VERIFY_CERT,
+        verifyCertPath: e.AUTH_JWT_VERIFY_CERT_PATH,
+        jwksUrl: e.AUTH_JWKS_URL,
+        jwksCooldownSeconds: e.AUTH_JWKS_COOLDOWN_SECONDS,
+        secret: e.AUTH_JWT_SECRET,
+        issuer: e.AUTH_JWT_ISSUER,
+        audience: e.AUTH_JWT_AUDIENCE?.split(',')
+          .map((a) => a.trim())
+          .filter(Boolean),
+        clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+      },
+      /** The claim naming the organization; undefined = one default organization. */
+      tenantClaim: e.MULTI_TENANT_ENABLED ? e.AUTH_TENANT_CLAIM : undefined,
+    },
+    /** Bearer token of /metrics; undefined = open. */
+    metricsToken: e.METRICS_TOKEN,
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       interactiveConcurrency: e.WORKER_INTERACTIVE_CONCURRENCY,

@@ -6,8 +6,9 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 400, trpc: 'BAD_REQUEST', title: 'The request has invalid fields' },
   INVALID_HEADER: { status: 400, trpc: 'BAD_REQUEST', title: 'A request header is invalid' },
   MALFORMED_REQUEST: { status: 400, trpc: 'PARSE_ERROR', title: 'The request could not be parsed' },
-  UNAUTHORIZED: { status: 401, trpc: 'UNAUTHORIZED', title: 'Authentication is required' },
+  UNAUTHENTICATED: { status: 401, trpc: 'UNAUTHORIZED', title: 'Authentication is required' },
   FORBIDDEN: { status: 403, trpc: 'FORBIDDEN', title: 'Not allowed' },
+  TENANT_REQUIRED: { status: 403, trpc: 'FORBIDDEN', title: 'The token names no organization' },
   NOT_FOUND: { status: 404, trpc: 'NOT_FOUND', title: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, trpc: 'METHOD_NOT_SUPPORTED', title: 'Method not allowed' },
   /** The client did not send the whole request within API_REQUEST_TIMEOUT_MS (answered by the HTTP server). */
@@ -39,6 +40,11 @@ export const ERROR_CATALOGUE = {
   INTERNAL: { status: 500, trpc: 'INTERNAL_SERVER_ERROR', title: 'Internal error' },
   DATA_SOURCE_DOWN: { status: 502, trpc: 'BAD_GATEWAY', title: 'The database could not be reached' },
   UNAVAILABLE: { status: 503, trpc: 'SERVICE_UNAVAILABLE', title: 'A dependency is unavailable' },
+  AUTH_UNAVAILABLE: {
+    status: 503,
+    trpc: 'SERVICE_UNAVAILABLE',
+    title: 'The authorization service is unavailable',
+  },
   WORKER_TIMEOUT: { status: 504, trpc: 'GATEWAY_TIMEOUT', title: 'No worker answered in time' },
 } as const satisfies Record<string, { status: number; trpc: string; title: string }>;
 
@@ -64,6 +70,8 @@ export interface AppErrorOptions {
   retryAfter?: number;
   /** Extra members for the problem body (for example `errors` of schema validation). */
   extra?: Record<string, unknown>;
+  /** Response headers the answer must carry besides `Retry-After` (e.g. `WWW-Authenticate` of a 401). */
+  headers?: Record<string, string>;
   cause?: unknown;
 }
 
@@ -73,6 +81,7 @@ export class AppError extends Error {
   readonly errors: FieldError[] | undefined;
   readonly retryAfter: number | undefined;
   readonly extra: Record<string, unknown> | undefined;
+  readonly headers: Record<string, string> | undefined;
 
   constructor(code: ErrorCode, detail?: string, options: AppErrorOptions = {}) {
     super(detail ?? ERROR_CATALOGUE[code].title, { cause: options.cause });
@@ -81,6 +90,7 @@ export class AppError extends Error {
     this.errors = options.errors;
     this.retryAfter = options.retryAfter;
     this.extra = options.extra;
+    this.headers = options.headers;
   }
 
   get status(): number {

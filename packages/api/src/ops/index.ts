@@ -7,7 +7,7 @@ import { buildOpenApiDocument, toOpenApiPath } from './openapi.js';
 import { DASHBOARD_PATH, registerQueueDashboard } from './queue-dashboard.js';
 
 export interface OpsDeps {
-  config: Pick<Config, 'env' | 'admin'>;
+  config: Pick<Config, 'env' | 'admin' | 'metricsToken'>;
   /** The queues the API enqueues on; the dashboard and metrics read them too. */
   verifyQueue: Queue;
   interactiveQueue: Queue;
@@ -44,7 +44,11 @@ export async function registerOps(
     }
   });
 
-  registerMetrics(app, metrics, { queues: [verifyQueue, interactiveQueue], log: app.log });
+  registerMetrics(app, metrics, {
+    queues: [verifyQueue, interactiveQueue],
+    log: app.log,
+    token: config.metricsToken,
+  });
 
   const document = buildOpenApiDocument();
   app.get('/openapi.json', async () => document);

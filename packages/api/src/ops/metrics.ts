@@ -1,7 +1,9 @@
-import { type Queue, registerQueueGauges } from '@dbconn/shared';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { AppError, type Queue, registerQueueGauges } from '@dbconn/shared';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { Door } from '../context.js';
+import { sendProblem } from '../rest/problem.js';
 
 /** The route label of a request that matched no route (never the raw URL: it may carry ids). */
 const UNMATCHED_ROUTE = '(unmatched)';
@@ -35,6 +37,8 @@ export interface MetricsOptions {
   /** Queues whose depth and age are read from Redis at each scrape. */
   queues: Queue[];
   log: FastifyBaseLogger;
+  /** When set, a scrape must send `Authorization: Bearer <token>` (METRICS_TOKEN). */
+  token?: string | undefined;
 }
 
 /**
@@ -45,7 +49,7 @@ export interface MetricsOptions {
 export function registerMetrics(
   app: FastifyInstance,
   { registry }: ApiMetrics,
-  { queues, log }: MetricsOptions,
+  { queues, log, token }: MetricsOptions,
 ): void {
   const requestDuration = new Histogram({
     name: 'http_request_duration_seconds',
@@ -67,8 +71,24 @@ export function registerMetrics(
     );
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    if (token !== undefined && !hasBearerToken(req.headers.authorization, token)) {
+      return sendProblem(
+        reply,
+        new AppError('UNAUTHENTICATED', 'Send Authorization: Bearer <METRICS_TOKEN>', {
+          headers: { 'www-authenticate': 'Bearer realm="metrics"' },
+        }),
+      );
+    }
     const text = await registry.metrics();
     return reply.type(registry.contentType).send(text);
   });
+}
+
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+
+/** `Bearer <expected>`, compared in constant time (digests have one length, so nothing leaks through it). */
+function hasBearerToken(header: string | undefined, expected: string): boolean {
+  const given = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '')?.[1] ?? '';
+  return timingSafeEqual(digest(given), digest(expected)) && given !== '';
 }

@@ -104,7 +104,7 @@ export async function registerQueueDashboard(
     scope.addHook('onRequest', async (req, reply) => {
       if (hasValidBasicCredentials(req.headers.authorization, credentials)) return;
       reply.header('www-authenticate', 'Basic realm="dbconn queues", charset="UTF-8"');
-      return sendProblem(reply, new AppError('UNAUTHORIZED', 'The queue dashboard needs its credentials'));
+      return sendProblem(reply, new AppError('UNAUTHENTICATED', 'The queue dashboard needs its credentials'));
     });
     scope.addHook('preHandler', async (req, reply) => {
       const refused = refusedWrite(req);

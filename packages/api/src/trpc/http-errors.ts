@@ -24,6 +24,7 @@ export function sendRequestError(req: FastifyRequest, reply: FastifyReply, error
     },
   });
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
+  for (const [name, value] of Object.entries(error.headers ?? {})) reply.header(name, value);
   const body = url.searchParams.get('batch') === '1' ? paths.map(envelope) : envelope(paths[0] ?? '');
   return reply.status(error.status).type('application/json').send(body);
 }

@@ -1,11 +1,19 @@
 import { AppError, ERROR_CATALOGUE, type ErrorCode, type FieldError, toFieldErrors } from '@dbconn/shared';
 import { initTRPC, TRPCError } from '@trpc/server';
+import type { Identity } from '../auth/access-control.js';
+import { type Action, trpcAction } from '../auth/operations.js';
 import type { RequestContext } from '../context.js';
 import type { ConnectionService } from '../services/connections.service.js';
 import type { SchemaService } from '../services/schema.service.js';
 import type { VerificationService } from '../services/verification.service.js';
 
-export interface TrpcContext extends RequestContext {
+/**
+ * What createContext gives every call. The organization and subject are not in it: each procedure
+ * learns them from `authorize` (the `authorized` middleware), for its own action.
+ */
+export interface TrpcContext extends Omit<RequestContext, 'organizationId' | 'subject'> {
+  /** The caller's identity for an action, or the AppError to answer with (401, 403, 503). */
+  authorize(action: Action): Promise<Identity>;
   connections: ConnectionService;
   verification: VerificationService;
   schemas: SchemaService;
@@ -94,6 +102,19 @@ const mapAppErrors = t.middleware(async ({ next, ctx, path }) => {
   return result;
 });
 
+/**
+ * Every procedure asks access control first, with the action auth/operations.ts gives its path;
+ * a procedure missing from that table is refused, never open (docs/contract.md §8).
+ */
+const authorized = t.middleware(async ({ next, ctx, path }) => {
+  const action = trpcAction(path);
+  if (!action) throw new AppError('FORBIDDEN', `${path} has no access rule`);
+  const { organizationId, subject } = await ctx.authorize(action);
+  const log = subject ? ctx.log.child({ subject }) : ctx.log;
+  return next({ ctx: { organizationId, subject, log } });
+});
+
 export const router = t.router;
-export const publicProcedure = t.procedure.use(mapAppErrors);
+/** The base of every procedure: errors mapped through the catalogue, the caller authorized. */
+export const authorizedProcedure = t.procedure.use(mapAppErrors).use(authorized);
 export const createCallerFactory = t.createCallerFactory;

@@ -31,7 +31,7 @@ describe('queue dashboard at /admin/queues', () => {
         const res = await http(h, 'GET', path, { headers });
         expect(res.status, path).toBe(401);
         expect(res.headers.get('www-authenticate'), path).toMatch(/^Basic realm="[^"]+"/);
-        expect(res.body.code).toBe('UNAUTHORIZED');
+        expect(res.body.code).toBe('UNAUTHENTICATED');
       }
     },
   );

@@ -1,6 +1,6 @@
 import { ListConnectionsQuerySchema } from '@dbconn/shared';
-import { publicProcedure } from '../../trpc/trpc.js';
+import { authorizedProcedure } from '../../trpc/trpc.js';
 
-export const listConnections = publicProcedure
+export const listConnections = authorizedProcedure
   .input(ListConnectionsQuerySchema)
   .query(({ ctx, input }) => ctx.connections.list(ctx, input));

@@ -1,9 +1,9 @@
 import { ProductNameSchema, TestSettingsInputSchema } from '@dbconn/shared';
-import { publicProcedure } from '../../trpc/trpc.js';
+import { authorizedProcedure } from '../../trpc/trpc.js';
 import { ConnectionRefInput } from './get.procedure.js';
 
 /** connections.test: verify a stored connection now (through the worker) and record the result. */
-export const testConnection = publicProcedure
+export const testConnection = authorizedProcedure
   .input(ConnectionRefInput)
   .mutation(({ ctx, input }) => ctx.verification.test(ctx, input.id, input));
 
@@ -12,7 +12,9 @@ export const TestSettingsProcedureInput = TestSettingsInputSchema.safeExtend({
 });
 
 /** connections.testSettings: try settings that are never stored (before saving, or before a rotation). */
-export const testSettings = publicProcedure.input(TestSettingsProcedureInput).mutation(({ ctx, input }) => {
-  const { productName, ...settings } = input;
-  return ctx.verification.testSettings(ctx, settings, { productName });
-});
+export const testSettings = authorizedProcedure
+  .input(TestSettingsProcedureInput)
+  .mutation(({ ctx, input }) => {
+    const { productName, ...settings } = input;
+    return ctx.verification.testSettings(ctx, settings, { productName });
+  });

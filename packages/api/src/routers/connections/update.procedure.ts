@@ -1,6 +1,6 @@
 import { IdSchema, ProductNameSchema, UpdateConnectionInputSchema } from '@dbconn/shared';
 import { z } from 'zod';
-import { publicProcedure } from '../../trpc/trpc.js';
+import { authorizedProcedure } from '../../trpc/trpc.js';
 
 /** `productName` scopes the call (as X-Product-Name does on REST); `expectedVersion` is If-Match. */
 export const UpdateConnectionProcedureInput = UpdateConnectionInputSchema.extend({
@@ -9,7 +9,7 @@ export const UpdateConnectionProcedureInput = UpdateConnectionInputSchema.extend
   expectedVersion: z.number().int().positive().optional(),
 });
 
-export const updateConnection = publicProcedure
+export const updateConnection = authorizedProcedure
   .input(UpdateConnectionProcedureInput)
   .mutation(({ ctx, input }) => {
     const { id, productName, expectedVersion, ...changes } = input;

@@ -1,11 +1,11 @@
-import { publicProcedure } from '../../trpc/trpc.js';
+import { authorizedProcedure } from '../../trpc/trpc.js';
 import { ConnectionRefInput } from './get.procedure.js';
 
 /**
  * connections.watch: a subscription (SSE through httpSubscriptionLink) that emits the connection
  * now and at each status change, and ends once it is active or failed.
  */
-export const watchConnection = publicProcedure
+export const watchConnection = authorizedProcedure
   .input(ConnectionRefInput)
   .subscription(async ({ ctx, input, signal }) => {
     // An unknown id fails the request itself (NOT_FOUND) instead of an event on an open stream.
