@@ -292,6 +292,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       router: appRouter,
       createContext: ({ req, info }): TrpcContext => ({
         door: 'trpc',
+        requestId: req.id,
         log: req.log,
         authorize: async (action) => {
           const identity = await access.authorize(
