@@ -215,6 +215,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     keyring,
     retry: config.verify,
     onCreated: metrics.recordCreated,
+    dials: { limiter, perOrganization: config.rateLimit.dialsPerOrganization },
     afterChange: async (record, change) => {
       await schemaCache.drop(record.id);
       await publishConnectionEvent(redis, prefix, {
@@ -284,7 +285,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     sendProblem(reply, new AppError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
   // Before any route: its hooks time every request and record every route.
-  await registerOps(app, { config, verifyQueue: deps.verifyQueue, interactiveQueue, metrics });
+  await registerOps(app, { config, verifyQueue: deps.verifyQueue, interactiveQueue, metrics, limiter });
 
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
@@ -294,6 +295,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
         door: 'trpc',
         requestId: req.id,
         log: req.log,
+        clientAddress: req.ip,
         authorize: async (action) => {
           const identity = await access.authorize(
             {

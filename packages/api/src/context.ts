@@ -12,4 +12,19 @@ export interface RequestContext {
   subject?: string | undefined;
   door: Door;
   log: FastifyBaseLogger;
+  /**
+   * The address the request came from (the socket's peer): what rate limits count per caller
+   * when there is no authenticated subject.
+   */
+  clientAddress: string;
 }
+
+/**
+ * Who a rate limit counts (docs/contract.md §8): the authenticated subject within its organization,
+ * or, while auth is off, the client address within the organization. One caller cannot spend the
+ * budget of another.
+ */
+export const callerKey = (ctx: Pick<RequestContext, 'organizationId' | 'subject' | 'clientAddress'>) =>
+  ctx.subject !== undefined
+    ? `caller:${ctx.organizationId}:subject:${ctx.subject}`
+    : `caller:${ctx.organizationId}:address:${ctx.clientAddress}`;

@@ -118,8 +118,23 @@ export const EnvSchema = z.object({
   INTERACTIVE_TIMEOUT_MS: int(15_000, 100, 600_000),
   /** Test and schema requests allowed per connection in each rate-limit window. */
   RATE_LIMIT_PER_CONNECTION: int(10, 1, 1_000_000),
-  /** Test and schema requests allowed per organization in each rate-limit window. */
-  RATE_LIMIT_PER_ORGANIZATION: int(100, 1, 1_000_000),
+  /**
+   * Test and schema requests allowed per caller in each rate-limit window: per authenticated
+   * subject and organization, or per client address while auth is off.
+   */
+  RATE_LIMIT_PER_CALLER: int(60, 1, 1_000_000),
+  /** Test and schema requests allowed per organization (all its callers together) in each window. */
+  RATE_LIMIT_PER_ORGANIZATION: int(300, 1, 1_000_000),
+  /**
+   * Creates and updates that enqueue a dial (a verification), per organization in each window, so
+   * bulk creates cannot turn the worker into a port scanner.
+   */
+  RATE_LIMIT_DIALS_PER_ORGANIZATION: int(600, 1, 1_000_000),
+  /**
+   * Wrong queue-dashboard credentials allowed per client address in each window; after that the
+   * address is answered 429 (even with the right credentials) until the window ends.
+   */
+  ADMIN_AUTH_FAILURES_PER_WINDOW: int(10, 1, 1_000_000),
   /** Length of the rate-limit window. */
   RATE_LIMIT_WINDOW_SECONDS: int(60, 1, 86_400),
   /** How long a discovered schema stays cached (it is also dropped on update and delete). */
@@ -341,7 +356,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     interactive: { timeoutMs: e.INTERACTIVE_TIMEOUT_MS },
     rateLimit: {
       perConnection: e.RATE_LIMIT_PER_CONNECTION,
+      perCaller: e.RATE_LIMIT_PER_CALLER,
       perOrganization: e.RATE_LIMIT_PER_ORGANIZATION,
+      dialsPerOrganization: e.RATE_LIMIT_DIALS_PER_ORGANIZATION,
+      adminAuthFailures: e.ADMIN_AUTH_FAILURES_PER_WINDOW,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
     },
     schema: { cacheTtlSeconds: e.SCHEMA_CACHE_TTL_SECONDS, sampleSize: e.SCHEMA_SAMPLE_SIZE },

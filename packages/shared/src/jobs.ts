@@ -33,6 +33,11 @@ export const JOB_NAMES = {
    * `periodic` verify-connection job for each connection whose last verification is too old.
    */
   reverifyActive: 'reverify-active',
+  /**
+   * A pass of the sweeper (verify queue, fired by one BullMQ job scheduler): re-enqueues connections
+   * left pending/verifying too long without a live job.
+   */
+  sweepStranded: 'sweep-stranded',
 } as const;
 
 export const VERIFY_REASONS = ['created', 'updated', 'sweep', 'periodic', 'manual'] as const;

@@ -12,15 +12,14 @@ import {
   QUEUE_NAMES,
 } from '@dbconn/shared';
 import { compileEgressPolicy, EgressConfigError } from './egress/policy.js';
-import { createWorkerMetrics, scheduleReverification, startOpsServer } from './ops/index.js';
-import { createSweeper } from './ops/sweeper.js';
+import { createWorkerMetrics, keepSchedules, startOpsServer } from './ops/index.js';
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
 import { createInteractiveHandlers } from './processors/interactive.processor.js';
 import { startWorker } from './worker.js';
 
 /**
- * The worker process: consumes verification jobs, sweeps stranded connections, schedules periodic
+ * The worker process: consumes verification jobs, keeps the schedules of the sweeper and of periodic
  * re-verification and serves /health, /ready and /metrics on its operations port.
  */
 async function main(config: Config, log: Logger) {
@@ -32,10 +31,9 @@ async function main(config: Config, log: Logger) {
   const store = await createStore(config.store.url);
   await store.init();
 
-  // The sweeper's client fails fast while Redis is down (a sweep is retried next interval).
+  // Fails fast while Redis is down (a schedule assertion is retried at the next reconnect or tick).
   const redis = await connectRedis(config.redis.url);
   const queue = createVerifyQueue(redis, config.redis.prefix);
-  const sweeper = createSweeper({ config, log, store, queue, redis });
   // Only read for its depth and age on /metrics; the API enqueues interactive work.
   const interactiveQueue = createInteractiveQueue(redis, config.redis.prefix);
   const metrics = createWorkerMetrics({ queues: [queue, interactiveQueue], log });
@@ -79,12 +77,8 @@ async function main(config: Config, log: Logger) {
       }),
     ),
   });
-  sweeper.start();
-  log.info(
-    { sweepIntervalMs: config.sweep.intervalMs, staleAfterMs: config.sweep.staleAfterMs },
-    'sweeper started',
-  );
-  await scheduleReverification(queue, config, log);
+  // The sweeper and periodic re-verification are BullMQ job schedulers, kept even if Redis loses them.
+  const schedules = await keepSchedules({ queue, redis, config, log });
   const opsServer = await startOpsServer({
     ...config.worker.health,
     store,
@@ -99,7 +93,7 @@ async function main(config: Config, log: Logger) {
     closing = true;
     log.info({ signal }, 'shutting down');
     try {
-      await sweeper.stop();
+      await schedules.stop();
       await Promise.all([background.close(), interactive.close()]);
       await opsServer.close();
       await Promise.all([queue.close(), interactiveQueue.close()]);

@@ -17,7 +17,6 @@ import {
 } from '@dbconn/shared';
 import type { Job } from 'bullmq';
 import pg from 'pg';
-import { sweepLockKey } from '../src/ops/sweeper.js';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -67,7 +66,6 @@ export async function openEnv(env: Record<string, string> = {}): Promise<Env> {
     close: async () => {
       await queue.obliterate({ force: true });
       await queue.close();
-      await redis.del(sweepLockKey(config.redis.prefix));
       redis.disconnect();
       await store.close();
       const admin = new pg.Client({ connectionString: PG_URL });

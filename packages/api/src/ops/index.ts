@@ -1,18 +1,21 @@
 import type { Config, Queue } from '@dbconn/shared';
 import type { FastifyInstance } from 'fastify';
 import { CONNECTIONS_PATH } from '../rest/connections.rest.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
 import { DOCS_PATH, registerDocs } from './docs.js';
 import { type ApiMetrics, registerMetrics } from './metrics.js';
 import { buildOpenApiDocument, toOpenApiPath } from './openapi.js';
 import { DASHBOARD_PATH, registerQueueDashboard } from './queue-dashboard.js';
 
 export interface OpsDeps {
-  config: Pick<Config, 'env' | 'admin' | 'metricsToken'>;
+  config: Pick<Config, 'env' | 'admin' | 'rateLimit' | 'metricsToken'>;
   /** The queues the API enqueues on; the dashboard and metrics read them too. */
   verifyQueue: Queue;
   interactiveQueue: Queue;
   /** The API's registry and series, made before the services that record into them. */
   metrics: ApiMetrics;
+  /** Counts wrong dashboard credentials per client address. */
+  limiter: RateLimiter;
 }
 
 export interface RegisteredRoute {
@@ -34,7 +37,7 @@ export const registeredRoutes = (app: FastifyInstance): readonly RegisteredRoute
  */
 export async function registerOps(
   app: FastifyInstance,
-  { config, verifyQueue, interactiveQueue, metrics }: OpsDeps,
+  { config, verifyQueue, interactiveQueue, metrics, limiter }: OpsDeps,
 ): Promise<void> {
   const routes: RegisteredRoute[] = [];
   routesByApp.set(app, routes);
@@ -65,7 +68,12 @@ export async function registerOps(
 
   const { credentials } = config.admin;
   if (credentials) {
-    await registerQueueDashboard(app, { credentials, verifyQueue, interactiveQueue });
+    await registerQueueDashboard(app, {
+      credentials,
+      verifyQueue,
+      interactiveQueue,
+      failedLogins: { limiter, maxFailures: config.rateLimit.adminAuthFailures },
+    });
     app.log.info({ path: DASHBOARD_PATH, docs: DOCS_PATH }, 'queue dashboard mounted');
   } else {
     const message = `queue dashboard not mounted at ${DASHBOARD_PATH}: set ADMIN_USER and ADMIN_PASSWORD to enable it`;

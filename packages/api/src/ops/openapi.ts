@@ -259,8 +259,17 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, JsonObject>
 
 // ---- operations ----
 
-/** Answers any route can give: a URL that does not decode, the store or Redis down, or a bug. */
-const ALWAYS: ErrorCode[] = ['MALFORMED_REQUEST', 'INTERNAL', 'UNAVAILABLE'];
+/**
+ * Answers any route can give: a URL that does not decode, headers over Node's limit, a request not
+ * received in time, the store or Redis down, or a bug.
+ */
+const ALWAYS: ErrorCode[] = [
+  'MALFORMED_REQUEST',
+  'HEADERS_TOO_LARGE',
+  'REQUEST_TIMEOUT',
+  'INTERNAL',
+  'UNAVAILABLE',
+];
 /** Answers of a request whose body Fastify parses (POST, PATCH, DELETE); a broken one is MALFORMED_REQUEST. */
 const BODY: ErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 /** Answers of work that goes through the worker (interactive queue) and the rate limiter. */
@@ -318,7 +327,15 @@ function paths(): OpenApiDocument['paths'] {
           schema: 'Connection',
           headers: { Location: header('the new connection’s URL'), ETag: ETAG },
         },
-        errors: ['VALIDATION_FAILED', 'INVALID_HEADER', 'CONFIG_NAME_TAKEN', ...BODY, ...ALWAYS],
+        // RATE_LIMITED: creates that enqueue a dial are limited per organization.
+        errors: [
+          'VALIDATION_FAILED',
+          'INVALID_HEADER',
+          'CONFIG_NAME_TAKEN',
+          'RATE_LIMITED',
+          ...BODY,
+          ...ALWAYS,
+        ],
       }),
       get: operation({
         operationId: 'listConnections',
@@ -375,6 +392,7 @@ function paths(): OpenApiDocument['paths'] {
           'NOT_FOUND',
           'CONFIG_NAME_TAKEN',
           'VERSION_MISMATCH',
+          'RATE_LIMITED',
           ...BODY,
           ...ALWAYS,
         ],

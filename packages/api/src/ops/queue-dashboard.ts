@@ -5,9 +5,12 @@ import { AppError, JOB_NAMES, type Queue, VerifyConnectionJobSchema } from '@dbc
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { sendProblem } from '../rest/problem.js';
+import type { RateLimiter } from '../services/rate-limiter.js';
 import { type BasicCredentials, hasValidBasicCredentials } from './basic-auth.js';
 
 export const DASHBOARD_PATH = '/admin/queues';
+/** The rate-limit scope that counts wrong dashboard credentials. */
+const LOGIN_SCOPE = 'dashboard-login';
 
 export interface QueueDashboardOptions {
   credentials: BasicCredentials;
@@ -18,6 +21,11 @@ export interface QueueDashboardOptions {
    * a timeout) by the time anyone looks; re-running one from here would answer nobody.
    */
   interactiveQueue: Queue;
+  /**
+   * Wrong credentials are counted per client address; at `maxFailures` in a window the address is
+   * answered 429 until the window ends, so guessing the password is slow.
+   */
+  failedLogins: { limiter: RateLimiter; maxFailures: number };
 }
 
 /**
@@ -80,7 +88,7 @@ function refusedWrite(req: FastifyRequest): AppError | null {
 /** The BullMQ dashboard (bull-board) at /admin/queues, behind HTTP Basic credentials. */
 export async function registerQueueDashboard(
   app: FastifyInstance,
-  { credentials, verifyQueue, interactiveQueue }: QueueDashboardOptions,
+  { credentials, verifyQueue, interactiveQueue, failedLogins }: QueueDashboardOptions,
 ): Promise<void> {
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
@@ -102,7 +110,17 @@ export async function registerQueueDashboard(
 
   await app.register(async (scope) => {
     scope.addHook('onRequest', async (req, reply) => {
-      if (hasValidBasicCredentials(req.headers.authorization, credentials)) return;
+      const attempts = { key: `address:${req.ip}`, max: failedLogins.maxFailures };
+      try {
+        await failedLogins.limiter.assertBelow(LOGIN_SCOPE, attempts);
+        if (hasValidBasicCredentials(req.headers.authorization, credentials)) return;
+        // A request without credentials (a browser's first) is no guess; a wrong pair is one.
+        if (req.headers.authorization !== undefined)
+          await failedLogins.limiter.consume(LOGIN_SCOPE, [attempts]);
+      } catch (error) {
+        if (error instanceof AppError) return sendProblem(reply, error);
+        throw error;
+      }
       reply.header('www-authenticate', 'Basic realm="dbconn queues", charset="UTF-8"');
       return sendProblem(reply, new AppError('UNAUTHENTICATED', 'The queue dashboard needs its credentials'));
     });

@@ -16,4 +16,5 @@ export const requestContext = (req: FastifyRequest, door: Door = 'rest'): Reques
   subject: req.subject,
   door,
   log: req.log,
+  clientAddress: req.ip,
 });

@@ -20,6 +20,7 @@ import {
   type VerifyConnectionJob,
 } from '@dbconn/shared';
 import type { Door, RequestContext } from '../context.js';
+import type { Limit, RateLimiter } from './rate-limiter.js';
 import { secretsAfterChange } from './secrets.js';
 
 export interface ConnectionServiceDeps {
@@ -31,6 +32,8 @@ export interface ConnectionServiceDeps {
   afterChange?: (record: ConnectionRecord, change: 'updated' | 'deleted') => Promise<void>;
   /** Called once per connection stored by create, with the door it came through (for metrics). */
   onCreated?: (door: Door) => void;
+  /** Creates and updates that enqueue a dial, per organization and window (docs/contract.md §8). */
+  dials: { limiter: RateLimiter; perOrganization: number };
 }
 
 /** Product scope of a call: absent means "all products of the organization". */
@@ -78,7 +81,10 @@ export class ConnectionService {
       updatedAt: now,
       statusChangedAt: now,
     };
-    await this.deps.store.insert(record);
+    await this.underDialLimit(ctx, true, async () => {
+      await this.deps.store.insert(record);
+      return record;
+    });
     this.deps.onCreated?.(ctx.door);
     ctx.log.info(
       { connectionId: id, type: record.type, configNameKey: normaliseConfigName(record.configName) },
@@ -127,7 +133,9 @@ export class ConnectionService {
       }
       const changes = this.changesFor(current, input);
       if (!changes) return toConnection(current);
-      const updated = await this.deps.store.update(scope, id, changes, current.version);
+      const updated = await this.underDialLimit(ctx, changes.redial, () =>
+        this.deps.store.update(scope, id, changes, current.version),
+      );
       if (updated) {
         ctx.log.info(
           { connectionId: id, version: updated.version, redial: changes.redial, attempt },
@@ -237,6 +245,28 @@ export class ConnectionService {
    * Hands the connection to the worker. The record is already stored as pending, so if Redis is
    * down right now the sweeper re-enqueues it later: the create still succeeds, nothing is lost.
    */
+  /**
+   * Runs a write that will enqueue a dial under the organization's dial budget: taken before the
+   * write (a 429 writes nothing), given back when nothing was written (a 409, a version conflict).
+   */
+  private async underDialLimit<T>(
+    ctx: RequestContext,
+    dials: boolean,
+    write: () => Promise<T | null>,
+  ): Promise<T | null> {
+    if (!dials) return write();
+    const { limiter, perOrganization } = this.deps.dials;
+    const limits: Limit[] = [{ key: `organization:${ctx.organizationId}`, max: perOrganization }];
+    await limiter.consume('dial', limits);
+    let written: T | null = null;
+    try {
+      written = await write();
+      return written;
+    } finally {
+      if (written === null) await limiter.refund('dial', limits).catch(() => undefined);
+    }
+  }
+
   private async requestVerification(
     ctx: RequestContext,
     record: ConnectionRecord,

@@ -40,10 +40,23 @@ end
 return {0, 0}
 `;
 
+/** Gives back what a request took (KEYS[i] by ARGV[i]), never below zero, never reviving an expired counter. */
+const REFUND_SCRIPT = `
+for i = 1, #KEYS do
+  local count = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if count > 0 then
+    redis.call('DECRBY', KEYS[i], math.min(count, tonumber(ARGV[i])))
+  end
+end
+return 0
+`;
+
 const COMMAND = 'dbconnRateLimitConsume';
+const REFUND = 'dbconnRateLimitRefund';
 
 type WithConsume = Redis & {
   [COMMAND](numKeys: number, ...keysAndArgs: (string | number)[]): Promise<[number, number]>;
+  [REFUND](numKeys: number, ...keysAndArgs: (string | number)[]): Promise<number>;
 };
 
 /** The Redis counter of one limit (`scope` test or schema; `key` connection:<id> or organization:<id>). */
@@ -65,18 +78,12 @@ export class RateLimiter {
   ) {
     // EVALSHA, with EVAL when Redis does not have the script yet (e.g. after a restart).
     redis.defineCommand(COMMAND, { lua: CONSUME_SCRIPT });
+    redis.defineCommand(REFUND, { lua: REFUND_SCRIPT });
     this.redis = redis as WithConsume;
   }
 
   async consume(scope: string, limits: Limit[]): Promise<void> {
-    // One counter per key, however often a request names it.
-    const merged = new Map<string, { limit: Limit; cost: number }>();
-    for (const limit of limits) {
-      const entry = merged.get(limit.key);
-      if (entry) entry.cost += limit.cost ?? 1;
-      else merged.set(limit.key, { limit, cost: limit.cost ?? 1 });
-    }
-    const entries = [...merged.values()];
+    const entries = merge(limits);
     if (entries.length === 0) return;
     let reply: [number, number];
     try {
@@ -102,4 +109,48 @@ export class RateLimiter {
       { retryAfter: Math.max(1, ttl) },
     );
   }
+
+  /** Gives back what `consume` took for a request that, in the end, did nothing (e.g. a 409). */
+  async refund(scope: string, limits: Limit[]): Promise<void> {
+    const entries = merge(limits);
+    if (entries.length === 0) return;
+    await this.redis[REFUND](
+      entries.length,
+      ...entries.map(({ limit }) => rateLimitKey(this.prefix, scope, limit.key)),
+      ...entries.map(({ cost }) => cost),
+    );
+  }
+
+  /**
+   * Refuses (429) once a counter has reached its max, without taking from it: for counting
+   * failures (wrong credentials), where only a failure takes, with `consume`.
+   */
+  async assertBelow(scope: string, limit: Limit): Promise<void> {
+    const key = rateLimitKey(this.prefix, scope, limit.key);
+    let count: string | null;
+    let ttl: number;
+    try {
+      [count, ttl] = await Promise.all([this.redis.get(key), this.redis.ttl(key)]);
+    } catch (cause) {
+      throw new AppError('UNAVAILABLE', 'The rate limiter is unavailable', {
+        retryAfter: RETRY_AFTER_SECONDS,
+        cause,
+      });
+    }
+    if (Number(count ?? 0) < limit.max) return;
+    throw new AppError('RATE_LIMITED', `Too many ${scope} attempts from this address; retry later`, {
+      retryAfter: Math.max(1, ttl > 0 ? ttl : this.windowSeconds),
+    });
+  }
+}
+
+/** One counter per key, however often a request names it, with what the request takes from each. */
+function merge(limits: Limit[]): { limit: Limit; cost: number }[] {
+  const merged = new Map<string, { limit: Limit; cost: number }>();
+  for (const limit of limits) {
+    const entry = merged.get(limit.key);
+    if (entry) entry.cost += limit.cost ?? 1;
+    else merged.set(limit.key, { limit, cost: limit.cost ?? 1 });
+  }
+  return [...merged.values()];
 }

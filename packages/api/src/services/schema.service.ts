@@ -10,7 +10,7 @@ import {
   type ValidateSchemaInput,
   type ValidateSchemaResult,
 } from '@dbconn/shared';
-import type { RequestContext } from '../context.js';
+import { callerKey, type RequestContext } from '../context.js';
 import type { ProductScope } from './connections.service.js';
 import type { InteractiveClient } from './interactive.client.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -21,7 +21,7 @@ export interface SchemaServiceDeps {
   interactive: InteractiveClient;
   cache: SchemaCache;
   limiter: RateLimiter;
-  limits: { perConnection: number; perOrganization: number };
+  limits: { perConnection: number; perCaller: number; perOrganization: number };
 }
 
 type Discovery =
@@ -164,6 +164,7 @@ export class SchemaService {
   private async charge(ctx: RequestContext, records: ConnectionRecord[]): Promise<void> {
     await this.deps.limiter.consume('schema', [
       ...records.map((record) => ({ key: `connection:${record.id}`, max: this.deps.limits.perConnection })),
+      { key: callerKey(ctx), max: this.deps.limits.perCaller, cost: records.length },
       {
         key: `organization:${ctx.organizationId}`,
         max: this.deps.limits.perOrganization,

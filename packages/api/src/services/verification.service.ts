@@ -17,7 +17,7 @@ import {
   toConnection,
   type Verification,
 } from '@dbconn/shared';
-import type { RequestContext } from '../context.js';
+import { callerKey, type RequestContext } from '../context.js';
 import type { ConnectionEvents } from './connection-events.js';
 import type { ProductScope } from './connections.service.js';
 import type { InteractiveClient } from './interactive.client.js';
@@ -31,7 +31,7 @@ export interface VerificationServiceDeps {
   prefix: string;
   interactive: InteractiveClient;
   limiter: RateLimiter;
-  limits: { perConnection: number; perOrganization: number };
+  limits: { perConnection: number; perCaller: number; perOrganization: number };
   events: ConnectionEvents;
   /** How long sealed trial settings may wait in Redis for a worker. */
   settingsTtlSeconds: number;
@@ -179,6 +179,7 @@ export class VerificationService {
   private async limit(ctx: RequestContext, connectionId: string | undefined): Promise<void> {
     await this.deps.limiter.consume('test', [
       ...(connectionId ? [{ key: `connection:${connectionId}`, max: this.deps.limits.perConnection }] : []),
+      { key: callerKey(ctx), max: this.deps.limits.perCaller },
       { key: `organization:${ctx.organizationId}`, max: this.deps.limits.perOrganization },
     ]);
   }

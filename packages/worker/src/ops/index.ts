@@ -1,3 +1,4 @@
 export * from './metrics.js';
 export * from './ops-server.js';
 export * from './reverify.js';
+export * from './schedules.js';

@@ -116,8 +116,9 @@ export const createReverifyActiveProcessor = (deps: ReverifyDeps) => async (): P
 
 /**
  * Starts (or, with REVERIFY_INTERVAL_MS=0, removes) the job scheduler that fires a tick every
- * `reverifyTickMs(interval)`. Upserting is idempotent, so every replica calls it at start; they
- * must all be given the same interval, or the last one to start sets it.
+ * `reverifyTickMs(interval)`. Upserting is idempotent and keeps the next tick's time, so every
+ * replica calls it at start and whenever Redis may have lost it (schedules.ts); they must all be
+ * given the same interval, or the last one to assert it sets it.
  */
 export async function scheduleReverification(
   queue: Queue<VerifyConnectionJob>,
@@ -127,7 +128,7 @@ export async function scheduleReverification(
   const { intervalMs } = config.reverify;
   if (intervalMs === 0) {
     const removed = await queue.removeJobScheduler(REVERIFY_SCHEDULER_ID);
-    log.info({ removedScheduler: removed }, 'periodic re-verification is off');
+    log.debug({ removedScheduler: removed }, 'periodic re-verification is off');
     return;
   }
   const every = reverifyTickMs(intervalMs);
@@ -143,5 +144,5 @@ export async function scheduleReverification(
       },
     },
   );
-  log.info({ intervalMs, tickMs: every }, 'periodic re-verification scheduled');
+  log.debug({ intervalMs, tickMs: every }, 'periodic re-verification scheduled');
 }

@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import {
   type Config,
   type ConnectionRecord,
   type ConnectionStore,
   enqueueVerification,
+  JOB_NAMES,
   LIVE_JOB_STATES,
   type Logger,
   type Queue,
-  type Redis,
   type StrandedCursor,
   type VerifyConnectionJob,
   verifyJobId,
@@ -19,16 +18,13 @@ export const SWEEP_BATCH_SIZE = 200;
 /** Upper bound on batches per sweep, so one sweep cannot run for ever on a huge backlog. */
 export const SWEEP_MAX_BATCHES = 20;
 /**
- * Lifetime of the sweep lock. It is released when the sweep ends; the TTL only matters when the
- * holder dies mid-sweep (then no replica sweeps for at most this long).
+ * The one job scheduler of the sweeper. Every replica upserts the same id, so however many run,
+ * one sweep fires per interval (BullMQ hands each tick's job to one worker: no lock of our own).
  */
-export const SWEEP_LOCK_TTL_MS = 30_000;
+export const SWEEP_SCHEDULER_ID = 'sweep-stranded';
 
-/** The Redis key replicas compete for; outside BullMQ's `<prefix>:<queue>:*` key space. */
-export const sweepLockKey = (prefix: string) => `${prefix}:sweeper:lock`;
-
-/** Deletes the lock only if this sweep still owns it (another may hold it after a TTL expiry). */
-const RELEASE_LOCK = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+/** Finished sweep jobs kept in Redis for the dashboard. */
+const KEEP_SWEEP_JOBS = 100;
 
 /** No staleness condition on a requeue: the caller itself just left the record verifying. */
 const ANY_TIME = new Date(8.64e15);
@@ -66,17 +62,13 @@ export async function requeueConnection(
 }
 
 export interface SweeperDeps {
-  config: Pick<Config, 'sweep' | 'verify' | 'redis'>;
+  config: Pick<Config, 'sweep' | 'verify'>;
   log: Logger;
   store: ConnectionStore;
   queue: Queue<VerifyConnectionJob>;
-  /** A non-blocking client for the lock (the queue's own client will do). */
-  redis: Redis;
 }
 
 export interface SweepReport {
-  /** False when another replica held the lock: this one did nothing. */
-  ran: boolean;
   /** Connections given a new job. */
   requeued: number;
   /** Stranded-looking connections whose job is still waiting, delayed or running. */
@@ -86,21 +78,17 @@ export interface SweepReport {
 export interface Sweeper {
   /** One pass: re-enqueue every connection left pending/verifying too long without a live job. */
   sweepOnce(now?: Date): Promise<SweepReport>;
-  /** Sweeps every `sweep.intervalMs` until stop(). */
-  start(): void;
-  /** Stops the timer and waits for a sweep in progress. */
-  stop(): Promise<void>;
 }
 
 /**
  * The sweeper (docs/contract.md §9): a lost job never strands a record. A connection stays pending/verifying
  * past `sweep.staleAfterMs` when its enqueue failed (Redis down at create), its job failed on a
- * store error, or its job stalled more often than BullMQ allows. Only one replica sweeps at a time.
+ * store error, or its job stalled more often than BullMQ allows. Its passes are jobs of the
+ * `sweep-stranded` scheduler (scheduleSweeper), so one replica sweeps per interval.
  */
 export function createSweeper(deps: SweeperDeps): Sweeper {
-  const { config, store, queue, redis } = deps;
+  const { config, store, queue } = deps;
   const log = deps.log.child({ component: 'sweeper' });
-  const lockKey = sweepLockKey(config.redis.prefix);
 
   /** One page of stranded records from `after` on; `next` is where the following page starts. */
   async function sweepBatch(
@@ -138,58 +126,49 @@ export function createSweeper(deps: SweeperDeps): Sweeper {
   }
 
   async function sweepOnce(now: Date = new Date()): Promise<SweepReport> {
-    const token = randomUUID();
-    const acquired = await redis.set(lockKey, token, 'PX', SWEEP_LOCK_TTL_MS, 'NX');
-    if (acquired !== 'OK') {
-      log.debug('another replica is sweeping');
-      return { ran: false, requeued: 0, live: 0 };
+    const olderThan = new Date(now.getTime() - config.sweep.staleAfterMs);
+    const report: SweepReport = { requeued: 0, live: 0 };
+    // Paged by position, so records left alone (a live job) do not hide the ones behind them.
+    let after: StrandedCursor | undefined;
+    for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
+      const { requeued, live, next } = await sweepBatch(olderThan, after);
+      report.requeued += requeued;
+      report.live += live;
+      if (!next) break;
+      after = next;
     }
-    try {
-      const olderThan = new Date(now.getTime() - config.sweep.staleAfterMs);
-      const report: SweepReport = { ran: true, requeued: 0, live: 0 };
-      // Paged by position, so records left alone (a live job) do not hide the ones behind them.
-      let after: StrandedCursor | undefined;
-      for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch++) {
-        const { requeued, live, next } = await sweepBatch(olderThan, after);
-        report.requeued += requeued;
-        report.live += live;
-        if (!next) break;
-        after = next;
-      }
-      if (report.requeued > 0 || report.live > 0) log.info(report, 'sweep done');
-      return report;
-    } finally {
-      await redis.eval(RELEASE_LOCK, 1, lockKey, token);
-    }
+    if (report.requeued > 0 || report.live > 0) log.info(report, 'sweep done');
+    return report;
   }
 
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
+  return { sweepOnce };
+}
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      running = sweepOnce()
-        .catch((err: unknown) => log.error({ err }, 'sweep failed; will try again next interval'))
-        .finally(() => {
-          running = undefined;
-          schedule();
-        });
-    }, config.sweep.intervalMs);
-  };
+/** The handler of the `sweep-stranded` job on the verify queue: one pass of the sweeper. */
+export const createSweepStrandedProcessor = (deps: SweeperDeps) => {
+  const sweeper = createSweeper(deps);
+  return async (): Promise<SweepReport> => sweeper.sweepOnce();
+};
 
-  return {
-    sweepOnce,
-    start() {
-      stopped = false;
-      if (!timer) schedule();
+/**
+ * Starts (or re-asserts) the job scheduler that fires a sweep every `sweep.intervalMs`. Upserting
+ * is idempotent and keeps the next tick's time, so replicas call it at start and whenever Redis may
+ * have lost it (schedules.ts).
+ */
+export async function scheduleSweeper(
+  queue: Queue<VerifyConnectionJob>,
+  config: Pick<Config, 'sweep'>,
+): Promise<void> {
+  await queue.upsertJobScheduler(
+    SWEEP_SCHEDULER_ID,
+    { every: config.sweep.intervalMs },
+    {
+      name: JOB_NAMES.sweepStranded,
+      opts: {
+        attempts: 1,
+        removeOnComplete: { count: KEEP_SWEEP_JOBS },
+        removeOnFail: { count: KEEP_SWEEP_JOBS },
+      },
     },
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      timer = undefined;
-      await running;
-    },
-  };
+  );
 }

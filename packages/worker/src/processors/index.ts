@@ -8,6 +8,7 @@ import {
 } from '@dbconn/shared';
 import type { Job } from 'bullmq';
 import { createReverifyActiveProcessor } from '../ops/reverify.js';
+import { createSweepStrandedProcessor } from '../ops/sweeper.js';
 import {
   createVerifyConnectionProcessor,
   type VerifyConnectionProcessorDeps,
@@ -15,7 +16,7 @@ import {
 
 /** The job names each queue carries: a worker on a queue needs a processor for every one. */
 export const QUEUE_JOBS = {
-  [QUEUE_NAMES.verify]: [JOB_NAMES.verifyConnection, JOB_NAMES.reverifyActive],
+  [QUEUE_NAMES.verify]: [JOB_NAMES.verifyConnection, JOB_NAMES.reverifyActive, JOB_NAMES.sweepStranded],
   [QUEUE_NAMES.interactive]: [JOB_NAMES.testConnection, JOB_NAMES.testSettings, JOB_NAMES.discoverSchema],
 } as const satisfies Record<QueueName, readonly string[]>;
 
@@ -32,8 +33,8 @@ export type JobHandler = (
 export type QueueHandlers<Q extends QueueName> = Record<QueueJobName<Q>, JobHandler>;
 
 export interface VerifyQueueDeps extends VerifyConnectionProcessorDeps {
-  config: Pick<Config, 'verify' | 'egress' | 'reverify'>;
-  /** The verify queue itself: a re-verification tick enqueues periodic verifications into it. */
+  config: Pick<Config, 'verify' | 'egress' | 'reverify' | 'sweep'>;
+  /** The verify queue itself: re-verification ticks and sweeps enqueue verifications into it. */
   queue: Queue<VerifyConnectionJob>;
 }
 
@@ -41,6 +42,7 @@ export function createVerifyQueueHandlers(deps: VerifyQueueDeps): QueueHandlers<
   return {
     [JOB_NAMES.verifyConnection]: createVerifyConnectionProcessor(deps),
     [JOB_NAMES.reverifyActive]: createReverifyActiveProcessor(deps),
+    [JOB_NAMES.sweepStranded]: createSweepStrandedProcessor(deps),
   };
 }
 

@@ -1,4 +1,5 @@
 import {
+  AppError,
   type Config,
   type ConnectionEvent,
   type ConnectionRecord,
@@ -17,7 +18,7 @@ import {
   type VerificationError,
   VerifyConnectionJobSchema,
 } from '@dbconn/shared';
-import { type Job, UnrecoverableError, WaitingError } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { DialSettings } from '../engines/types.js';
 import { isTransientCode, verifyConnection } from '../verify/verify-connection.js';
 
@@ -63,6 +64,16 @@ export class TransientVerificationError extends Error {
   }
 }
 
+/**
+ * How long a verification that could not reach the store waits before its next try. It is not an
+ * attempt (nothing was learnt about the connection), so it waits as long as the store is down and
+ * runs within about this long after the store answers again.
+ */
+export const STORE_RETRY_DELAY_MS = 1_000;
+
+/** The store did not answer (down, frozen past its deadline, failing over): retry, never a verdict. */
+export const isStoreUnavailable = (err: unknown) => err instanceof AppError && err.code === 'UNAVAILABLE';
+
 export type VerifyConnectionProcessor = (
   job: Job<unknown, unknown>,
   token?: string,
@@ -71,11 +82,31 @@ export type VerifyConnectionProcessor = (
 
 /**
  * Runs one verification job: claim the connection for the job's dialled version, dial it, and
- * write the result only if that version is still current (docs/contract.md §6).
+ * write the result only if that version is still current (docs/contract.md §6). A try that cannot
+ * read or write the store is put back, delayed, without spending an attempt.
  */
 export function createVerifyConnectionProcessor(
   deps: VerifyConnectionProcessorDeps,
 ): VerifyConnectionProcessor {
+  const verify = verifyOnce(deps);
+  return async (job, token, signal) => {
+    try {
+      return await verify(job, token, signal);
+    } catch (err) {
+      if (!isStoreUnavailable(err) || !token) throw err;
+      // Back to the queue with its attempts untouched (moveToDelayed skips the attempt count).
+      deps.log.warn(
+        { jobId: job.id, reason: 'store-unavailable', retryInMs: STORE_RETRY_DELAY_MS },
+        'the store did not answer; verification delayed without spending an attempt',
+      );
+      await job.moveToDelayed(Date.now() + STORE_RETRY_DELAY_MS, token);
+      throw new DelayedError();
+    }
+  };
+}
+
+/** One try of a verification job; a store error escapes it as UNAVAILABLE. */
+function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProcessor {
   return async (job, token, signal) => {
     const parsed = VerifyConnectionJobSchema.safeParse(job.data);
     if (!parsed.success) {
