@@ -75,6 +75,19 @@ class RequestLogController extends LogController {
 
 const pathOf = (url: string) => url.split('?')[0];
 
+const REQUEST_ID = /^[\w-]{1,64}$/;
+
+/**
+ * On every answer: the request id, so a caller can quote it; no content sniffing (a JSON body
+ * holding markup is never rendered as a page); and no cache may keep an answer, which can describe
+ * a user's databases. The dashboard adds its own content security policy.
+ */
+function markAnswer(req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', req.id);
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('cache-control', 'no-store');
+}
+
 /**
  * A subscription's EventSource cannot send headers: the token may come in tRPC's connection params
  * instead (`connectionParams: { authorization: 'Bearer <token>' }` or `{ token: '<token>' }`).
@@ -111,8 +124,10 @@ function answerClientError(this: FastifyInstance, error: Error & { code?: string
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const code = CLIENT_ERRORS[error.code ?? ''] ?? 'MALFORMED_REQUEST';
   this.log.debug({ code, reason: error.code }, 'request refused by the HTTP server');
+  // No request reached Fastify, so no id was made for it: one is made here, as for any answer.
+  const requestId = randomUUID();
   const problem = toProblem(new AppError(code));
-  const body = JSON.stringify(problem);
+  const body = JSON.stringify({ ...problem, requestId });
   // As Node's own handler: no second answer on a socket whose response has begun.
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
@@ -121,6 +136,7 @@ function answerClientError(this: FastifyInstance, error: Error & { code?: string
         'Content-Type: application/problem+json\r\n' +
         'Cache-Control: no-store\r\n' +
         'X-Content-Type-Options: nosniff\r\n' +
+        `X-Request-Id: ${requestId}\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         'Connection: close\r\n\r\n' +
         body,
@@ -161,19 +177,24 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     clientErrorHandler: answerClientError,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // The caller's X-Request-Id when it is a plain token (it is logged and echoed: nothing that
+    // could split a header or a log line); a new one otherwise.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && /^[\w-]{1,64}$/.test(given) ? given : randomUUID();
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
     routerOptions: { ignoreTrailingSlash: true },
     logController: new RequestLogController(),
     // A path or query string that does not decode (`%ZZ`) gets the same problem body as any 400.
-    frameworkErrors: (_error, req, reply) =>
-      sendRequestError(
+    // Hooks do not run for these answers: they are marked here.
+    frameworkErrors: (_error, req, reply) => {
+      markAnswer(req, reply);
+      return sendRequestError(
         req,
         reply,
         new AppError('MALFORMED_REQUEST', 'The URL does not decode: check its percent-escapes (%XX)'),
-      ),
+      );
+    },
   });
   const { config, store, redis, keyring } = deps;
   // First: a server that would run without the auth it was asked for must not start at all.
@@ -254,6 +275,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     if (body === '') return done(null, undefined);
     return parseJson(req, body as string, done);
   });
+  app.addHook('onSend', async (req, reply) => markAnswer(req, reply));
   // A percent-escape that is not UTF-8 (`%ED%A0%80`, a lone surrogate; `%FF`) would reach the
   // handlers as U+FFFD or as raw text: a URL that does not decode is refused as a whole.
   app.addHook('onRequest', async (req, reply) => {
@@ -281,6 +303,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       router: appRouter,
       createContext: ({ req, info }): TrpcContext => ({
         door: 'trpc',
+        requestId: req.id,
         log: req.log,
         clientAddress: req.ip,
         authorize: async (action) => {

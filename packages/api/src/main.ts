@@ -15,8 +15,10 @@ async function main() {
   // A bad EGRESS_* entry stops the API now, naming it (the API judges IP literals at input).
   compileEgressPolicy(config.egress);
   const log = createLogger({ level: config.log.level, name: 'api' });
-  if (config.secrets.usingDevelopmentKey) {
-    log.warn('MASTER_KEYS is not set: using the built-in development key (refused when NODE_ENV=production)');
+  if (config.secrets.usingTestKey) {
+    log.warn(
+      'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
+    );
   }
   const store = await createStore(config.store.url);
   await store.init();

@@ -148,7 +148,9 @@ describe('creates and updates that dial are limited per organization', () => {
 
     // an update that would dial is refused too; one that changes nothing dialled is not limited
     const id = third.body.id;
-    const redial = await http(h, 'PATCH', `${P}/${id}`, { body: { host: 'other.example.com' } });
+    const redial = await http(h, 'PATCH', `${P}/${id}`, {
+      body: { host: 'other.example.com', password: 'sent-again' },
+    });
     expect(redial.status).toBe(429);
     expect(await dump()).toBe(before);
     const rename = await http(h, 'PATCH', `${P}/${id}`, {

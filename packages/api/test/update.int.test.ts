@@ -34,7 +34,7 @@ describe('PATCH /v1/management/connections/{id}', () => {
 
   it('a change to what is dialled sets pending and enqueues a verification for the new settings', async () => {
     const { body: created } = await createSeed(h, { configName: 'upd-host' });
-    const res = await patch(created.id, { host: 'db2.example.com', port: 6543 });
+    const res = await patch(created.id, { host: 'db2.example.com', port: 6543, password: 'for-db2' });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ version: 2, status: 'pending', host: 'db2.example.com', port: 6543 });
     expect((await rowOf(created.id)).dial_version).toBe(2);
@@ -94,7 +94,7 @@ describe('PATCH /v1/management/connections/{id}', () => {
     const { body: created } = await createSeed(h, { configName: 'upd-ssl' });
     const mode = await patch(created.id, { ssl: { mode: 'verify-full' } });
     expect(mode.body.ssl).toEqual({ mode: 'verify-full' });
-    const removed = await patch(created.id, { ssl: null });
+    const removed = await patch(created.id, { ssl: null, password: 'sent-again' });
     expect(removed.status).toBe(200);
     expect(removed.body).not.toHaveProperty('ssl');
     expect(removed.body.version).toBe(3);
@@ -118,18 +118,20 @@ describe('PATCH /v1/management/connections/{id}', () => {
 
   it('without If-Match, concurrent PATCHes all land: each is retried on a conflict, none answers 412', async () => {
     const { body: created } = await createSeed(h, { configName: 'upd-concurrent' });
-    // Ten changes to ten different fields, sent at once: a lost update would undo one of them.
+    // Ten changes to ten different fields, sent at once: a lost update would undo one of them. A new
+    // host, port or type carries the password again (credential redirection), the same one each time.
+    const again = 'a-concurrent-password';
     const changes: Record<string, unknown>[] = [
       { configName: 'upd-concurrent-renamed' },
-      { host: 'db9.example.com' },
-      { port: 6543 },
+      { host: 'db9.example.com', password: again },
+      { port: 6543, password: again },
       { databaseName: 'otherdb' },
       { userName: 'otheruser' },
       { schema: 'reporting' },
       { metadata: { team: 'platform' } },
-      { password: 'a-concurrent-password' },
+      { password: again },
       { ssl: { mode: 'verify-full' } },
-      { type: 'mysql' },
+      { type: 'mysql', password: again },
     ];
     const replies = await Promise.all(changes.map((change) => patch(created.id, change)));
     expect(replies.map((r) => r.status)).toEqual(changes.map(() => 200));

@@ -118,11 +118,14 @@ const httpUrl = z
   .refine((v) => URL.canParse(v), 'must be a valid URL');
 
 export const EnvSchema = z.object({
-  /** `development` and `test` allow a built-in master key; `production` requires MASTER_KEYS. */
+  /** Only `test` runs without MASTER_KEYS (on a built-in key that seals nothing real). */
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Interface and port of the HTTP server (REST, tRPC). */
-  API_HOST: z.string().default('0.0.0.0'),
+  /**
+   * Interface of the HTTP server (REST, tRPC). Unset: `127.0.0.1` while auth is off (an open API
+   * lets anyone read connections and make the worker dial), `0.0.0.0` with auth on.
+   */
+  API_HOST: optional(z.string().optional()),
   API_PORT: int(8080, 0, 65535),
   /**
    * How long a client may take to send a whole request (headers and body) before the server
@@ -287,8 +290,19 @@ export type Env = z.output<typeof EnvSchema>;
 /** The names of every variable the service accepts (used to check docker-compose and docs). */
 export const ENV_VARIABLES = Object.keys(EnvSchema.shape) as (keyof Env)[];
 
-/** Master key used only in development and test, so a fresh checkout runs without setup. */
-const DEVELOPMENT_MASTER_KEY = Buffer.from('dbconn-development-master-key-not-for-production!!');
+/**
+ * Master key of NODE_ENV=test only, so test processes (API, worker, reseal) open each other's
+ * secrets without setup. Anyone can read it here: it must never seal a real secret, which is why
+ * every other NODE_ENV refuses to start without MASTER_KEYS.
+ */
+const TEST_MASTER_KEY = Buffer.from('dbconn-test-master-key-seals-nothing-real!!!!!!!!!');
+
+/**
+ * Where the API listens when API_HOST is unset: with auth off, this machine only (anyone who
+ * reaches an unauthenticated API can read connections and make the worker dial); with auth on,
+ * every interface, as before.
+ */
+const DEFAULT_API_HOST = { authOff: '127.0.0.1', authOn: '0.0.0.0' } as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -303,9 +317,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
-  if (!e.MASTER_KEYS && e.NODE_ENV === 'production') {
+  if (!e.MASTER_KEYS && e.NODE_ENV !== 'test') {
     throw new ConfigError([
-      'MASTER_KEYS: required when NODE_ENV=production (secrets cannot be sealed without it)',
+      `MASTER_KEYS: required (NODE_ENV=${e.NODE_ENV}): secrets are sealed with it. scripts/run.sh makes a local one; ` +
+        `or generate one with: node -e "console.log('1:'+require('crypto').randomBytes(32).toString('base64'))"`,
     ]);
   }
   if (e.NODE_ENV === 'production' && e.ADMIN_PASSWORD !== undefined && e.ADMIN_PASSWORD.length < 16) {
@@ -342,14 +357,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     halfConfigured.push('MULTI_TENANT_ENABLED: needs tokens to read the organization from; enable auth');
   }
   if (halfConfigured.length > 0) throw new ConfigError(halfConfigured);
-  const keys = e.MASTER_KEYS ?? new Map([[1, DEVELOPMENT_MASTER_KEY]]);
+  const keys = e.MASTER_KEYS ?? new Map([[1, TEST_MASTER_KEY]]);
   return {
     env: e.NODE_ENV,
     log: { level: e.LOG_LEVEL },
-    api: { host: e.API_HOST, port: e.API_PORT, requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS },
+    api: {
+      host:
+        e.API_HOST ??
+        (e.PLUGIN_AUTH_ENABLED || hasKeySource ? DEFAULT_API_HOST.authOn : DEFAULT_API_HOST.authOff),
+      port: e.API_PORT,
+      requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
+    },
     store: { url: e.STORE_URL },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
-    secrets: { keys, usingDevelopmentKey: !e.MASTER_KEYS },
+    /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */
+    secrets: { keys, usingTestKey: !e.MASTER_KEYS },
     auth: {
       /** The organization of every caller without multi-tenancy. */
       defaultOrganizationId: e.DEFAULT_ORGANIZATION_ID,
@@ -424,7 +446,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       storeUrl: e.STORE_URL,
       redisUrl: e.REDIS_URL,
       listeners: [
-        { role: 'api' as const, host: e.API_HOST, port: e.API_PORT },
+        // Where the API listens: on this machine either way (loopback or every interface).
+        { role: 'api' as const, host: e.API_HOST ?? '0.0.0.0', port: e.API_PORT },
         { role: 'worker' as const, host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
       ],
     },

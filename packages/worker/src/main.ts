@@ -27,8 +27,10 @@ import { startWorker } from './worker.js';
  * re-verification and serves /health, /ready and /metrics on its operations port.
  */
 async function main(config: Config, log: Logger) {
-  if (config.secrets.usingDevelopmentKey) {
-    log.warn('MASTER_KEYS is not set: using the built-in development key (refused when NODE_ENV=production)');
+  if (config.secrets.usingTestKey) {
+    log.warn(
+      'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
+    );
   }
   const store = await createStore(config.store.url);
   await store.init();

@@ -18,8 +18,10 @@ import { pino } from 'pino';
  *   pnpm --filter @dbconn/worker reseal      (or, in the image: node packages/worker/dist/reseal.js)
  */
 async function main(config: Config, log: Logger): Promise<number> {
-  if (config.secrets.usingDevelopmentKey) {
-    log.warn('MASTER_KEYS is not set: only the built-in development key is configured, nothing to rotate');
+  if (config.secrets.usingTestKey) {
+    log.warn(
+      'MASTER_KEYS is not set (NODE_ENV=test): only the built-in test key is configured, nothing to rotate',
+    );
   }
   const store = await createStore(config.store.url);
   try {

@@ -235,7 +235,11 @@ describe('periodic re-verification end to end (scheduler, worker, PostgreSQL at 
     await scheduleReverification(env.queue, env.config, env.log);
     expect(await env.queue.getJobSchedulersCount()).toBe(1);
 
-    await scheduleReverification(env.queue, loadConfig({ REVERIFY_INTERVAL_MS: '0' }), env.log);
+    await scheduleReverification(
+      env.queue,
+      loadConfig({ NODE_ENV: 'test', REVERIFY_INTERVAL_MS: '0' }),
+      env.log,
+    );
     expect(await env.queue.getJobSchedulersCount()).toBe(0);
     expect(await env.queue.getJobScheduler(REVERIFY_SCHEDULER_ID)).toBeUndefined();
   });

@@ -55,6 +55,10 @@ export const ProblemSchema = z.looseObject({
   status: z.number().int(),
   detail: z.string(),
   code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
+  requestId: z.string().meta({
+    description:
+      'the request id, also in the X-Request-Id header: the caller’s when valid, else made by the server',
+  }),
   errors: z
     .array(z.union([FieldErrorSchema, SchemaValidationErrorSchema]))
     .optional()

@@ -1,8 +1,8 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
-import { AppError, type Queue, VerifyConnectionJobSchema } from '@dbconn/shared';
-import type { FastifyInstance } from 'fastify';
+import { AppError, JOB_NAMES, type Queue, VerifyConnectionJobSchema } from '@dbconn/shared';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { sendProblem } from '../rest/problem.js';
 import type { RateLimiter } from '../services/rate-limiter.js';
@@ -33,6 +33,57 @@ export interface QueueDashboardOptions {
  * outside this server, so the link is dropped (the UI falls back to the system sans-serif).
  */
 const EXTERNAL_STYLESHEET = /<link\b[^>]*\bhref="https?:\/\/[^"]*"[^>]*>/gi;
+
+/**
+ * The dashboard loads only what this server serves (its scripts are files, its one inline block is
+ * JSON data, its inline styles need 'unsafe-inline'), talks only to this server, and may not be
+ * framed by another page (no clickjacking of its retry/clean/delete buttons).
+ */
+const DASHBOARD_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const DATA_WRITES = new Set([
+  `${DASHBOARD_PATH}/api/queues/:queueName/add`,
+  `${DASHBOARD_PATH}/api/queues/:queueName/:jobId/update-data`,
+]);
+
+const AddedJobSchema = z.strictObject({
+  name: z.literal(JOB_NAMES.verifyConnection, {
+    error: `name must be ${JOB_NAMES.verifyConnection}`,
+  }),
+  data: VerifyConnectionJobSchema,
+  // Delays, priorities, repeats and custom ids are the service's to set, not the form's.
+  options: z.strictObject({}, { error: 'options must be empty' }).optional(),
+});
+const UpdatedDataSchema = z.strictObject({ jobData: VerifyConnectionJobSchema });
+
+/**
+ * bull-board checks a job's data against `jobDataSchema` only in the browser: its API adds or
+ * rewrites a job with any data. Here every write of job data is checked against the schema the
+ * worker re-checks (ids only, nothing a dial could be pointed with). Null when allowed.
+ */
+function refusedWrite(req: FastifyRequest): AppError | null {
+  const route = req.routeOptions.url;
+  if (!route || !DATA_WRITES.has(route)) return null;
+  const parsed = (route.endsWith('/add') ? AddedJobSchema : UpdatedDataSchema).safeParse(req.body);
+  if (parsed.success) return null;
+  return new AppError('VALIDATION_FAILED', 'A job may carry only the data of a verification (ids only)', {
+    errors: parsed.error.issues.map((issue) => ({
+      field: issue.path.join('.') || 'body',
+      message: issue.message,
+    })),
+  });
+}
 
 /** The BullMQ dashboard (bull-board) at /admin/queues, behind HTTP Basic credentials. */
 export async function registerQueueDashboard(
@@ -73,7 +124,13 @@ export async function registerQueueDashboard(
       reply.header('www-authenticate', 'Basic realm="dbconn queues", charset="UTF-8"');
       return sendProblem(reply, new AppError('UNAUTHENTICATED', 'The queue dashboard needs its credentials'));
     });
+    scope.addHook('preHandler', async (req, reply) => {
+      const refused = refusedWrite(req);
+      if (refused) return sendProblem(reply, refused);
+    });
     scope.addHook('onSend', async (_req, reply, payload) => {
+      reply.header('content-security-policy', DASHBOARD_CSP);
+      reply.header('x-frame-options', 'DENY');
       const type = reply.getHeader('content-type');
       if (typeof payload !== 'string' || typeof type !== 'string' || !type.startsWith('text/html')) {
         return payload;

@@ -12,6 +12,7 @@ declare module 'fastify' {
 
 export const requestContext = (req: FastifyRequest, door: Door = 'rest'): RequestContext => ({
   organizationId: req.organizationId,
+  requestId: req.id,
   subject: req.subject,
   door,
   log: req.log,

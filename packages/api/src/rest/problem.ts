@@ -42,8 +42,12 @@ function describeParseError(error: Partial<FastifyError>): string {
     : 'The body is not valid JSON; send a JSON object';
 }
 
+/** The problem body, with the request id (also in the `X-Request-Id` header) to quote to an operator. */
 export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));
   for (const [name, value] of Object.entries(error.headers ?? {})) reply.header(name, value);
-  return reply.status(error.status).type('application/problem+json').send(toProblem(error));
+  return reply
+    .status(error.status)
+    .type('application/problem+json')
+    .send({ ...toProblem(error), requestId: reply.request.id });
 }

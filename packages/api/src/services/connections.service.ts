@@ -23,7 +23,7 @@ import {
 import type { Door, RequestContext } from '../context.js';
 import { assertDialTargetAllowed } from './dial-targets.js';
 import type { Limit, RateLimiter } from './rate-limiter.js';
-import { applySecretChanges, storedSecretsFor } from './secrets.js';
+import { secretsAfterChange } from './secrets.js';
 
 export interface ConnectionServiceDeps {
   store: ConnectionStore;
@@ -194,18 +194,13 @@ export class ConnectionService {
         changes.redial = true;
       }
     }
-    if (input.password || input.ssl !== undefined) {
+    // Refuses a new destination or weaker TLS that does not carry the password again.
+    const applied = secretsAfterChange(this.deps.keyring, current, input);
+    if (applied?.changed) {
       const sealCtx = { organizationId: current.organizationId, connectionId: current.id };
-      const applied = applySecretChanges(
-        storedSecretsFor(this.deps.keyring, current, input),
-        current.sslMode,
-        input,
-      );
-      if (applied.changed) {
-        changes.sealedSecrets = sealSecrets(this.deps.keyring, applied.secrets, sealCtx);
-        changes.sslMode = applied.sslMode;
-        changes.redial = changed = true;
-      }
+      changes.sealedSecrets = sealSecrets(this.deps.keyring, applied.secrets, sealCtx);
+      changes.sslMode = applied.sslMode;
+      changes.redial = changed = true;
     }
     return changed ? changes : null;
   }

@@ -24,7 +24,7 @@ import type { ProductScope } from './connections.service.js';
 import { assertDialTargetAllowed } from './dial-targets.js';
 import type { InteractiveClient } from './interactive.client.js';
 import type { RateLimiter } from './rate-limiter.js';
-import { applySecretChanges, storedSecretsFor } from './secrets.js';
+import { secretsAfterChange, storedSecretsFor } from './secrets.js';
 
 export interface VerificationServiceDeps {
   store: ConnectionStore;
@@ -210,8 +210,10 @@ export class VerificationService {
     }
     const record = await this.deps.store.findById({ organizationId: ctx.organizationId, ...scope }, input.id);
     if (!record) throw new AppError('NOT_FOUND', `connection ${input.id} was not found`);
-    const stored = storedSecretsFor(this.deps.keyring, record, input);
-    const { secrets, sslMode } = applySecretChanges(stored, record.sslMode, input);
+    const { secrets, sslMode } = secretsAfterChange(this.deps.keyring, record, input) ?? {
+      secrets: storedSecretsFor(this.deps.keyring, record, input),
+      sslMode: record.sslMode,
+    };
     const schema = input.schema === undefined ? record.schema : (input.schema ?? undefined);
     return {
       type: input.type ?? record.type,

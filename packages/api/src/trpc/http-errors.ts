@@ -20,7 +20,7 @@ export function sendRequestError(req: FastifyRequest, reply: FastifyReply, error
     error: {
       message: error.message,
       code: TRPC_ERROR_CODES_BY_KEY[ERROR_CATALOGUE[error.code].trpc],
-      data: { code: error.code, httpStatus: error.status, path },
+      data: { code: error.code, httpStatus: error.status, path, requestId: req.id },
     },
   });
   if (error.retryAfter !== undefined) reply.header('retry-after', String(error.retryAfter));

@@ -60,7 +60,7 @@ export function describeError(error: TRPCError): DescribedError {
 }
 
 const t = initTRPC.context<TrpcContext>().create({
-  errorFormatter({ shape, error }) {
+  errorFormatter({ shape, error, ctx }) {
     const { code, errors, extra, retryAfter } = describeError(error);
     return {
       ...shape,
@@ -80,6 +80,7 @@ const t = initTRPC.context<TrpcContext>().create({
         ...extra,
         ...(errors ? { errors } : {}),
         ...(retryAfter !== undefined ? { retryAfter } : {}),
+        ...(ctx ? { requestId: ctx.requestId } : {}),
         stack: undefined,
       },
     };

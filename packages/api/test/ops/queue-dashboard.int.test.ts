@@ -67,6 +67,94 @@ describe('queue dashboard at /admin/queues', () => {
   });
 });
 
+describe('the dashboard cannot be framed, load foreign code, or write arbitrary job data', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startApi(ADMIN);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const jobs = async () => (await h.queue.getJobs(['waiting', 'delayed', 'prioritized'])).filter(Boolean);
+
+  it('its page and API carry a content security policy with frame-ancestors none', async () => {
+    for (const path of ['/admin/queues', '/admin/queues/api/queues']) {
+      for (const headers of [GOOD, {}]) {
+        const res = await http(h, 'GET', path, { headers });
+        const csp = res.headers.get('content-security-policy') ?? '';
+        expect(csp, path).toContain("frame-ancestors 'none'");
+        expect(csp, path).toContain("script-src 'self'");
+        expect(csp, path).toContain("default-src 'self'");
+        expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+      }
+    }
+  });
+
+  it.each([
+    ['a dial target in the data', { host: '169.254.169.254', port: 80, password: 'x' }],
+    ['an extra field next to valid ids', { ...validJob(), host: 'evil.example' }],
+    ['no data at all', undefined],
+  ])('"add job" with %s answers 400 and adds nothing', async (_, data) => {
+    const before = (await jobs()).length;
+    const res = await http(h, 'POST', '/admin/queues/api/queues/verify/add', {
+      headers: GOOD,
+      body: { name: 'verify-connection', data, options: {} },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('VALIDATION_FAILED');
+    expect(res.body.errors.length).toBeGreaterThan(0);
+    expect((await jobs()).length).toBe(before);
+  });
+
+  it('"add job" with another job name or job options answers 400', async () => {
+    for (const body of [
+      { name: 'reverify-tick', data: validJob(), options: {} },
+      { name: 'verify-connection', data: validJob(), options: { delay: 1, jobId: 'x' } },
+    ]) {
+      const res = await http(h, 'POST', '/admin/queues/api/queues/verify/add', { headers: GOOD, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+    }
+  });
+
+  it('"add job" with the ids of a verification is allowed', async () => {
+    const res = await http(h, 'POST', '/admin/queues/api/queues/verify/add', {
+      headers: GOOD,
+      body: { name: 'verify-connection', data: validJob() },
+    });
+    expect(res.status).toBe(200);
+    expect((await jobs()).some((j) => j.data.connectionId === validJob().connectionId)).toBe(true);
+  });
+
+  it('"update data" of a job must keep it a verification', async () => {
+    const created = await createSeed(h, { configName: 'dashboard-update-data' });
+    const job = (await jobs()).find((j) => j.data.connectionId === created.body.id);
+    expect(job).toBeDefined();
+    const path = `/admin/queues/api/queues/verify/${encodeURIComponent(job?.id ?? '')}/update-data`;
+    const refused = await http(h, 'PATCH', path, {
+      headers: GOOD,
+      body: { jobData: { ...job?.data, host: '127.0.0.1', port: 6379 } },
+    });
+    expect(refused.status).toBe(400);
+    expect((await h.queue.getJob(job?.id ?? ''))?.data).toEqual(job?.data);
+    const allowed = await http(h, 'PATCH', path, {
+      headers: GOOD,
+      body: { jobData: { ...job?.data, reason: 'sweep' } },
+    });
+    expect(allowed.status, JSON.stringify(allowed.body)).toBe(200);
+    expect((await h.queue.getJob(job?.id ?? ''))?.data.reason).toBe('sweep');
+  });
+});
+
+function validJob() {
+  return {
+    connectionId: '01890000-0000-7000-8000-00000000d0b1',
+    organizationId: 'default',
+    dialVersion: 1,
+    reason: 'created',
+  };
+}
+
 describe('queue dashboard without credentials configured', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -23,7 +23,7 @@ describe('periodic re-verification', () => {
   });
 
   it('does nothing, without reading the store, when turned off', async () => {
-    const config = loadConfig({ REVERIFY_INTERVAL_MS: '0' });
+    const config = loadConfig({ NODE_ENV: 'test', REVERIFY_INTERVAL_MS: '0' });
     const store = {
       findDueForReverification: async () => {
         throw new Error('the store must not be read when re-verification is off');
