@@ -41,8 +41,29 @@ export interface OpenApiDocument {
   servers: { url: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, Partial<Record<Method, JsonObject>>>;
-  components: { schemas: Record<string, JsonSchema> };
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonObject> };
 }
+
+/**
+ * The bearer token of docs/contract.md §8. Every `/v1` operation names it; the probes opt out. The
+ * document is the same whether a deployment turns auth on or not (it describes the API, not one
+ * deployment's settings), so the description says when the token is asked for.
+ */
+const SECURITY_SCHEMES = {
+  bearerAuth: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      '`Authorization: Bearer <token>`, a JWT issued by the platform. Asked for when auth is on ' +
+      '(always in production): PLUGIN_AUTH_ENABLED (the Access Manager decides each call) and/or a ' +
+      'key source (AUTH_JWKS_URL, AUTH_JWT_VERIFY_CERT, AUTH_JWT_SECRET: the token is verified here). ' +
+      'With MULTI_TENANT_ENABLED its tenantId claim names the organization. 401 UNAUTHENTICATED ' +
+      '(missing or invalid token), 403 FORBIDDEN or TENANT_REQUIRED, 503 AUTH_UNAVAILABLE (the ' +
+      'Access Manager or the JWKS could not decide; fail closed).',
+  },
+} as const;
+const BEARER_SECURITY = [{ bearerAuth: [] }];
 
 /** The problem body of every error (RFC 9457), one `code` per catalogue entry. */
 export const FieldErrorSchema = z.object({
@@ -271,6 +292,8 @@ const ETAG = header('the connection version as an entity tag, for If-Match');
 const RETRY_AFTER = header('seconds to wait before retrying', { type: 'integer', minimum: 0 });
 /** Rate limited, a dependency down, no worker in time: each answer says when to try again. */
 const RETRY_AFTER_STATUSES = new Set([429, 503, 504]);
+/** RFC 6750: `Bearer` without a token, `Bearer error="invalid_token"` for one that does not verify. */
+const WWW_AUTHENTICATE = header('`Bearer`, or `Bearer error="invalid_token"` when the token was refused');
 
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 
@@ -298,6 +321,7 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, JsonObject>
     out[String(status)] = {
       description: group.map((c) => `${c}: ${ERROR_CATALOGUE[c].title}`).join('; '),
       ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+      ...(status === 401 ? { headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } } : {}),
       content: { 'application/problem+json': { schema: { allOf: [ref('Problem'), narrowed] } } },
     };
   }
@@ -319,6 +343,8 @@ const ALWAYS: ErrorCode[] = [
 ];
 /** Answers of a request whose body Fastify parses (POST, PATCH, DELETE); a broken one is MALFORMED_REQUEST. */
 const BODY: ErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+/** Answers of access control (docs/contract.md §8), on every `/v1` operation when auth is on. */
+const AUTH: ErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'TENANT_REQUIRED', 'AUTH_UNAVAILABLE'];
 /** Answers of work that goes through the worker (interactive queue) and the rate limiter. */
 const WORKER: ErrorCode[] = ['RATE_LIMITED', 'WORKER_TIMEOUT'];
 
@@ -333,8 +359,10 @@ interface OperationSpec {
   errors: ErrorCode[];
 }
 
+/** An operation of the API: behind the bearer token unless it is a probe. */
 function operation(spec: OperationSpec): JsonObject {
   const { status, description, schema, headers } = spec.success;
+  const isProbe = spec.tag === 'operations';
   return {
     operationId: spec.operationId,
     summary: spec.summary,
@@ -342,13 +370,15 @@ function operation(spec: OperationSpec): JsonObject {
     tags: [spec.tag ?? 'connections'],
     ...(spec.parameters?.length ? { parameters: spec.parameters } : {}),
     ...(spec.body ? { requestBody: { required: true, content: json(ref(spec.body)) } } : {}),
+    // Probes answer without a token: an empty list overrides any default.
+    security: isProbe ? [] : BEARER_SECURITY,
     responses: {
       [String(status)]: {
         description,
         ...(headers ? { headers } : {}),
         ...(schema ? { content: json(ref(schema)) } : {}),
       },
-      ...errorResponses([...new Set(spec.errors)]),
+      ...errorResponses([...new Set(isProbe ? spec.errors : [...AUTH, ...spec.errors])]),
     },
   };
 }
@@ -575,7 +605,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       { name: 'operations', description: 'probes' },
     ],
     paths: paths(),
-    components: { schemas: components() },
+    components: { schemas: components(), securitySchemes: SECURITY_SCHEMES },
   };
 }
 
