@@ -21,6 +21,8 @@ export function toConnection(record: ConnectionRecord): Connection {
     version: record.version,
     createdAt: record.createdAt.toISOString(),
     updatedAt: record.updatedAt.toISOString(),
+    ...(record.createdBy ? { createdBy: record.createdBy } : {}),
+    ...(record.updatedBy ? { updatedBy: record.updatedBy } : {}),
   };
 }
 

@@ -413,6 +413,13 @@ export const ConnectionSchema = z.object({
   version: z.number().int().positive(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
+  createdBy: z.string().optional().meta({
+    description: 'who created it: the token’s subject (`<owner>/<sub>` or `sub`); absent when auth was off',
+  }),
+  updatedBy: z.string().optional().meta({
+    description:
+      'who made the last change through the API (update, assign): the token’s subject; absent when auth was off for it',
+  }),
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
 

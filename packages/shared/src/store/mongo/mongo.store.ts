@@ -55,6 +55,8 @@ interface ConnectionDoc {
   updatedAt: Date;
   statusChangedAt: Date;
   lastVerifiedAt?: Date | null;
+  createdBy?: string | null;
+  updatedBy?: string | null;
   deleted: boolean;
   deletedAt: Date | null;
 }
@@ -87,6 +89,9 @@ const connectionSchema = new mongoose.Schema<ConnectionDoc>(
     updatedAt: { type: Date, required: true },
     statusChangedAt: { type: Date, required: true },
     lastVerifiedAt: { type: Date },
+    // The subject of the caller (never the token); absent for records written while auth was off.
+    createdBy: { type: String },
+    updatedBy: { type: String },
     deleted: { type: Boolean, required: true, default: false },
     deletedAt: { type: Date, default: null },
   },
@@ -229,6 +234,8 @@ export class MongoConnectionStore implements ConnectionStore {
     const $set: Partial<ConnectionDoc> = { updatedAt: now };
     const $unset: Partial<Record<keyof ConnectionDoc, 1>> = {};
     const $inc: Partial<Record<keyof ConnectionDoc, number>> = { version: 1 };
+    if (changes.updatedBy !== undefined) $set.updatedBy = changes.updatedBy;
+    else $unset.updatedBy = 1;
     if (changes.configName !== undefined) {
       $set.configName = changes.configName;
       $set.configNameKey = normaliseConfigName(changes.configName);
@@ -475,6 +482,8 @@ function toDoc(record: ConnectionRecord): ConnectionDoc {
     updatedAt: record.updatedAt,
     statusChangedAt: record.statusChangedAt,
     ...(record.lastVerifiedAt !== undefined ? { lastVerifiedAt: record.lastVerifiedAt } : {}),
+    ...(record.createdBy !== undefined ? { createdBy: record.createdBy } : {}),
+    ...(record.updatedBy !== undefined ? { updatedBy: record.updatedBy } : {}),
     deleted: false,
     deletedAt: null,
   };
@@ -503,6 +512,8 @@ function toRecord(doc: ConnectionDoc): ConnectionRecord {
     updatedAt: doc.updatedAt,
     statusChangedAt: doc.statusChangedAt,
     ...(doc.lastVerifiedAt != null ? { lastVerifiedAt: doc.lastVerifiedAt } : {}),
+    ...(doc.createdBy != null ? { createdBy: doc.createdBy } : {}),
+    ...(doc.updatedBy != null ? { updatedBy: doc.updatedBy } : {}),
   };
 }
 

@@ -28,7 +28,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const COLUMNS = `id, organization_id, config_name, product_name, type, host, port, database_name, user_name,
   schema, ssl_mode, sealed_secrets, metadata, status, verification, version, dial_version, created_at,
-  updated_at, status_changed_at, last_verified_at`;
+  updated_at, status_changed_at, last_verified_at, created_by, updated_by`;
 
 interface ConnectionRow {
   id: string;
@@ -52,6 +52,8 @@ interface ConnectionRow {
   updated_at: Date;
   status_changed_at: Date;
   last_verified_at: Date | null;
+  created_by: string | null;
+  updated_by: string | null;
 }
 
 /**
@@ -123,9 +125,9 @@ export class PostgresConnectionStore implements ConnectionStore {
     await this.query(
       `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host, port,
         database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, verification, version,
-        dial_version, created_at, updated_at, status_changed_at, last_verified_at)
+        dial_version, created_at, updated_at, status_changed_at, last_verified_at, created_by, updated_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19,
-        $20, $21, $22)`,
+        $20, $21, $22, $23, $24)`,
       [
         record.id,
         record.organizationId,
@@ -149,6 +151,8 @@ export class PostgresConnectionStore implements ConnectionStore {
         record.updatedAt,
         record.statusChangedAt,
         record.lastVerifiedAt ?? null,
+        record.createdBy ?? null,
+        record.updatedBy ?? null,
       ],
     );
   }
@@ -233,6 +237,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       sets.push(`${column} = $${params.length}${cast}`);
     };
     set('updated_at', now);
+    set('updated_by', changes.updatedBy ?? null);
     if (changes.configName !== undefined) {
       set('config_name', changes.configName);
       set('config_name_key', normaliseConfigName(changes.configName));
@@ -456,6 +461,8 @@ function toRecord(row: ConnectionRow): ConnectionRecord {
     updatedAt: row.updated_at,
     statusChangedAt: row.status_changed_at,
     ...(row.last_verified_at !== null ? { lastVerifiedAt: row.last_verified_at } : {}),
+    ...(row.created_by !== null ? { createdBy: row.created_by } : {}),
+    ...(row.updated_by !== null ? { updatedBy: row.updated_by } : {}),
   };
 }
 
