@@ -85,6 +85,8 @@ export class ConnectionService {
       createdAt: now,
       updatedAt: now,
       statusChangedAt: now,
+      createdBy: ctx.subject,
+      updatedBy: ctx.subject,
     };
     await this.underDialLimit(ctx, true, async () => {
       await this.deps.store.insert(record);
@@ -145,6 +147,7 @@ export class ConnectionService {
       }
       const changes = this.changesFor(current, input);
       if (!changes) return toConnection(current);
+      changes.updatedBy = ctx.subject;
       const updated = await this.underDialLimit(ctx, changes.redial, () =>
         this.deps.store.update(scope, id, changes, current.version),
       );
@@ -220,6 +223,7 @@ export class ConnectionService {
     const assigned = await this.deps.store.update({ ...scope, productName: null }, id, {
       productName,
       redial: false,
+      updatedBy: ctx.subject,
     });
     if (assigned) {
       ctx.log.info({ connectionId: id, productName }, 'connection assigned');

@@ -266,6 +266,43 @@ describe('access control with the Access Manager', () => {
     expect(am.asked).toEqual([]);
   });
 
+  it('records the subject, never the token, as createdBy and updatedBy through both doors', async () => {
+    const created = await http(h, 'POST', BASE, {
+      body: { ...seedBody(), configName: 'who-did-it' },
+      headers: authed({ 'x-product-name': 'my-product' }),
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ createdBy: 'acme/alice', updatedBy: 'acme/alice' });
+    const id = created.body.id as string;
+
+    const service = await sign(key, { claims: { sub: 'report-builder', type: 'application' } });
+    const updated = await connect(h.url, { token: service }).connections.update.mutate({
+      id,
+      metadata: { team: 'platform' },
+    });
+    expect(updated).toMatchObject({ createdBy: 'acme/alice', updatedBy: 'report-builder' });
+
+    const unassigned = await connect(h.url, { token }).connections.create.mutate({
+      ...seedBody(),
+      configName: 'who-assigned-it',
+    });
+    const assigned = await http(h, 'POST', `${BASE}/${unassigned.id}/assign`, {
+      headers: { ...bearer(service), 'x-product-name': 'my-product' },
+    });
+    expect(assigned.body).toMatchObject({ createdBy: 'acme/alice', updatedBy: 'report-builder' });
+
+    const read = await http(h, 'GET', `${BASE}/${id}`, { headers: authed() });
+    expect(read.body).toMatchObject({ createdBy: 'acme/alice', updatedBy: 'report-builder' });
+    const rows = (await h.rawRows()).filter((row) => row.id === id || row.id === unassigned.id);
+    expect(rows.map((row) => [row.created_by, row.updated_by])).toEqual([
+      ['acme/alice', 'report-builder'],
+      ['acme/alice', 'report-builder'],
+    ]);
+    const stored = JSON.stringify(await h.rawRows());
+    expect(stored).not.toContain(token);
+    expect(stored).not.toContain(service);
+  });
+
   it('never writes the token to the logs; the request lines carry the subject', async () => {
     await http(h, 'GET', BASE, { headers: authed() });
     const logs = h.logs.join('\n');

@@ -407,12 +407,23 @@ export const ConnectionSchema = z.object({
   schema: z.string().optional(),
   ssl: z.object({ mode: z.enum(SSL_MODES) }).optional(),
   metadata: z.record(z.string(), z.string()),
+  connectionUrl: z.string().meta({
+    description:
+      'the canonical connection string of this connection, without its password (docs/contract.md §12); accepted back as connectionString',
+  }),
   status: z.enum(CONNECTION_STATUSES),
   verification: VerificationSchema.optional(),
   lastVerifiedAt: z.iso.datetime().optional(),
   version: z.number().int().positive(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
+  createdBy: z.string().optional().meta({
+    description: 'who created it: the token’s subject (`<owner>/<sub>` or `sub`); absent when auth was off',
+  }),
+  updatedBy: z.string().optional().meta({
+    description:
+      'who made the last change through the API (update, assign): the token’s subject; absent when auth was off for it',
+  }),
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
 

@@ -61,6 +61,8 @@ const RECORD_KEYS = [
   'updatedAt',
   'statusChangedAt',
   'lastVerifiedAt',
+  'createdBy',
+  'updatedBy',
 ];
 
 const newOrganization = () => `org-${uuidv7()}`;
@@ -156,6 +158,8 @@ export function describeStoreContract(
           updatedAt: at('2024-05-01T10:00:01.456Z'),
           statusChangedAt: at('2024-05-01T10:00:01.000Z'),
           lastVerifiedAt: at('2024-05-01T10:00:00.000Z'),
+          createdBy: 'acme/alice',
+          updatedBy: 'service-reporter',
         });
         await store.insert(record);
         const found = await store.findById({ organizationId }, record.id);
@@ -169,7 +173,15 @@ export function describeStoreContract(
         const [record] = await seed(organizationId, {});
         const found = await store.findById({ organizationId }, record?.id ?? '');
         expect(found).toEqual(record);
-        for (const key of ['productName', 'schema', 'sslMode', 'verification', 'lastVerifiedAt']) {
+        for (const key of [
+          'productName',
+          'schema',
+          'sslMode',
+          'verification',
+          'lastVerifiedAt',
+          'createdBy',
+          'updatedBy',
+        ]) {
           expect(found?.[key as keyof ConnectionRecord]).toBeUndefined();
         }
         expect(found?.metadata).toEqual({});
@@ -543,6 +555,36 @@ export function describeStoreContract(
         expect(removed?.userName).toBe('other');
         const found = await store.findById({ organizationId }, record.id);
         expect(found).toEqual(removed);
+      });
+
+      it('records who made each change: createdBy stays, updatedBy is the last subject, cleared by an anonymous change', async () => {
+        const organizationId = newOrganization();
+        const record = { ...base(), organizationId, createdBy: 'acme/alice', updatedBy: 'acme/alice' };
+        await store.insert(record);
+        const byBob = await store.update({ organizationId }, record.id, {
+          metadata: { a: 'b' },
+          redial: false,
+          updatedBy: 'acme/bob',
+        });
+        expect(byBob).toMatchObject({ createdBy: 'acme/alice', updatedBy: 'acme/bob', version: 4 });
+        expect(await store.findById({ organizationId }, record.id)).toEqual(byBob);
+
+        // The worker's writes are nobody's change: both names stay.
+        expect(await store.markVerifying(organizationId, record.id, 2)).not.toBeNull();
+        const result = verificationResult('2024-01-02T00:00:00.000Z');
+        expect(await store.recordVerification(organizationId, record.id, 2, 'active', result)).toBe(true);
+        expect(await store.findById({ organizationId }, record.id)).toMatchObject({
+          createdBy: 'acme/alice',
+          updatedBy: 'acme/bob',
+        });
+
+        const anonymous = await store.update({ organizationId }, record.id, {
+          host: 'h2.invalid',
+          redial: true,
+        });
+        expect(anonymous?.createdBy).toBe('acme/alice');
+        expect(anonymous?.updatedBy).toBeUndefined();
+        expect(await store.findById({ organizationId }, record.id)).toEqual(anonymous);
       });
 
       it('sets a product, after which other products cannot see it', async () => {

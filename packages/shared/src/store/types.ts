@@ -35,6 +35,10 @@ export interface ConnectionRecord {
   /** When the status last changed; the sweeper finds stranded pending/verifying records by it. */
   statusChangedAt: Date;
   lastVerifiedAt?: Date | undefined;
+  /** The subject (never the token) that created it; absent when auth was off. */
+  createdBy?: string | undefined;
+  /** The subject of the last change made through the API; absent when auth was off for it. */
+  updatedBy?: string | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -90,6 +94,11 @@ export type ConnectionChanges = Partial<
 > & {
   /** True when a dialled field changed: bumps dialVersion and sets status back to pending. */
   redial: boolean;
+  /**
+   * Who makes the change (the subject). Always written: absent clears the previous one, so a
+   * change made while auth is off is never credited to the last known caller.
+   */
+  updatedBy?: string | undefined;
 };
 
 /**
@@ -102,6 +111,17 @@ export interface StrandedCursor {
   statusChangedAt: Date;
   id: string;
 }
+
+/** How a store talks to its database (STORE_TIMEOUT_MS, STORE_POOL_SIZE). */
+export interface StoreOptions {
+  /** Deadline of one store call, waiting for a pooled client included; then UNAVAILABLE. */
+  timeoutMs: number;
+  /** Clients kept at most. */
+  poolSize: number;
+}
+
+/** The configuration's defaults, for stores made outside a configured process (tests, scripts). */
+export const DEFAULT_STORE_OPTIONS: StoreOptions = { timeoutMs: 5_000, poolSize: 10 };
 
 export interface ConnectionStore {
   readonly kind: 'mongodb' | 'postgres';

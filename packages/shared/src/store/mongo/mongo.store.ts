@@ -13,15 +13,15 @@ import {
   type ConnectionRecord,
   type ConnectionStore,
   createdAtRange,
+  DEFAULT_STORE_OPTIONS,
   type ListResult,
   normaliseConfigName,
   type Scope,
   type SealedSecretsEntry,
+  type StoreOptions,
   type StrandedCursor,
 } from '../types.js';
 
-/** How long an operation waits for a reachable server before it fails (the driver's default is 30 s). */
-const SERVER_SELECTION_TIMEOUT_MS = 5_000;
 const CONFIG_NAME_INDEX = 'organization_config_name_live';
 
 /**
@@ -55,6 +55,8 @@ interface ConnectionDoc {
   updatedAt: Date;
   statusChangedAt: Date;
   lastVerifiedAt?: Date | null;
+  createdBy?: string | null;
+  updatedBy?: string | null;
   deleted: boolean;
   deletedAt: Date | null;
 }
@@ -87,6 +89,9 @@ const connectionSchema = new mongoose.Schema<ConnectionDoc>(
     updatedAt: { type: Date, required: true },
     statusChangedAt: { type: Date, required: true },
     lastVerifiedAt: { type: Date },
+    // The subject of the caller (never the token); absent for records written while auth was off.
+    createdBy: { type: String },
+    updatedBy: { type: String },
     deleted: { type: Boolean, required: true, default: false },
     deletedAt: { type: Date, default: null },
   },
@@ -126,16 +131,24 @@ export class MongoConnectionStore implements ConnectionStore {
   private readonly connection: Connection;
   private readonly model: Model<ConnectionDoc>;
 
-  constructor(url: string) {
+  constructor(url: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
+    // Every wait is bounded by STORE_TIMEOUT_MS unless the URL sets its own: finding a server
+    // (serverSelectionTimeoutMS), connecting (connectTimeoutMS), an answer on the socket
+    // (socketTimeoutMS: a silent socket is destroyed, never reused) and the server's own work
+    // (maxTimeMS on every query, set below).
+    const fromUrl = (name: string, value: number) =>
+      new RegExp(`[?&]${name}=`, 'i').test(url) ? {} : { [name]: value };
     this.connection = mongoose.createConnection(url, {
       // Fail fast when the server is away instead of queueing operations in memory.
       bufferCommands: false,
       autoIndex: false,
       autoCreate: false,
-      ...(/[?&]serverSelectionTimeoutMS=/i.test(url)
-        ? {}
-        : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS }),
+      ...fromUrl('serverSelectionTimeoutMS', options.timeoutMs),
+      ...fromUrl('connectTimeoutMS', options.timeoutMs),
+      ...fromUrl('socketTimeoutMS', options.timeoutMs),
+      ...fromUrl('maxPoolSize', options.poolSize),
     });
+    this.connection.set('maxTimeMS', options.timeoutMs);
     // Errors reach callers through each operation (as UNAVAILABLE); a listener also keeps a failed
     // first connection from becoming an unhandled rejection.
     this.connection.on('error', () => {});
@@ -229,6 +242,8 @@ export class MongoConnectionStore implements ConnectionStore {
     const $set: Partial<ConnectionDoc> = { updatedAt: now };
     const $unset: Partial<Record<keyof ConnectionDoc, 1>> = {};
     const $inc: Partial<Record<keyof ConnectionDoc, number>> = { version: 1 };
+    if (changes.updatedBy !== undefined) $set.updatedBy = changes.updatedBy;
+    else $unset.updatedBy = 1;
     if (changes.configName !== undefined) {
       $set.configName = changes.configName;
       $set.configNameKey = normaliseConfigName(changes.configName);
@@ -475,6 +490,8 @@ function toDoc(record: ConnectionRecord): ConnectionDoc {
     updatedAt: record.updatedAt,
     statusChangedAt: record.statusChangedAt,
     ...(record.lastVerifiedAt !== undefined ? { lastVerifiedAt: record.lastVerifiedAt } : {}),
+    ...(record.createdBy !== undefined ? { createdBy: record.createdBy } : {}),
+    ...(record.updatedBy !== undefined ? { updatedBy: record.updatedBy } : {}),
     deleted: false,
     deletedAt: null,
   };
@@ -503,14 +520,17 @@ function toRecord(doc: ConnectionDoc): ConnectionRecord {
     updatedAt: doc.updatedAt,
     statusChangedAt: doc.statusChangedAt,
     ...(doc.lastVerifiedAt != null ? { lastVerifiedAt: doc.lastVerifiedAt } : {}),
+    ...(doc.createdBy != null ? { createdBy: doc.createdBy } : {}),
+    ...(doc.updatedBy != null ? { updatedBy: doc.updatedBy } : {}),
   };
 }
 
 /**
  * Server error codes that mean "no usable primary right now" (shutdown, step-down, elections,
- * network trouble reported by a mongos): retrying later can succeed.
+ * network trouble reported by a mongos; 50 MaxTimeMSExpired: the server gave up at maxTimeMS, that
+ * is STORE_TIMEOUT_MS): retrying later can succeed.
  */
-const UNAVAILABLE_SERVER_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+const UNAVAILABLE_SERVER_CODES = new Set([6, 7, 50, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 
 function isConnectionFailure(error: unknown): boolean {
   const { mongo } = mongoose;

@@ -57,6 +57,15 @@ export const MIGRATIONS: Migration[] = [
         ON connections (last_verified_at, id) WHERE deleted_at IS NULL AND status IN ('active', 'failed')`,
     ],
   },
+  {
+    version: 3,
+    name: 'who created and last changed a connection',
+    statements: [
+      // The subject of the caller (never the token); NULL for records written while auth was off.
+      'ALTER TABLE connections ADD COLUMN IF NOT EXISTS created_by text',
+      'ALTER TABLE connections ADD COLUMN IF NOT EXISTS updated_by text',
+    ],
+  },
 ];
 
 /** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */
