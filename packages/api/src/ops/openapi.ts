@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import {
+  CONNECTION_STRING_MAX_LENGTH,
   ConnectionPageSchema,
   ConnectionSchema,
   ConnectionSchemaResponseSchema,
   ConnectionTypeSchema,
-  CreateConnectionInputSchema,
+  CreateConnectionRequestSchema,
   ERROR_CATALOGUE,
   ERROR_CODES,
   type ErrorCode,
@@ -14,8 +15,8 @@ import {
   SchemaValidationErrorSchema,
   SslModeSchema,
   TestResultSchema,
-  TestSettingsInputSchema,
-  UpdateConnectionInputSchema,
+  TestSettingsRequestSchema,
+  UpdateConnectionRequestSchema,
   ValidateSchemaInputSchema,
   ValidateSchemaResultSchema,
 } from '@dbconn/shared';
@@ -94,11 +95,56 @@ export const ReadySchema = z.object({ status: z.literal('ready') });
 
 /** Request-side schemas: converted as zod reads them (before transforms such as trim or upper-case). */
 const INPUT_COMPONENTS = {
-  CreateConnectionInput: CreateConnectionInputSchema,
-  UpdateConnectionInput: UpdateConnectionInputSchema,
-  TestSettingsInput: TestSettingsInputSchema,
+  CreateConnectionInput: CreateConnectionRequestSchema,
+  UpdateConnectionInput: UpdateConnectionRequestSchema,
+  TestSettingsInput: TestSettingsRequestSchema,
   ValidateSchemaInput: ValidateSchemaInputSchema,
 };
+
+/** The bodies that take `connectionString` (read into the fields before their rules run). */
+const WITH_CONNECTION_STRING = new Set([
+  'CreateConnectionInput',
+  'UpdateConnectionInput',
+  'TestSettingsInput',
+]);
+/** Fields a connection string can carry: not required of a body that gives one. */
+const CARRIED_BY_STRING = new Set(['type', 'host', 'port', 'databaseName', 'userName', 'password']);
+
+const CONNECTION_STRING_PROPERTY: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: CONNECTION_STRING_MAX_LENGTH,
+  writeOnly: true,
+  description:
+    'In place of (or beside) the fields it carries: postgres(ql)://, jdbc:postgresql://, mysql://, mariadb://, ' +
+    'jdbc:mysql://, sqlserver://, jdbc:sqlserver://, the ADO.NET form (Server=tcp:host,1433;…), ' +
+    'jdbc:oracle:thin:@//host:port/service, Oracle Easy Connect (host:port/service), mongodb://, mongodb+srv://. ' +
+    'Read into the fields before their rules apply; a field given both ways with different values is a 400 ' +
+    'naming both. Never stored, logged or echoed; its password is sealed like the password field.',
+};
+
+/**
+ * zod documents a preprocessed body as the object it checks after the string is read, so the
+ * document adds `connectionString` and drops the requirement of the fields the string can carry.
+ */
+function documentConnectionString(id: string, schema: JsonSchema): JsonSchema {
+  if (!WITH_CONNECTION_STRING.has(id)) return schema;
+  const properties = { ...(schema.properties as Record<string, JsonSchema>) };
+  properties.connectionString = CONNECTION_STRING_PROPERTY;
+  const required = (schema.required as string[] | undefined)?.filter((f) => !CARRIED_BY_STRING.has(f));
+  const { required: _r, ...rest } = schema;
+  return {
+    ...rest,
+    properties,
+    ...(required && required.length > 0 ? { required } : {}),
+    ...(required !== undefined
+      ? {
+          description:
+            'type, host, port, databaseName, userName and password are required unless connectionString carries them',
+        }
+      : {}),
+  };
+}
 
 /** Response-side schemas: converted as the service writes them. */
 const OUTPUT_COMPONENTS = {
@@ -157,7 +203,8 @@ function components(): Record<string, JsonSchema> {
       uri: (id) => `#/components/schemas/${id}`,
       override: (ctx) => describeInput(ctx.zodSchema, ctx.jsonSchema, io),
     });
-    for (const [id, schema] of Object.entries(schemas)) out[id] = strip(schema as JsonSchema);
+    for (const [id, schema] of Object.entries(schemas))
+      out[id] = documentConnectionString(id, strip(schema as JsonSchema));
   }
   return out;
 }

@@ -1,9 +1,9 @@
 import {
-  CreateConnectionInputSchema,
+  CreateConnectionRequestSchema,
   IdSchema,
   RestListConnectionsQuerySchema,
-  TestSettingsInputSchema,
-  UpdateConnectionInputSchema,
+  TestSettingsRequestSchema,
+  UpdateConnectionRequestSchema,
   ValidateSchemaInputSchema,
 } from '@dbconn/shared';
 import type { FastifyInstance } from 'fastify';
@@ -34,7 +34,7 @@ export function registerConnectionRoutes(
   app.post(CONNECTIONS_PATH, async (req, reply) => {
     const { productName, body } = parseRequest(
       req,
-      { body: { schema: CreateConnectionInputSchema, value: req.body } },
+      { body: { schema: CreateConnectionRequestSchema, value: req.body } },
       { required: true },
     );
     const created = await connections.create(requestContext(req), { ...body, productName });
@@ -76,7 +76,7 @@ export function registerConnectionRoutes(
   app.post(`${CONNECTIONS_PATH}/test`, async (req) => {
     const { productName, body } = parseRequest(
       req,
-      { body: { schema: TestSettingsInputSchema, value: req.body } },
+      { body: { schema: TestSettingsRequestSchema, value: req.body } },
       { required: false },
     );
     return verification.testSettings(requestContext(req), body, { productName });
@@ -124,7 +124,7 @@ export function registerConnectionRoutes(
       req,
       {
         params: { schema: IdParams, value: req.params },
-        body: { schema: UpdateConnectionInputSchema, value: req.body },
+        body: { schema: UpdateConnectionRequestSchema, value: req.body },
         ifMatch: { schema: IfMatchSchema, value: req.headers['if-match'], prefix: 'If-Match', header: true },
       },
       { required: false },
