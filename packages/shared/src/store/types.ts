@@ -112,6 +112,17 @@ export interface StrandedCursor {
   id: string;
 }
 
+/** How a store talks to its database (STORE_TIMEOUT_MS, STORE_POOL_SIZE). */
+export interface StoreOptions {
+  /** Deadline of one store call, waiting for a pooled client included; then UNAVAILABLE. */
+  timeoutMs: number;
+  /** Clients kept at most. */
+  poolSize: number;
+}
+
+/** The configuration's defaults, for stores made outside a configured process (tests, scripts). */
+export const DEFAULT_STORE_OPTIONS: StoreOptions = { timeoutMs: 5_000, poolSize: 10 };
+
 export interface ConnectionStore {
   readonly kind: 'mongodb' | 'postgres';
   /** Creates collections/tables and indexes; safe to run from several processes at once. */
