@@ -219,16 +219,18 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
 /** Every key of the Redis database the test uses (not only this server's prefix), whatever its type. */
 async function dumpAllOfRedis(h: Harness): Promise<string> {
   const values: unknown[] = [];
-  for await (const keys of h.redis.scanStream({ match: '*', count: 1000 })) {
+  const { redis } = h;
+  if (!('scanStream' in redis)) throw new Error('the canary reads one Redis server, not a Cluster');
+  for await (const keys of redis.scanStream({ match: '*', count: 1000 })) {
     for (const key of keys as string[]) {
-      const type = await h.redis.type(key);
+      const type = await redis.type(key);
       values.push(key);
-      if (type === 'string') values.push(await h.redis.getBuffer(key).then((b) => b?.toString('latin1')));
-      else if (type === 'hash') values.push(await h.redis.hgetall(key));
-      else if (type === 'list') values.push(await h.redis.lrange(key, 0, -1));
-      else if (type === 'set') values.push(await h.redis.smembers(key));
-      else if (type === 'zset') values.push(await h.redis.zrange(key, 0, -1, 'WITHSCORES'));
-      else if (type === 'stream') values.push(await h.redis.xrange(key, '-', '+'));
+      if (type === 'string') values.push(await redis.getBuffer(key).then((b) => b?.toString('latin1')));
+      else if (type === 'hash') values.push(await redis.hgetall(key));
+      else if (type === 'list') values.push(await redis.lrange(key, 0, -1));
+      else if (type === 'set') values.push(await redis.smembers(key));
+      else if (type === 'zset') values.push(await redis.zrange(key, 0, -1, 'WITHSCORES'));
+      else if (type === 'stream') values.push(await redis.xrange(key, '-', '+'));
       else if (type !== 'none') values.push(`unread type ${type}`);
     }
   }
