@@ -20,7 +20,7 @@ async function main() {
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
     );
   }
-  const store = await createStore(config.store.url);
+  const store = await createStore(config.store.url, config.store);
   await store.init();
   const redis = await connectRedis(config.redis.url);
   const verifyQueue = createVerifyQueue(redis, config.redis.prefix);

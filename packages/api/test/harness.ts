@@ -67,7 +67,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
     { level: config.log.level, name: 'api-test' },
     { write: (line: string) => void logs.push(line) },
   );
-  const store = await createStore(config.store.url);
+  const store = await createStore(config.store.url, config.store);
   await store.init();
   const redis = createRedis(config.redis.url);
   const queue = createVerifyQueue(redis, config.redis.prefix);

@@ -140,6 +140,11 @@ export const EnvSchema = z.object({
       'must be a mongodb://, mongodb+srv:// or postgres:// URL',
     )
     .default('mongodb://127.0.0.1:27017/dbconn'),
+  /**
+   * Days a connection's history (changes and verification outcomes) is kept: a TTL index on
+   * MongoDB, a periodic purge on PostgreSQL.
+   */
+  HISTORY_RETENTION_DAYS: int(90, 1, 3_650),
   /** Redis for the queues (and, later, rate limits and caches). */
   REDIS_URL: z
     .string()
@@ -368,7 +373,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.API_PORT,
       requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
     },
-    store: { url: e.STORE_URL },
+    store: { url: e.STORE_URL, historyRetentionDays: e.HISTORY_RETENTION_DAYS },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */
     secrets: { keys, usingTestKey: !e.MASTER_KEYS },

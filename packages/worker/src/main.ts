@@ -32,7 +32,7 @@ async function main(config: Config, log: Logger) {
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
     );
   }
-  const store = await createStore(config.store.url);
+  const store = await createStore(config.store.url, config.store);
   await store.init();
 
   // Fails fast while Redis is down (a schedule assertion is retried at the next reconnect or tick).

@@ -23,7 +23,7 @@ async function main(config: Config, log: Logger): Promise<number> {
       'MASTER_KEYS is not set (NODE_ENV=test): only the built-in test key is configured, nothing to rotate',
     );
   }
-  const store = await createStore(config.store.url);
+  const store = await createStore(config.store.url, config.store);
   try {
     await store.init();
     const report = await resealAll(store, { keys: config.secrets.keys }, log);

@@ -52,7 +52,7 @@ export async function openEnv(env: Record<string, string> = {}): Promise<Env> {
     { level: config.log.level, name: 'worker-test' },
     { write: (line: string) => void logs.push(line) },
   );
-  const store = await createStore(config.store.url);
+  const store = await createStore(config.store.url, config.store);
   await store.init();
   const redis = createRedis(config.redis.url);
   await waitUntilReady(redis);

@@ -1,20 +1,20 @@
-import type { ConnectionStore } from './types.js';
+import type { ConnectionStore, StoreOptions } from './types.js';
 
 export * from './types.js';
 
 /** Picks the store by the URL's scheme (docs/contract.md §10). Drivers load only for the store in use. */
-export async function createStore(url: string): Promise<ConnectionStore> {
+export async function createStore(url: string, options: StoreOptions = {}): Promise<ConnectionStore> {
   const scheme = new URL(url).protocol;
   switch (scheme) {
     case 'mongodb:':
     case 'mongodb+srv:': {
       const { MongoConnectionStore } = await import('./mongo/mongo.store.js');
-      return new MongoConnectionStore(url);
+      return new MongoConnectionStore(url, options);
     }
     case 'postgres:':
     case 'postgresql:': {
       const { PostgresConnectionStore } = await import('./postgres/postgres.store.js');
-      return new PostgresConnectionStore(url);
+      return new PostgresConnectionStore(url, options);
     }
     default:
       throw new Error(`STORE_URL scheme ${scheme} is not supported (use mongodb:// or postgres://)`);
