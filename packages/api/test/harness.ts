@@ -37,6 +37,11 @@ export interface Harness {
   logs: string[];
   /** The raw rows of the store's table, as PostgreSQL returns them. */
   rawRows(): Promise<Record<string, unknown>[]>;
+  /**
+   * Every row of every table in this server's store schema (whatever tables the migrations made),
+   * as one text in a fixed order: two dumps are equal exactly when nothing was written between them.
+   */
+  storeDump(): Promise<string>;
   /** Makes a connection's stored secrets unreadable, as if sealed under a master key version since removed. */
   damageSecrets(id: string): Promise<void>;
   close(): Promise<void>;
@@ -94,6 +99,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
     redisDump: () => dumpRedis(redis, config.redis.prefix),
     logs,
     rawRows: async () => (await admin.query(`SELECT * FROM "${schema}".connections`)).rows,
+    storeDump: () => dumpStore(admin, schema),
     damageSecrets: async (id) => {
       await admin.query(
         `UPDATE "${schema}".connections SET sealed_secrets = 'v9.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' WHERE id = $1`,
@@ -112,7 +118,21 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
   };
 }
 
-/** The seed's create body (../shared/seed/create-connection.txt), verbatim but for a CA that parses. */
+async function dumpStore(admin: pg.Client, schema: string): Promise<string> {
+  const tables = await admin.query<{ name: string }>(
+    `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+    [schema],
+  );
+  const dump: Record<string, unknown> = {};
+  for (const { name } of tables.rows) {
+    const rows = await admin.query(
+      `SELECT coalesce(jsonb_agg(to_jsonb(t) ORDER BY to_jsonb(t)::text), '[]') AS rows FROM "${schema}"."${name}" t`,
+    );
+    dump[name] = rows.rows[0]?.rows;
+  }
+  return JSON.stringify(dump);
+}
+
 async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
   const values: unknown[] = [];
   for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
@@ -130,6 +150,7 @@ async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
   return JSON.stringify(values);
 }
 
+/** The seed's create body (../shared/seed/create-connection.txt), verbatim but for a CA that parses. */
 export const seedBody = () => ({
   configName: 'production-db',
   type: 'POSTGRESQL',

@@ -145,6 +145,17 @@ export const EnvSchema = z.object({
    * MongoDB, a periodic purge on PostgreSQL.
    */
   HISTORY_RETENTION_DAYS: int(90, 1, 3_650),
+  /**
+   * Deadline of every store call (waiting for a pooled client included): past it the call fails
+   * with 503 UNAVAILABLE and a client that may still have the call on the wire is destroyed, so a
+   * frozen or silent store never hangs a request nor keeps a pooled client for good.
+   */
+  STORE_TIMEOUT_MS: int(5_000, 100, 600_000),
+  /**
+   * Store clients one process keeps at most (PostgreSQL pool `max`, MongoDB `maxPoolSize`). Size it
+   * to the concurrent requests the process serves times the store calls each one holds a client for.
+   */
+  STORE_POOL_SIZE: int(10, 1, 1_000),
   /** Redis for the queues (and, later, rate limits and caches). */
   REDIS_URL: z
     .string()
@@ -373,7 +384,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.API_PORT,
       requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
     },
-    store: { url: e.STORE_URL, historyRetentionDays: e.HISTORY_RETENTION_DAYS },
+    store: {
+      url: e.STORE_URL,
+      timeoutMs: e.STORE_TIMEOUT_MS,
+      poolSize: e.STORE_POOL_SIZE,
+      historyRetentionDays: e.HISTORY_RETENTION_DAYS,
+    },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
     /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */
     secrets: { keys, usingTestKey: !e.MASTER_KEYS },

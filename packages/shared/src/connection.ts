@@ -1,3 +1,4 @@
+import { toConnectionUrl } from './connection-string/url.js';
 import type { Connection, ConnectionType } from './schemas/connection.schema.js';
 import type { ConnectionRecord, VerificationTally } from './store/types.js';
 
@@ -18,6 +19,7 @@ export function toConnection(record: ConnectionRecord, tally: VerificationTally 
     ...(record.schema ? { schema: record.schema } : {}),
     ...(record.sslMode ? { ssl: { mode: record.sslMode } } : {}),
     metadata: record.metadata,
+    connectionUrl: toConnectionUrl({ ...record, sslMode: record.sslMode }),
     status: record.status,
     ...(record.verification ? { verification: record.verification } : {}),
     ...(record.lastVerifiedAt ? { lastVerifiedAt: record.lastVerifiedAt.toISOString() } : {}),
@@ -33,11 +35,11 @@ export function toConnection(record: ConnectionRecord, tally: VerificationTally 
 
 /**
  * Metadata keys an engine dials with (docs/contract.md §4, engine extras): the Oracle service name and the
- * MongoDB authentication database. Changing one changes what is dialled, as a new host would.
+ * MongoDB authentication database and whether the host is an SRV name (`mongodb+srv://`). Changing one changes what is dialled, as a new host would.
  */
 export const DIALLED_METADATA_KEYS: Readonly<Partial<Record<ConnectionType, readonly string[]>>> = {
   ORACLE: ['serviceName'],
-  MONGODB: ['authSource'],
+  MONGODB: ['authSource', 'srv'],
 };
 
 /** Whether replacing `before` by `after` changes a metadata key that connections of `type` dial with. */

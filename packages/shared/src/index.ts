@@ -1,5 +1,6 @@
 export * from './config.js';
 export * from './connection.js';
+export * from './connection-string/index.js';
 export * from './crypto/reseal.js';
 export * from './crypto/seal.js';
 export * from './egress/index.js';

@@ -8,6 +8,10 @@ export const REDACT_PATHS = [
   'password',
   '*.password',
   '*.*.password',
+  // A connection string carries the password (docs/contract.md §12).
+  'connectionString',
+  '*.connectionString',
+  '*.*.connectionString',
   'ssl.ca',
   'ssl.cert',
   'ssl.key',

@@ -19,7 +19,7 @@ import { createWorkerMetrics, keepSchedules, startOpsServer } from './ops/index.
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
 import { createInteractiveHandlers } from './processors/interactive.processor.js';
-import { resolverLookup } from './verify/network.js';
+import { resolverLookup, resolverSrv } from './verify/network.js';
 import { startWorker } from './worker.js';
 
 /**
@@ -46,7 +46,9 @@ async function main(config: Config, log: Logger) {
   // What every dial shares: the service's own endpoints (never dialled) and the resolver.
   const dialEnvironment = {
     selfTargets: new SelfTargets(selfTargetsOf(config.selfEndpoints), compileEgressPolicy(config.egress)),
-    ...(config.dns.servers.length > 0 ? { lookup: resolverLookup(config.dns.servers) } : {}),
+    ...(config.dns.servers.length > 0
+      ? { lookup: resolverLookup(config.dns.servers), srvLookup: resolverSrv(config.dns.servers) }
+      : {}),
   };
   const prefix = config.redis.prefix;
   const processorDeps = {

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import {
+  CONNECTION_STRING_MAX_LENGTH,
   ConnectionPageSchema,
   ConnectionSchema,
   ConnectionSchemaResponseSchema,
   ConnectionTypeSchema,
-  CreateConnectionInputSchema,
+  CreateConnectionRequestSchema,
   ERROR_CATALOGUE,
   ERROR_CODES,
   type ErrorCode,
@@ -16,8 +17,8 @@ import {
   SchemaValidationErrorSchema,
   SslModeSchema,
   TestResultSchema,
-  TestSettingsInputSchema,
-  UpdateConnectionInputSchema,
+  TestSettingsRequestSchema,
+  UpdateConnectionRequestSchema,
   ValidateSchemaInputSchema,
   ValidateSchemaResultSchema,
 } from '@dbconn/shared';
@@ -42,8 +43,29 @@ export interface OpenApiDocument {
   servers: { url: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, Partial<Record<Method, JsonObject>>>;
-  components: { schemas: Record<string, JsonSchema> };
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonObject> };
 }
+
+/**
+ * The bearer token of docs/contract.md §8. Every `/v1` operation names it; the probes opt out. The
+ * document is the same whether a deployment turns auth on or not (it describes the API, not one
+ * deployment's settings), so the description says when the token is asked for.
+ */
+const SECURITY_SCHEMES = {
+  bearerAuth: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      '`Authorization: Bearer <token>`, a JWT issued by the platform. Asked for when auth is on ' +
+      '(always in production): PLUGIN_AUTH_ENABLED (the Access Manager decides each call) and/or a ' +
+      'key source (AUTH_JWKS_URL, AUTH_JWT_VERIFY_CERT, AUTH_JWT_SECRET: the token is verified here). ' +
+      'With MULTI_TENANT_ENABLED its tenantId claim names the organization. 401 UNAUTHENTICATED ' +
+      '(missing or invalid token), 403 FORBIDDEN or TENANT_REQUIRED, 503 AUTH_UNAVAILABLE (the ' +
+      'Access Manager or the JWKS could not decide; fail closed).',
+  },
+} as const;
+const BEARER_SECURITY = [{ bearerAuth: [] }];
 
 /** The problem body of every error (RFC 9457), one `code` per catalogue entry. */
 export const FieldErrorSchema = z.object({
@@ -75,11 +97,56 @@ export const ReadySchema = z.object({ status: z.literal('ready') });
 
 /** Request-side schemas: converted as zod reads them (before transforms such as trim or upper-case). */
 const INPUT_COMPONENTS = {
-  CreateConnectionInput: CreateConnectionInputSchema,
-  UpdateConnectionInput: UpdateConnectionInputSchema,
-  TestSettingsInput: TestSettingsInputSchema,
+  CreateConnectionInput: CreateConnectionRequestSchema,
+  UpdateConnectionInput: UpdateConnectionRequestSchema,
+  TestSettingsInput: TestSettingsRequestSchema,
   ValidateSchemaInput: ValidateSchemaInputSchema,
 };
+
+/** The bodies that take `connectionString` (read into the fields before their rules run). */
+const WITH_CONNECTION_STRING = new Set([
+  'CreateConnectionInput',
+  'UpdateConnectionInput',
+  'TestSettingsInput',
+]);
+/** Fields a connection string can carry: not required of a body that gives one. */
+const CARRIED_BY_STRING = new Set(['type', 'host', 'port', 'databaseName', 'userName', 'password']);
+
+const CONNECTION_STRING_PROPERTY: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: CONNECTION_STRING_MAX_LENGTH,
+  writeOnly: true,
+  description:
+    'In place of (or beside) the fields it carries: postgres(ql)://, jdbc:postgresql://, mysql://, mariadb://, ' +
+    'jdbc:mysql://, sqlserver://, jdbc:sqlserver://, the ADO.NET form (Server=tcp:host,1433;…), ' +
+    'jdbc:oracle:thin:@//host:port/service, Oracle Easy Connect (host:port/service), mongodb://, mongodb+srv://. ' +
+    'Read into the fields before their rules apply; a field given both ways with different values is a 400 ' +
+    'naming both. Never stored, logged or echoed; its password is sealed like the password field.',
+};
+
+/**
+ * zod documents a preprocessed body as the object it checks after the string is read, so the
+ * document adds `connectionString` and drops the requirement of the fields the string can carry.
+ */
+function documentConnectionString(id: string, schema: JsonSchema): JsonSchema {
+  if (!WITH_CONNECTION_STRING.has(id)) return schema;
+  const properties = { ...(schema.properties as Record<string, JsonSchema>) };
+  properties.connectionString = CONNECTION_STRING_PROPERTY;
+  const required = (schema.required as string[] | undefined)?.filter((f) => !CARRIED_BY_STRING.has(f));
+  const { required: _r, ...rest } = schema;
+  return {
+    ...rest,
+    properties,
+    ...(required && required.length > 0 ? { required } : {}),
+    ...(required !== undefined
+      ? {
+          description:
+            'type, host, port, databaseName, userName and password are required unless connectionString carries them',
+        }
+      : {}),
+  };
+}
 
 /** Response-side schemas: converted as the service writes them. */
 const OUTPUT_COMPONENTS = {
@@ -139,7 +206,8 @@ function components(): Record<string, JsonSchema> {
       uri: (id) => `#/components/schemas/${id}`,
       override: (ctx) => describeInput(ctx.zodSchema, ctx.jsonSchema, io),
     });
-    for (const [id, schema] of Object.entries(schemas)) out[id] = strip(schema as JsonSchema);
+    for (const [id, schema] of Object.entries(schemas))
+      out[id] = documentConnectionString(id, strip(schema as JsonSchema));
   }
   return out;
 }
@@ -244,6 +312,8 @@ const ETAG = header('the connection version as an entity tag, for If-Match');
 const RETRY_AFTER = header('seconds to wait before retrying', { type: 'integer', minimum: 0 });
 /** Rate limited, a dependency down, no worker in time: each answer says when to try again. */
 const RETRY_AFTER_STATUSES = new Set([429, 503, 504]);
+/** RFC 6750: `Bearer` without a token, `Bearer error="invalid_token"` for one that does not verify. */
+const WWW_AUTHENTICATE = header('`Bearer`, or `Bearer error="invalid_token"` when the token was refused');
 
 const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
 
@@ -271,6 +341,7 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, JsonObject>
     out[String(status)] = {
       description: group.map((c) => `${c}: ${ERROR_CATALOGUE[c].title}`).join('; '),
       ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+      ...(status === 401 ? { headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } } : {}),
       content: { 'application/problem+json': { schema: { allOf: [ref('Problem'), narrowed] } } },
     };
   }
@@ -292,6 +363,8 @@ const ALWAYS: ErrorCode[] = [
 ];
 /** Answers of a request whose body Fastify parses (POST, PATCH, DELETE); a broken one is MALFORMED_REQUEST. */
 const BODY: ErrorCode[] = ['PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
+/** Answers of access control (docs/contract.md §8), on every `/v1` operation when auth is on. */
+const AUTH: ErrorCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'TENANT_REQUIRED', 'AUTH_UNAVAILABLE'];
 /** Answers of work that goes through the worker (interactive queue) and the rate limiter. */
 const WORKER: ErrorCode[] = ['RATE_LIMITED', 'WORKER_TIMEOUT'];
 
@@ -306,8 +379,10 @@ interface OperationSpec {
   errors: ErrorCode[];
 }
 
+/** An operation of the API: behind the bearer token unless it is a probe. */
 function operation(spec: OperationSpec): JsonObject {
   const { status, description, schema, headers } = spec.success;
+  const isProbe = spec.tag === 'operations';
   return {
     operationId: spec.operationId,
     summary: spec.summary,
@@ -315,13 +390,15 @@ function operation(spec: OperationSpec): JsonObject {
     tags: [spec.tag ?? 'connections'],
     ...(spec.parameters?.length ? { parameters: spec.parameters } : {}),
     ...(spec.body ? { requestBody: { required: true, content: json(ref(spec.body)) } } : {}),
+    // Probes answer without a token: an empty list overrides any default.
+    security: isProbe ? [] : BEARER_SECURITY,
     responses: {
       [String(status)]: {
         description,
         ...(headers ? { headers } : {}),
         ...(schema ? { content: json(ref(schema)) } : {}),
       },
-      ...errorResponses([...new Set(spec.errors)]),
+      ...errorResponses([...new Set(isProbe ? spec.errors : [...AUTH, ...spec.errors])]),
     },
   };
 }
@@ -559,7 +636,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       { name: 'operations', description: 'probes' },
     ],
     paths: paths(),
-    components: { schemas: components() },
+    components: { schemas: components(), securitySchemes: SECURITY_SCHEMES },
   };
 }
 

@@ -1,10 +1,10 @@
 import {
-  CreateConnectionInputSchema,
+  CreateConnectionRequestSchema,
   HistoryQuerySchema,
   IdSchema,
   RestListConnectionsQuerySchema,
-  TestSettingsInputSchema,
-  UpdateConnectionInputSchema,
+  TestSettingsRequestSchema,
+  UpdateConnectionRequestSchema,
   ValidateSchemaInputSchema,
 } from '@dbconn/shared';
 import type { FastifyInstance } from 'fastify';
@@ -37,7 +37,7 @@ export function registerConnectionRoutes(
   app.post(CONNECTIONS_PATH, async (req, reply) => {
     const { productName, body } = parseRequest(
       req,
-      { body: { schema: CreateConnectionInputSchema, value: req.body } },
+      { body: { schema: CreateConnectionRequestSchema, value: req.body } },
       { required: true },
     );
     const created = await connections.create(requestContext(req), { ...body, productName });
@@ -79,7 +79,7 @@ export function registerConnectionRoutes(
   app.post(`${CONNECTIONS_PATH}/test`, async (req) => {
     const { productName, body } = parseRequest(
       req,
-      { body: { schema: TestSettingsInputSchema, value: req.body } },
+      { body: { schema: TestSettingsRequestSchema, value: req.body } },
       { required: false },
     );
     return verification.testSettings(requestContext(req), body, { productName });
@@ -139,7 +139,7 @@ export function registerConnectionRoutes(
       req,
       {
         params: { schema: IdParams, value: req.params },
-        body: { schema: UpdateConnectionInputSchema, value: req.body },
+        body: { schema: UpdateConnectionRequestSchema, value: req.body },
         ifMatch: { schema: IfMatchSchema, value: req.headers['if-match'], prefix: 'If-Match', header: true },
       },
       { required: false },

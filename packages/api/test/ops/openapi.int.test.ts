@@ -8,6 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredRoutes } from '../../src/ops/index.js';
 import { toOpenApiPath } from '../../src/ops/openapi.js';
 import { CONNECTIONS_PATH } from '../../src/rest/connections.rest.js';
+import {
+  AUDIENCE,
+  bearer,
+  type FakeAccessManager,
+  ISSUER,
+  makeKey,
+  sign,
+  startFakeAccessManager,
+} from '../auth/fixtures.js';
 import { startWorkerProcess, type WorkerProcess } from '../e2e/worker-process.js';
 import { createSeed, type Harness, http, PG_URL, type Reply, seedBody, startApi } from '../harness.js';
 
@@ -322,5 +331,100 @@ describe('/openapi.json with a worker: the answers that need a dial', () => {
     });
     expect(valid.status).toBe(200);
     check('post', `${base}/validate-schema`, valid);
+  });
+});
+
+describe('/openapi.json with auth on: the bearer scheme and the answers of access control', () => {
+  let h: Harness;
+  let am: FakeAccessManager;
+  let doc: Json;
+  let check: ReturnType<typeof responseValidator>;
+  const base = CONNECTIONS_PATH;
+
+  beforeAll(async () => {
+    am = await startFakeAccessManager();
+    const key = await makeKey('ES256');
+    h = await startApi({
+      PLUGIN_AUTH_ENABLED: 'true',
+      PLUGIN_AUTH_ADDRESS: am.url,
+      AUTH_JWT_VERIFY_CERT: key.pem,
+      AUTH_JWT_ISSUER: ISSUER,
+      AUTH_JWT_AUDIENCE: AUDIENCE,
+      MULTI_TENANT_ENABLED: 'true',
+    });
+    doc = (await http(h, 'GET', '/openapi.json')).body;
+    check = responseValidator(doc);
+    // Tokens for the answers below, signed once.
+    tokens.good = await sign(key, { claims: { tenantId: 'acme' } });
+    tokens.noTenant = await sign(key);
+    tokens.expired = await sign(key, { claims: { tenantId: 'acme' }, expiresIn: -3600 });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await am?.close();
+  });
+  const tokens = { good: '', noTenant: '', expired: '' };
+
+  it('declares the bearer scheme, names it on every /v1 operation, and leaves the probes open', () => {
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+    });
+    const operations = Object.entries(doc.paths as Record<string, Json>).flatMap(([path, ops]) =>
+      Object.entries(ops as Record<string, Json>).map(([method, op]) => [`${method} ${path}`, op] as const),
+    );
+    for (const [at, op] of operations) {
+      if (at.includes(' /v1/')) {
+        expect(op.security, at).toEqual([{ bearerAuth: [] }]);
+        for (const [status, codes] of [
+          ['401', ['UNAUTHENTICATED']],
+          ['403', ['FORBIDDEN', 'TENANT_REQUIRED']],
+          ['503', ['AUTH_UNAVAILABLE']],
+        ] as const) {
+          const documented = op.responses[status]?.content['application/problem+json'].schema.allOf[1];
+          expect(documented?.properties.code.enum, `${at} ${status}`).toEqual(
+            expect.arrayContaining([...codes]),
+          );
+        }
+        expect(op.responses['401'].headers['WWW-Authenticate'], at).toBeDefined();
+        expect(op.responses['503'].headers['Retry-After'], at).toBeDefined();
+      } else {
+        expect(op.security, at).toEqual([]);
+      }
+    }
+  });
+
+  it('describes the real answers: 401 without or with a bad token, 403 TENANT_REQUIRED and FORBIDDEN, 503 AUTH_UNAVAILABLE', async () => {
+    const byId = `${base}/{id}`;
+    const missing = await http(h, 'GET', base);
+    expect(missing.status).toBe(401);
+    check('get', base, missing);
+    const expired = await http(h, 'GET', base, { headers: bearer(tokens.expired) });
+    expect(expired.body.code).toBe('UNAUTHENTICATED');
+    check('get', base, expired);
+    const noTenant = await http(h, 'GET', base, { headers: bearer(tokens.noTenant) });
+    expect(noTenant.body.code).toBe('TENANT_REQUIRED');
+    check('get', base, noTenant);
+    am.behave('deny');
+    const denied = await http(h, 'DELETE', `${base}/0190d7a0-0000-7000-8000-000000000000`, {
+      headers: bearer(tokens.good),
+    });
+    expect(denied.body.code).toBe('FORBIDDEN');
+    check('delete', byId, denied);
+    am.behave('status-500');
+    const down = await http(h, 'POST', base, {
+      body: seedBody(),
+      headers: { ...bearer(tokens.good), 'x-product-name': 'p' },
+    });
+    expect(down.body.code).toBe('AUTH_UNAVAILABLE');
+    check('post', base, down);
+    am.behave('allow');
+    const created = await http(h, 'POST', base, {
+      body: seedBody(),
+      headers: { ...bearer(tokens.good), 'x-product-name': 'p' },
+    });
+    expect(created.body.createdBy).toBe('acme/alice');
+    check('post', base, created);
   });
 });

@@ -1,267 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { CONNECTION_STRING_FORMS as FORMS, SECRET } from '../../test/fixtures/connection-strings.js';
 import { SSL_MODES } from '../schemas/connection.schema.js';
 import { ConnectionStringError, parseConnectionString } from './parse.js';
 import { toConnectionUrl } from './url.js';
 
-const SECRET = 'Pa$$w0rd;with:odd@chars';
 const pct = encodeURIComponent(SECRET);
-
-/** Every form the service reads, with the fields it must come out as. */
-const FORMS: [string, string, Record<string, unknown>][] = [
-  [
-    'postgres:// with sslmode',
-    `postgres://report:${pct}@db.example.com:5433/sales?sslmode=verify-full`,
-    {
-      type: 'POSTGRESQL',
-      host: 'db.example.com',
-      port: 5433,
-      databaseName: 'sales',
-      userName: 'report',
-      password: SECRET,
-      ssl: { mode: 'verify-full' },
-    },
-  ],
-  [
-    'postgresql:// without port, search_path in options',
-    'postgresql://report@db.example.com/sales?options=-c%20search_path%3Dmarts',
-    {
-      type: 'POSTGRESQL',
-      host: 'db.example.com',
-      port: 5432,
-      databaseName: 'sales',
-      userName: 'report',
-      schema: 'marts',
-    },
-  ],
-  [
-    'postgres:// with an IPv6 literal',
-    'postgres://u:p@[2001:db8::5]:5432/db?sslmode=require',
-    {
-      type: 'POSTGRESQL',
-      host: '2001:db8::5',
-      port: 5432,
-      databaseName: 'db',
-      userName: 'u',
-      password: 'p',
-      ssl: { mode: 'require' },
-    },
-  ],
-  [
-    'jdbc:postgresql:// with user, password and currentSchema as parameters',
-    `jdbc:postgresql://db.example.com:5432/sales?user=report&password=${pct}&currentSchema=marts&sslmode=disable`,
-    {
-      type: 'POSTGRESQL',
-      host: 'db.example.com',
-      port: 5432,
-      databaseName: 'sales',
-      userName: 'report',
-      password: SECRET,
-      schema: 'marts',
-      ssl: { mode: 'disable' },
-    },
-  ],
-  [
-    'mysql:// with ssl-mode',
-    `mysql://report:${pct}@mysql.example.com:3307/shop?ssl-mode=VERIFY_IDENTITY`,
-    {
-      type: 'MYSQL',
-      host: 'mysql.example.com',
-      port: 3307,
-      databaseName: 'shop',
-      userName: 'report',
-      password: SECRET,
-      ssl: { mode: 'verify-full' },
-    },
-  ],
-  [
-    'mariadb:// without port',
-    'mariadb://report:pw@maria.example.com/shop',
-    {
-      type: 'MYSQL',
-      host: 'maria.example.com',
-      port: 3306,
-      databaseName: 'shop',
-      userName: 'report',
-      password: 'pw',
-    },
-  ],
-  [
-    'jdbc:mysql:// with sslMode and credentials as parameters',
-    `jdbc:mysql://mysql.example.com:3306/shop?user=report&password=${pct}&sslMode=REQUIRED`,
-    {
-      type: 'MYSQL',
-      host: 'mysql.example.com',
-      port: 3306,
-      databaseName: 'shop',
-      userName: 'report',
-      password: SECRET,
-      ssl: { mode: 'require' },
-    },
-  ],
-  [
-    'jdbc:mysql:// with the old useSSL',
-    'jdbc:mysql://mysql.example.com/shop?user=r&password=p&useSSL=false',
-    {
-      type: 'MYSQL',
-      host: 'mysql.example.com',
-      port: 3306,
-      databaseName: 'shop',
-      userName: 'r',
-      password: 'p',
-      ssl: { mode: 'disable' },
-    },
-  ],
-  [
-    'sqlserver:// URL form',
-    `sqlserver://sa:${pct}@sql.example.com:14330?database=erp&encrypt=true&TrustServerCertificate=true`,
-    {
-      type: 'SQL_SERVER',
-      host: 'sql.example.com',
-      port: 14330,
-      databaseName: 'erp',
-      userName: 'sa',
-      password: SECRET,
-      ssl: { mode: 'require' },
-    },
-  ],
-  [
-    'sqlserver:// with JDBC properties',
-    'sqlserver://sql.example.com:1433;databaseName=erp;user=sa;password=p;encrypt=strict',
-    {
-      type: 'SQL_SERVER',
-      host: 'sql.example.com',
-      port: 1433,
-      databaseName: 'erp',
-      userName: 'sa',
-      password: 'p',
-      ssl: { mode: 'verify-full' },
-    },
-  ],
-  [
-    'jdbc:sqlserver:// with a braced password',
-    'jdbc:sqlserver://sql.example.com:1433;databaseName=erp;user=sa;password={a;b}}c};encrypt=false',
-    {
-      type: 'SQL_SERVER',
-      host: 'sql.example.com',
-      port: 1433,
-      databaseName: 'erp',
-      userName: 'sa',
-      password: 'a;b}c',
-      ssl: { mode: 'disable' },
-    },
-  ],
-  [
-    'ADO.NET with tcp: and a port',
-    'Server=tcp:sql.example.com,1433;Database=erp;User Id=sa;Password=p;Encrypt=true',
-    {
-      type: 'SQL_SERVER',
-      host: 'sql.example.com',
-      port: 1433,
-      databaseName: 'erp',
-      userName: 'sa',
-      password: 'p',
-      ssl: { mode: 'verify-full' },
-    },
-  ],
-  [
-    'ADO.NET with synonyms and a quoted password',
-    `Data Source=sql.example.com;Initial Catalog=erp;UID=sa;PWD="${SECRET.replaceAll('"', '""')}";TrustServerCertificate=True;Encrypt=Mandatory`,
-    {
-      type: 'SQL_SERVER',
-      host: 'sql.example.com',
-      port: 1433,
-      databaseName: 'erp',
-      userName: 'sa',
-      password: SECRET,
-      ssl: { mode: 'require' },
-    },
-  ],
-  [
-    'ADO.NET with a named instance and its port',
-    "Server=sql.example.com\\REPORTS,1544;Database=erp;User Id=sa;Password='it''s'",
-    {
-      type: 'SQL_SERVER',
-      host: 'sql.example.com',
-      port: 1544,
-      databaseName: 'erp',
-      userName: 'sa',
-      password: "it's",
-    },
-  ],
-  [
-    'jdbc:oracle:thin:@// with credentials',
-    'jdbc:oracle:thin:scott/tiger@//ora.example.com:1522/FREEPDB1',
-    {
-      type: 'ORACLE',
-      host: 'ora.example.com',
-      port: 1522,
-      databaseName: 'FREEPDB1',
-      userName: 'scott',
-      password: 'tiger',
-    },
-  ],
-  [
-    'jdbc:oracle:thin:@// without credentials',
-    'jdbc:oracle:thin:@//ora.example.com/ORCLPDB.example.com',
-    { type: 'ORACLE', host: 'ora.example.com', port: 1521, databaseName: 'ORCLPDB.example.com' },
-  ],
-  [
-    'Oracle Easy Connect',
-    'ora.example.com:1521/FREEPDB1',
-    { type: 'ORACLE', host: 'ora.example.com', port: 1521, databaseName: 'FREEPDB1' },
-  ],
-  [
-    'Oracle Easy Connect over TCPS with a server type',
-    'tcps://ora.example.com:2484/sales.example.com:dedicated',
-    {
-      type: 'ORACLE',
-      host: 'ora.example.com',
-      port: 2484,
-      databaseName: 'sales.example.com',
-      ssl: { mode: 'require' },
-    },
-  ],
-  [
-    'oracle:// (the canonical form)',
-    'oracle://scott:tiger@ora.example.com:1521/FREEPDB1?sslmode=verify-ca',
-    {
-      type: 'ORACLE',
-      host: 'ora.example.com',
-      port: 1521,
-      databaseName: 'FREEPDB1',
-      userName: 'scott',
-      password: 'tiger',
-      ssl: { mode: 'verify-ca' },
-    },
-  ],
-  [
-    'mongodb:// with authSource and tls',
-    `mongodb://app:${pct}@mongo.example.com:27018/app?authSource=admin&tls=true`,
-    {
-      type: 'MONGODB',
-      host: 'mongo.example.com',
-      port: 27018,
-      databaseName: 'app',
-      userName: 'app',
-      password: SECRET,
-      ssl: { mode: 'verify-full' },
-      metadata: { authSource: 'admin' },
-    },
-  ],
-  [
-    'mongodb:// with tlsInsecure',
-    'mongodb://app:pw@mongo.example.com/app?tls=true&tlsInsecure=true',
-    {
-      type: 'MONGODB',
-      host: 'mongo.example.com',
-      port: 27017,
-      databaseName: 'app',
-      userName: 'app',
-      password: 'pw',
-      ssl: { mode: 'require' },
-    },
-  ],
-];
 
 describe('parseConnectionString', () => {
   it.each(FORMS)('reads %s', (_name, input, expected) => {
@@ -281,7 +24,7 @@ describe('parseConnectionString', () => {
     ],
     ['a host given as a parameter', 'postgresql://u:p@h/db?host=other', /host/],
     ['several MongoDB hosts', 'mongodb://u:p@a:27017,b:27017/db', /several hosts/],
-    ['mongodb+srv', 'mongodb+srv://u:p@cluster.example.com/db', /mongodb\+srv/],
+    ['mongodb+srv with a port', 'mongodb+srv://u:p@cluster.example.com:27017/db', /mongodb\+srv/],
     ['an unknown sslmode', 'postgres://u:p@h/db?sslmode=maybe', /not an SSL mode/],
     ['Windows authentication', 'Server=h;Database=d;Integrated Security=SSPI', /integrated/],
     ['an instance without a port', 'Server=h\\INST;Database=d;User Id=u;Password=p', /instance/],
@@ -333,6 +76,23 @@ describe('toConnectionUrl', () => {
     { type: 'ORACLE', databaseName: 'FREEPDB1', schema: 'REPORTER' },
     { type: 'MONGODB', databaseName: 'app', metadata: { authSource: 'admin' } },
   ] as const;
+
+  it('writes an SRV name as mongodb+srv:// without a port, and reads it back', () => {
+    const url = toConnectionUrl({
+      type: 'MONGODB',
+      host: 'cluster0.example.net',
+      port: 27017,
+      databaseName: 'app',
+      userName: 'app',
+      sslMode: 'verify-full',
+      metadata: { srv: 'true' },
+    });
+    expect(url).toBe('mongodb+srv://app@cluster0.example.net/app?tls=true');
+    expect(parseConnectionString(url)).toMatchObject({
+      host: 'cluster0.example.net',
+      metadata: { srv: 'true' },
+    });
+  });
 
   it.each(engines.flatMap((engine) => [undefined, ...SSL_MODES].map((sslMode) => ({ ...engine, sslMode }))))(
     'is read back to the same fields: $type with ssl $sslMode',

@@ -48,8 +48,9 @@ const fail = (message: string): never => {
  * `jdbc:postgresql://`, `mysql://`, `mariadb://`, `jdbc:mysql://`, `jdbc:mariadb://`,
  * `sqlserver://` (URL or JDBC-style properties), `jdbc:sqlserver://`, the ADO.NET form
  * (`Server=tcp:host,1433;Database=…;User Id=…;Password=…`), `jdbc:oracle:thin:@//host:port/service`,
- * Oracle Easy Connect (`host:port/service`, `tcps://host:port/service`), `oracle://` and
- * `mongodb://`. Throws ConnectionStringError naming what is wrong, never quoting the input.
+ * Oracle Easy Connect (`host:port/service`, `tcps://host:port/service`), `oracle://`,
+ * `mongodb://` and `mongodb+srv://` (kept as the SRV name with `metadata.srv`: the worker looks the
+ * members up in its dns stage, under the egress policy). Throws ConnectionStringError naming what is wrong, never quoting the input.
  */
 export function parseConnectionString(input: string): ConnectionStringFields {
   const text = input.trim();
@@ -71,12 +72,7 @@ export function parseConnectionString(input: string): ConnectionStringFields {
   }
   if (startsWith('jdbc:oracle:thin:')) return oracleThin(text.slice('jdbc:oracle:thin:'.length));
   if (startsWith('oracle://')) return oracleUrl(text);
-  if (startsWith('mongodb+srv://')) {
-    fail(
-      'mongodb+srv:// strings are not supported yet: give one member as mongodb://host:port (the SRV lookup is not done by this service yet)',
-    );
-  }
-  if (startsWith('mongodb://')) return mongo(text);
+  if (startsWith('mongodb://', 'mongodb+srv://')) return mongo(text);
   if (startsWith('tcp://', 'tcps://'))
     return (
       easyConnect(text) ??
@@ -524,11 +520,18 @@ function oracleUrl(text: string): ConnectionStringFields {
 
 // ---- MongoDB
 
-function mongoSsl(params: URLSearchParams): SslMode | undefined {
+/**
+ * The metadata key that marks a MongoDB host as an SRV name (`mongodb+srv://`): the worker asks for
+ * `_mongodb._tcp.<host>` and dials a member it finds, so the port field is not dialled.
+ */
+export const MONGODB_SRV_METADATA_KEY = 'srv';
+
+function mongoSsl(params: URLSearchParams, isSrv: boolean): SslMode | undefined {
   const modeText = param(params, 'sslmode');
   if (modeText !== undefined) return sslMode(modeText, 'sslmode');
   const tls = param(params, 'tls', 'ssl');
-  if (tls === undefined) return undefined;
+  // The MongoDB drivers turn TLS on for +srv unless the string says tls=false.
+  if (tls === undefined) return isSrv ? 'verify-full' : undefined;
   if (isFalse(tls)) return 'disable';
   if (!isTrue(tls)) return fail('connectionString tls must be true or false');
   const insecure = [param(params, 'tlsInsecure'), param(params, 'tlsAllowInvalidCertificates')].some(
@@ -544,7 +547,9 @@ function mongo(text: string): ConnectionStringFields {
   try {
     parsed = new ConnectionString(text);
   } catch {
-    return fail('connectionString is not a valid mongodb:// URL (percent-encode @ : / in the password)');
+    return fail(
+      'connectionString is not a valid mongodb:// or mongodb+srv:// URL (percent-encode @ : / in the password; +srv takes one name and no port)',
+    );
   }
   if (parsed.hosts.length !== 1) {
     fail(
@@ -558,6 +563,10 @@ function mongo(text: string): ConnectionStringFields {
     : [hostPort.split(':')[0] as string, hostPort.split(':')[1]];
   const params = parsed.searchParams as unknown as URLSearchParams;
   const authSource = param(params, 'authSource');
+  const metadata: Record<string, string> = {
+    ...(authSource ? { authSource } : {}),
+    ...(parsed.isSRV ? { [MONGODB_SRV_METADATA_KEY]: 'true' } : {}),
+  };
   return build('MONGODB', {
     host: decode(host, 'host'),
     port: port(portText, 'MONGODB'),
@@ -565,7 +574,7 @@ function mongo(text: string): ConnectionStringFields {
     userName: parsed.username ? decode(parsed.username, 'user') : undefined,
     password: parsed.password ? decode(parsed.password, 'password') : undefined,
     schema: param(params, 'schema'),
-    ssl: mongoSsl(params),
-    metadata: authSource ? { authSource } : undefined,
+    ssl: mongoSsl(params, parsed.isSRV),
+    metadata,
   });
 }

@@ -76,6 +76,9 @@ export function toConnectionUrl(fields: ConnectionUrlFields): string {
       if (authSource) params.set('authSource', authSource);
       if (sslMode) setAll(params, MONGODB_TLS[sslMode] ?? { sslmode: sslMode });
       if (schema) params.set('schema', schema);
+      // An SRV name has no port of its own: the members' ports come from the SRV records.
+      if (fields.metadata?.srv === 'true')
+        return withQuery(`mongodb+srv://${enc(userName)}@${hostPart(host)}/${enc(databaseName)}`, params);
       return withQuery(`mongodb://${authority}/${enc(databaseName)}`, params);
     }
     default: {

@@ -407,6 +407,10 @@ export const ConnectionSchema = z.object({
   schema: z.string().optional(),
   ssl: z.object({ mode: z.enum(SSL_MODES) }).optional(),
   metadata: z.record(z.string(), z.string()),
+  connectionUrl: z.string().meta({
+    description:
+      'the canonical connection string of this connection, without its password (docs/contract.md §12); accepted back as connectionString',
+  }),
   status: z.enum(CONNECTION_STATUSES),
   verification: VerificationSchema.optional(),
   lastVerifiedAt: z.iso.datetime().optional(),

@@ -1,9 +1,12 @@
-import type { ConnectionStore, StoreOptions } from './types.js';
+import { type ConnectionStore, DEFAULT_STORE_OPTIONS, type StoreOptions } from './types.js';
 
 export * from './types.js';
 
 /** Picks the store by the URL's scheme (docs/contract.md §10). Drivers load only for the store in use. */
-export async function createStore(url: string, options: StoreOptions = {}): Promise<ConnectionStore> {
+export async function createStore(
+  url: string,
+  options: StoreOptions = DEFAULT_STORE_OPTIONS,
+): Promise<ConnectionStore> {
   const scheme = new URL(url).protocol;
   switch (scheme) {
     case 'mongodb:':

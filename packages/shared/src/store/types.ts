@@ -134,6 +134,19 @@ export interface StrandedCursor {
   id: string;
 }
 
+/** How a store talks to its database (STORE_TIMEOUT_MS, STORE_POOL_SIZE). */
+export interface StoreOptions {
+  /** Deadline of one store call, waiting for a pooled client included; then UNAVAILABLE. */
+  timeoutMs: number;
+  /** Clients kept at most. */
+  poolSize: number;
+  /** Days a history entry is kept (HISTORY_RETENTION_DAYS); 90 when not given. */
+  historyRetentionDays?: number;
+}
+
+/** The configuration's defaults, for stores made outside a configured process (tests, scripts). */
+export const DEFAULT_STORE_OPTIONS: StoreOptions = { timeoutMs: 5_000, poolSize: 10 };
+
 export interface ConnectionStore {
   readonly kind: 'mongodb' | 'postgres';
   /** Creates collections/tables and indexes; safe to run from several processes at once. */
@@ -251,12 +264,6 @@ export interface ConnectionStore {
   ): Promise<Map<string, VerificationTally>>;
   /** Deletes entries older than the retention; the number deleted (MongoDB's TTL index does it there: 0). */
   purgeHistory(now?: Date): Promise<number>;
-}
-
-/** Options every store takes besides its URL. */
-export interface StoreOptions {
-  /** Days a history entry is kept (HISTORY_RETENTION_DAYS). */
-  historyRetentionDays?: number;
 }
 
 export const DEFAULT_HISTORY_RETENTION_DAYS = 90;

@@ -14,6 +14,10 @@ import type { TlsPolicy } from './ssl-options.js';
 
 /** Resolves a host name to its addresses (the dns stage's lookup). */
 export type HostLookup = (host: string) => Promise<string[]>;
+/** SRV records of a name (`mongodb+srv://`), as node's resolveSrv returns them. */
+export type SrvLookup = (
+  name: string,
+) => Promise<{ name: string; port: number; priority: number; weight: number }[]>;
 
 export interface VerifyOptions {
   /** Deadline of the whole verification. */
@@ -34,6 +38,8 @@ export interface VerifyOptions {
    * chosen addresses with it.
    */
   lookup?: HostLookup;
+  /** SRV records for `mongodb+srv://` names (the dns stage); node's resolveSrv by default. */
+  srvLookup?: SrvLookup;
   /** Receives the cause of unexpected errors and the egress rule behind a refusal; never shown to users. */
   log?: Logger;
 }

@@ -38,7 +38,7 @@ export interface VerifyConnectionProcessorDeps {
   onVerified?: (engine: ConnectionType, verification: Verification, queue: QueueName) => void;
 }
 
-export type DialEnvironment = Pick<VerifyOptions, 'selfTargets' | 'lookup'>;
+export type DialEnvironment = Pick<VerifyOptions, 'selfTargets' | 'lookup' | 'srvLookup'>;
 
 /**
  * What a finished job leaves in Redis as its return value (BullMQ keeps it in clear text: codes

@@ -4,6 +4,7 @@ import {
   type EgressPolicy,
   type EgressPolicyConfig,
   type FailureContext,
+  MONGODB_SRV_METADATA_KEY,
   VERIFICATION_CODES,
   type VerificationCode,
 } from '@dbconn/shared';
@@ -17,7 +18,7 @@ import type {
   VerifyOptions,
 } from '../engines/types.js';
 import { StageFailure } from '../failures/stage-failure.js';
-import { openSocket, resolveAllowed } from './network.js';
+import { openSocket, resolveAllowed, resolveSrvAllowed } from './network.js';
 import { StageRunner } from './stage-runner.js';
 
 /** How long one release (a polite close) may take before the dial returns anyway. */
@@ -37,6 +38,10 @@ function egressPolicy(config: EgressPolicyConfig): EgressPolicy {
 /** The schema a dial checks (docs/contract.md §4): the connection's, else the engine's default. The one place this is decided. */
 const effectiveSchema = (engine: EngineAdapter, settings: DialSettings) =>
   settings.schema ?? engine.defaultSchema(settings);
+
+/** A `mongodb+srv://` connection: its host is an SRV name, looked up in the dns stage. */
+const isSrvName = (settings: DialSettings) =>
+  settings.type === 'MONGODB' && settings.metadata[MONGODB_SRV_METADATA_KEY] === 'true';
 
 /** Releases registered by the stages; run once, whatever the outcome, and never throw. */
 class Releases {
@@ -109,10 +114,12 @@ export async function dial<T>(
   finalStep: FinalStep<T>,
 ): Promise<DialOutcome<T>>;
 export async function dial<T>(
-  settings: DialSettings,
+  given: DialSettings,
   options: VerifyOptions,
   finalStep?: FinalStep<T>,
 ): Promise<DialOutcome<T | undefined>> {
+  /** The settings as dialled: an SRV name's target replaces its host and port after the dns stage. */
+  let settings = given;
   const startedAt = performance.now();
   const checkedAt = new Date().toISOString();
   const stages = new StageRunner(options, startedAt);
@@ -128,18 +135,26 @@ export async function dial<T>(
     const loaded = await loadEngine(settings.type);
     engine = loaded;
     schema = effectiveSchema(loaded, settings);
-    const addresses = await stages.run('dns', () =>
-      resolveAllowed(settings.host, policy, {
-        log: options.log,
-        lookup: options.lookup,
-        organizationId: options.organizationId,
-        self: options.selfTargets && {
-          targets: options.selfTargets,
-          port: settings.port,
-          database: settings.databaseName,
-        },
-      }),
-    );
+    const resolveOptions = {
+      log: options.log,
+      lookup: options.lookup,
+      organizationId: options.organizationId,
+      self: options.selfTargets && {
+        targets: options.selfTargets,
+        port: settings.port,
+        database: settings.databaseName,
+      },
+    };
+    const addresses = await stages.run('dns', async () => {
+      if (!isSrvName(settings)) return resolveAllowed(settings.host, policy, resolveOptions);
+      const target = await resolveSrvAllowed(settings.host, policy, {
+        ...resolveOptions,
+        srvLookup: options.srvLookup,
+      });
+      // TLS checks the target's name, as the MongoDB drivers do for +srv members.
+      settings = { ...settings, host: target.host, port: target.port };
+      return target.addresses;
+    });
     const { socket, address } = await stages.run('tcp', async (signal) => {
       const opened = await openSocket(addresses, settings.port, signal);
       // A socket that connects after the deadline still has to be closed.

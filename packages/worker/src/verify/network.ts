@@ -1,4 +1,4 @@
-import { lookup, Resolver } from 'node:dns/promises';
+import { lookup, Resolver, resolveSrv } from 'node:dns/promises';
 import { connect, isIP, type Socket } from 'node:net';
 import {
   type EgressPolicy,
@@ -8,7 +8,7 @@ import {
   type SelfTargets,
   type VerificationCode,
 } from '@dbconn/shared';
-import type { HostLookup } from '../engines/types.js';
+import type { HostLookup, SrvLookup } from '../engines/types.js';
 import { fail } from '../failures/stage-failure.js';
 
 /** getaddrinfo / c-ares codes → dns stage codes. */
@@ -74,6 +74,15 @@ export function resolverLookup(servers: readonly string[]): HostLookup {
   };
 }
 
+/** SRV records through the given DNS servers (DNS_SERVERS), as resolverLookup does for addresses. */
+export function resolverSrv(servers: readonly string[]): SrvLookup {
+  return async (name) => {
+    const resolver = new Resolver({ timeout: 2_000, tries: 2 });
+    resolver.setServers([...servers]);
+    return resolver.resolveSrv(name);
+  };
+}
+
 /** What the dns stage needs besides the host: who the dial is for, and where it goes. */
 export interface ResolveOptions {
   log?: Logger | undefined;
@@ -121,6 +130,50 @@ export async function resolveAllowed(
     if (!decision.allowed) throw refuse(decision.rule, address);
   }
   return addresses;
+}
+
+/** The parent domain of an SRV name: `cluster0.example.net` → `example.net` (MongoDB's SRV rule). */
+const parentDomain = (name: string) => name.toLowerCase().replace(/\.$/, '').split('.').slice(1).join('.');
+
+/**
+ * The dns stage of a `mongodb+srv://` name (docs/contract.md §12): asks for `_mongodb._tcp.<name>`,
+ * refuses a target outside the name's parent domain (the MongoDB drivers' rule: the records must
+ * not send the dial elsewhere), and checks every target — its name and every address — under the
+ * egress policy as resolveAllowed does for a host. The dial goes to the first target in priority
+ * order (lowest priority, then highest weight); what it returns is all it may dial.
+ */
+export async function resolveSrvAllowed(
+  name: string,
+  policy: EgressPolicy,
+  options: ResolveOptions & { srvLookup?: SrvLookup | undefined } = {},
+): Promise<{ host: string; port: number; addresses: string[] }> {
+  const { log, organizationId } = options;
+  const byName = policy.checkName(name, organizationId);
+  if (byName && !byName.allowed) {
+    log?.info({ host: name, rule: byName.rule }, 'egress policy refused a host');
+    throw fail('HOST_FORBIDDEN');
+  }
+  let records: { name: string; port: number; priority: number; weight: number }[];
+  try {
+    records = await (options.srvLookup ?? resolveSrv)(`_mongodb._tcp.${name}`);
+  } catch (error) {
+    throw fail(DNS_ERROR_CODES[codeOf(error)] ?? 'DNS_TEMPORARY', error);
+  }
+  if (records.length === 0) throw fail('DNS_NOT_FOUND');
+  const domain = parentDomain(name);
+  const ordered = [...records].sort((a, b) => a.priority - b.priority || b.weight - a.weight);
+  const checked: { host: string; port: number; addresses: string[] }[] = [];
+  for (const record of ordered) {
+    const target = record.name.replace(/\.$/, '');
+    if (domain === '' || !target.toLowerCase().endsWith(`.${domain}`)) {
+      log?.info({ host: name, target, rule: 'srv-target-outside-domain' }, 'egress policy refused a host');
+      throw fail('HOST_FORBIDDEN');
+    }
+    const self = options.self && { ...options.self, port: record.port };
+    const addresses = await resolveAllowed(target, policy, { ...options, self });
+    checked.push({ host: target, port: record.port, addresses });
+  }
+  return checked[0] as { host: string; port: number; addresses: string[] };
 }
 
 /**

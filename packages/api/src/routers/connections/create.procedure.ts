@@ -1,10 +1,14 @@
-import { CreateConnectionInputSchema, ProductNameSchema } from '@dbconn/shared';
+import { CreateConnectionInputSchema, ProductNameSchema, withConnectionString } from '@dbconn/shared';
 import { authorizedProcedure } from '../../trpc/trpc.js';
 
-/** tRPC takes the product as an input field; without one, internal apps create unassigned connections. */
-export const CreateConnectionProcedureInput = CreateConnectionInputSchema.extend({
-  productName: ProductNameSchema.optional(),
-});
+/**
+ * tRPC takes the product as an input field; without one, internal apps create unassigned
+ * connections. `connectionString` may stand in for the fields it carries.
+ */
+export const CreateConnectionProcedureInput = withConnectionString(
+  CreateConnectionInputSchema.extend({ productName: ProductNameSchema.optional() }),
+  'create',
+);
 
 export const createConnection = authorizedProcedure
   .input(CreateConnectionProcedureInput)

@@ -1,4 +1,4 @@
-import { ProductNameSchema, TestSettingsInputSchema } from '@dbconn/shared';
+import { ProductNameSchema, TestSettingsInputSchema, withConnectionString } from '@dbconn/shared';
 import { authorizedProcedure } from '../../trpc/trpc.js';
 import { ConnectionRefInput } from './get.procedure.js';
 
@@ -7,9 +7,10 @@ export const testConnection = authorizedProcedure
   .input(ConnectionRefInput)
   .mutation(({ ctx, input }) => ctx.verification.test(ctx, input.id, input));
 
-export const TestSettingsProcedureInput = TestSettingsInputSchema.safeExtend({
-  productName: ProductNameSchema.optional(),
-});
+export const TestSettingsProcedureInput = withConnectionString(
+  TestSettingsInputSchema.safeExtend({ productName: ProductNameSchema.optional() }),
+  'trial',
+);
 
 /** connections.testSettings: try settings that are never stored (before saving, or before a rotation). */
 export const testSettings = authorizedProcedure

@@ -1,13 +1,24 @@
-import { IdSchema, ProductNameSchema, UpdateConnectionInputSchema } from '@dbconn/shared';
+import {
+  IdSchema,
+  ProductNameSchema,
+  UpdateConnectionInputSchema,
+  withConnectionString,
+} from '@dbconn/shared';
 import { z } from 'zod';
 import { authorizedProcedure } from '../../trpc/trpc.js';
 
-/** `productName` scopes the call (as X-Product-Name does on REST); `expectedVersion` is If-Match. */
-export const UpdateConnectionProcedureInput = UpdateConnectionInputSchema.extend({
-  id: IdSchema,
-  productName: ProductNameSchema.optional(),
-  expectedVersion: z.number().int().positive().optional(),
-});
+/**
+ * `productName` scopes the call (as X-Product-Name does on REST); `expectedVersion` is If-Match;
+ * `connectionString` may stand in for the fields it carries.
+ */
+export const UpdateConnectionProcedureInput = withConnectionString(
+  UpdateConnectionInputSchema.extend({
+    id: IdSchema,
+    productName: ProductNameSchema.optional(),
+    expectedVersion: z.number().int().positive().optional(),
+  }),
+  'change',
+);
 
 export const updateConnection = authorizedProcedure
   .input(UpdateConnectionProcedureInput)

@@ -14,6 +14,7 @@ import {
   type ConnectionStore,
   createdAtRange,
   DEFAULT_HISTORY_RETENTION_DAYS,
+  DEFAULT_STORE_OPTIONS,
   type HistoryRecord,
   historyCutoff,
   type ListResult,
@@ -25,8 +26,6 @@ import {
   type VerificationTally,
 } from '../types.js';
 
-/** How long an operation waits for a reachable server before it fails (the driver's default is 30 s). */
-const SERVER_SELECTION_TIMEOUT_MS = 5_000;
 const CONFIG_NAME_INDEX = 'organization_config_name_live';
 
 /**
@@ -178,17 +177,25 @@ export class MongoConnectionStore implements ConnectionStore {
   private readonly history: Model<HistoryDoc>;
   private readonly historyRetentionDays: number;
 
-  constructor(url: string, options: StoreOptions = {}) {
+  constructor(url: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
     this.historyRetentionDays = options.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS;
+    // Every wait is bounded by STORE_TIMEOUT_MS unless the URL sets its own: finding a server
+    // (serverSelectionTimeoutMS), connecting (connectTimeoutMS), an answer on the socket
+    // (socketTimeoutMS: a silent socket is destroyed, never reused) and the server's own work
+    // (maxTimeMS on every query, set below).
+    const fromUrl = (name: string, value: number) =>
+      new RegExp(`[?&]${name}=`, 'i').test(url) ? {} : { [name]: value };
     this.connection = mongoose.createConnection(url, {
       // Fail fast when the server is away instead of queueing operations in memory.
       bufferCommands: false,
       autoIndex: false,
       autoCreate: false,
-      ...(/[?&]serverSelectionTimeoutMS=/i.test(url)
-        ? {}
-        : { serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS }),
+      ...fromUrl('serverSelectionTimeoutMS', options.timeoutMs),
+      ...fromUrl('connectTimeoutMS', options.timeoutMs),
+      ...fromUrl('socketTimeoutMS', options.timeoutMs),
+      ...fromUrl('maxPoolSize', options.poolSize),
     });
+    this.connection.set('maxTimeMS', options.timeoutMs);
     // Errors reach callers through each operation (as UNAVAILABLE); a listener also keeps a failed
     // first connection from becoming an unhandled rejection.
     this.connection.on('error', () => {});
@@ -681,9 +688,10 @@ function toHistoryRecord(doc: HistoryDoc): HistoryRecord {
 
 /**
  * Server error codes that mean "no usable primary right now" (shutdown, step-down, elections,
- * network trouble reported by a mongos): retrying later can succeed.
+ * network trouble reported by a mongos; 50 MaxTimeMSExpired: the server gave up at maxTimeMS, that
+ * is STORE_TIMEOUT_MS): retrying later can succeed.
  */
-const UNAVAILABLE_SERVER_CODES = new Set([6, 7, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
+const UNAVAILABLE_SERVER_CODES = new Set([6, 7, 50, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
 
 function isConnectionFailure(error: unknown): boolean {
   const { mongo } = mongoose;

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
 import { describeStoreContract, makeTestRecord } from '../contract.js';
+import { DEFAULT_STORE_OPTIONS } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresConnectionStore } from './postgres.store.js';
 
@@ -131,7 +132,10 @@ describe('PostgresConnectionStore', () => {
   it('purges history entries older than HISTORY_RETENTION_DAYS, and keeps the rest', async () => {
     const schema = uniqueSchema();
     schemas.push(schema);
-    const store = new PostgresConnectionStore(storeUrl(schema), { historyRetentionDays: 10 });
+    const store = new PostgresConnectionStore(storeUrl(schema), {
+      ...DEFAULT_STORE_OPTIONS,
+      historyRetentionDays: 10,
+    });
     stores.push(store);
     await store.init();
     const organizationId = 'org-purge';

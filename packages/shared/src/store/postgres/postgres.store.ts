@@ -14,6 +14,7 @@ import {
   type ConnectionStore,
   createdAtRange,
   DEFAULT_HISTORY_RETENTION_DAYS,
+  DEFAULT_STORE_OPTIONS,
   type HistoryRecord,
   historyCutoff,
   type ListResult,
@@ -28,6 +29,8 @@ import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
 
 /** Serialises `init()` of every process sharing the database (an arbitrary, fixed 64-bit key). */
 const MIGRATION_LOCK_KEY = '7319046152380911';
+/** Deadline of init() (migrations run once, at start, and may build indexes). */
+const MIGRATION_TIMEOUT_MS = 120_000;
 /** A schema name we can put in `search_path` and DDL without quoting surprises. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -83,9 +86,10 @@ export class PostgresConnectionStore implements ConnectionStore {
   readonly kind = 'postgres' as const;
   private readonly pool: Pool;
   private readonly schemaName: string | undefined;
+  private readonly timeoutMs: number;
   private readonly historyRetentionDays: number;
 
-  constructor(url: string, options: StoreOptions = {}) {
+  constructor(url: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
     this.historyRetentionDays = options.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS;
     const parsed = new URL(url);
     const schemaName = parsed.searchParams.get('schema') ?? undefined;
@@ -94,10 +98,19 @@ export class PostgresConnectionStore implements ConnectionStore {
     }
     parsed.searchParams.delete('schema');
     this.schemaName = schemaName;
+    this.timeoutMs = options.timeoutMs;
     this.pool = new pg.Pool({
       connectionString: parsed.toString(),
-      // Without a bound, a query waits forever for a database that does not answer the connect.
-      connectionTimeoutMillis: 5_000,
+      max: options.poolSize,
+      // Bounds both a connect the server never answers and the wait for a free pooled client.
+      connectionTimeoutMillis: options.timeoutMs,
+      // The server gives up on its side too, so a query we stopped waiting for does not run on.
+      statement_timeout: options.timeoutMs,
+      // A client that died inside a transaction does not keep its locks until TCP notices.
+      idle_in_transaction_session_timeout: options.timeoutMs * 2,
+      // A peer that vanished (host down, connection dropped by a middlebox) is found on idle clients.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       ...(schemaName ? { options: `-c search_path=${schemaName}` } : {}),
     });
     // An idle client whose server went away emits here; the pool drops it and the next query
@@ -106,28 +119,30 @@ export class PostgresConnectionStore implements ConnectionStore {
   }
 
   async init(): Promise<void> {
-    await this.withClient(async (client) => {
-      await client.query('BEGIN');
-      await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await this.withClient(MIGRATION_TIMEOUT_MS, async (query) => {
+      await query('BEGIN');
+      // Migrations (an index build) may outlast one request's deadline, and so may waiting for the lock.
+      await query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+      await query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
       if (this.schemaName) {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.schemaName)}`);
+        await query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.schemaName)}`);
       }
-      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      await query(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version integer PRIMARY KEY,
         name text NOT NULL,
         applied_at timestamptz NOT NULL DEFAULT now()
       )`);
-      const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const rows = await query<{ version: number }>('SELECT version FROM schema_migrations');
       const applied = new Set(rows.map((row) => row.version));
       for (const migration of MIGRATIONS) {
         if (applied.has(migration.version)) continue;
-        for (const statement of migration.statements) await client.query(statement);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        for (const statement of migration.statements) await query(statement);
+        await query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
           migration.version,
           migration.name,
         ]);
       }
-      await client.query('COMMIT');
+      await query('COMMIT');
     });
   }
 
@@ -469,34 +484,74 @@ export class PostgresConnectionStore implements ConnectionStore {
     return rows.length > 0;
   }
 
+  /** One statement on a pooled client, all of it (the wait for the client included) within the deadline. */
   private async query<Row extends object = ConnectionRow>(
     sql: string,
     params: unknown[] = [],
   ): Promise<Row[]> {
+    const deadline = performance.now() + this.timeoutMs;
+    const client = await this.checkout();
     try {
-      const result = await this.pool.query<Row & pg.QueryResultRow>(sql, params);
-      return result.rows;
+      const result = await this.run<Row>(client, sql, params, deadline);
+      client.release();
+      return result;
+    } catch (error) {
+      throw this.discard(client, error);
+    }
+  }
+
+  /**
+   * Runs `work` on one client within one deadline (for the statements of a transaction); a failure
+   * rolls back, and a client that may be broken or still busy is destroyed.
+   */
+  private async withClient(
+    timeoutMs: number,
+    work: (query: <Row extends object>(sql: string, params?: unknown[]) => Promise<Row[]>) => Promise<void>,
+  ): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    const client = await this.checkout();
+    try {
+      await work((sql, params = []) => this.run(client, sql, params, deadline));
+      client.release();
+    } catch (error) {
+      const storeError = toStoreError(error);
+      if (!isUnavailable(storeError)) await client.query('ROLLBACK').catch(() => {});
+      throw this.discard(client, error, true);
+    }
+  }
+
+  private async checkout(): Promise<PoolClient> {
+    try {
+      return await this.pool.connect();
     } catch (error) {
       throw toStoreError(error);
     }
   }
 
-  /** Runs `work` on one client; a failure rolls back and discards a client that may be broken. */
-  private async withClient(work: (client: PoolClient) => Promise<void>): Promise<void> {
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw toStoreError(error);
-    }
-    try {
-      await work(client);
-      client.release();
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      client.release(true);
-      throw toStoreError(error);
-    }
+  /** `query_timeout` ends the wait on our side (pg's own; the server is told by statement_timeout). */
+  private async run<Row extends object>(
+    client: PoolClient,
+    sql: string,
+    params: unknown[],
+    deadline: number,
+  ): Promise<Row[]> {
+    const remaining = Math.max(1, Math.ceil(deadline - performance.now()));
+    const result = await client.query<Row & pg.QueryResultRow>({
+      text: sql,
+      values: params,
+      query_timeout: remaining,
+    } as pg.QueryConfig);
+    return result.rows;
+  }
+
+  /**
+   * Gives the client back, destroying it (never reused) when the store failed or the deadline
+   * passed: it may still have the statement on the wire, and the next caller would read its answer.
+   */
+  private discard(client: PoolClient, error: unknown, always = false): unknown {
+    const storeError = toStoreError(error);
+    client.release(always || isUnavailable(storeError) ? asError(error) : undefined);
+    return storeError;
   }
 }
 
@@ -573,13 +628,21 @@ const NETWORK_ERROR_CODES = new Set([
   'ENETUNREACH',
 ]);
 /** node-postgres raises these without a code; their text is the only thing to recognise them by. */
-const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect)/;
+const PG_CONNECTION_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client was closed)/;
+/** 57014: the server cancelled the statement (statement_timeout): the store is too slow now. */
+const STATEMENT_TIMEOUT = '57014';
 
 function isConnectionFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
-    return code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || NETWORK_ERROR_CODES.has(code);
+    return (
+      code.startsWith('08') ||
+      code === STATEMENT_TIMEOUT ||
+      UNAVAILABLE_SQLSTATES.has(code) ||
+      NETWORK_ERROR_CODES.has(code)
+    );
   }
   if (error instanceof AggregateError) return error.errors.some(isConnectionFailure);
   return PG_CONNECTION_MESSAGES.test(error.message);
@@ -599,6 +662,14 @@ function toStoreError(error: unknown): unknown {
     });
   }
   return error;
+}
+
+function isUnavailable(error: unknown): boolean {
+  return error instanceof AppError && error.code === 'UNAVAILABLE';
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** Scopes a query to one product, or with `null` to connections that have none. */
