@@ -15,6 +15,7 @@ import {
   checkReadiness,
   compileEgressPolicy,
   createInteractiveQueue,
+  createRedis,
   type ErrorCode,
   publishConnectionEvent,
   QUEUE_NAMES,
@@ -202,7 +203,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   const access = AccessControl.fromConfig(config.auth, loggerInstance);
   const prefix = config.redis.prefix;
   // Blocking readers (queue events, pub/sub) need connections of their own.
-  const blocking = () => redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const blocking = () => createRedis(config.redis, { blocking: true, log: loggerInstance });
   const interactiveQueue = createInteractiveQueue(redis, prefix);
   // BullMQ leaves a connection it was given open on close(): it is disconnected in onClose.
   const eventsConnection = blocking();
