@@ -42,6 +42,7 @@ import { type AppRouter, appRouter } from './router.js';
 import { ConnectionEvents } from './services/connection-events.js';
 import { ConnectionService } from './services/connections.service.js';
 import { HistoryService } from './services/history.service.js';
+import { IdempotencyKeys } from './services/idempotency.js';
 import { InteractiveClient } from './services/interactive.client.js';
 import { RateLimiter } from './services/rate-limiter.js';
 import { SchemaService } from './services/schema.service.js';
@@ -149,6 +150,8 @@ function answerClientError(this: FastifyInstance, error: Error & { code?: string
 
 /** Request bodies above this are refused with 413 (docs/contract.md §4: ≤256 KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
+/** An Idempotency-Key claim lasts this many store deadlines: longer than a create can take. */
+const IDEMPOTENCY_LEASE_STORE_CALLS = 4;
 
 export interface AppDeps {
   config: Config;
@@ -229,6 +232,13 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     retry: config.verify,
     onCreated: metrics.recordCreated,
     dials: { limiter, perOrganization: config.rateLimit.dialsPerOrganization },
+    // A claim outlives a create whose every store call ran to its deadline.
+    idempotency: new IdempotencyKeys(
+      redis,
+      prefix,
+      keyring,
+      IDEMPOTENCY_LEASE_STORE_CALLS * config.store.timeoutMs,
+    ),
     afterChange: async (record, change) => {
       await schemaCache.drop(record.id);
       await publishConnectionEvent(redis, prefix, {

@@ -1,6 +1,7 @@
 import {
   CreateConnectionRequestSchema,
   HistoryQuerySchema,
+  IdempotencyKeySchema,
   IdSchema,
   RestListConnectionsQuerySchema,
   TestSettingsRequestSchema,
@@ -35,12 +36,24 @@ export function registerConnectionRoutes(
   { connections, verification, schemas, history }: ConnectionServices,
 ): void {
   app.post(CONNECTIONS_PATH, async (req, reply) => {
-    const { productName, body } = parseRequest(
+    const { productName, body, idempotencyKey } = parseRequest(
       req,
-      { body: { schema: CreateConnectionRequestSchema, value: req.body } },
+      {
+        body: { schema: CreateConnectionRequestSchema, value: req.body },
+        idempotencyKey: {
+          schema: IdempotencyKeySchema.optional(),
+          value: req.headers['idempotency-key'],
+          prefix: 'Idempotency-Key',
+          header: true,
+        },
+      },
       { required: true },
     );
-    const created = await connections.create(requestContext(req), { ...body, productName });
+    const created = await connections.create(
+      requestContext(req),
+      { ...body, productName },
+      { idempotencyKey },
+    );
     return reply
       .status(201)
       .header('location', `${CONNECTIONS_PATH}/${created.id}`)

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import {
   type CertificateAuthority,
   makeCa,
   type Pem,
   type PostgresFixture,
+  runReseal,
   startPostgres,
 } from '@dbconn/worker/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,7 +28,6 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
  * debug level was caught by both (the password in two alignments, the key as hex).
  */
 
-const WORKER_DIR = fileURLToPath(new URL('../../../worker/', import.meta.url));
 const ADMIN = { ADMIN_USER: 'ops', ADMIN_PASSWORD: 'canary-dashboard-login-1' };
 const DASHBOARD = {
   authorization: `Basic ${Buffer.from(`${ADMIN.ADMIN_USER}:${ADMIN.ADMIN_PASSWORD}`).toString('base64')}`,
@@ -172,7 +170,9 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
     expect((await call('GET', `${PATH}/${id}/schema`)).status).toBe(200);
 
     // the rotation: reseal under key 2, then a worker that has it verifies through the resealed secrets
-    resealOutput = await reseal({ ...h.env, MASTER_KEYS: `1:${key1},2:${key2}` });
+    const resealed = await runReseal({ ...h.env, MASTER_KEYS: `1:${key1},2:${key2}` });
+    resealOutput = `${resealed.stdout}${resealed.stderr}`;
+    expect(resealed.code, resealOutput).toBe(0);
     await workers[0]?.stop();
     workers.push(await startWorkerProcess({ ...h.env, MASTER_KEYS: `1:${key1},2:${key2}` }));
     expect((await call('POST', `${PATH}/${id}/test`)).body.status).toBe('success');
@@ -219,16 +219,18 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
 /** Every key of the Redis database the test uses (not only this server's prefix), whatever its type. */
 async function dumpAllOfRedis(h: Harness): Promise<string> {
   const values: unknown[] = [];
-  for await (const keys of h.redis.scanStream({ match: '*', count: 1000 })) {
+  const { redis } = h;
+  if (!('scanStream' in redis)) throw new Error('the canary reads one Redis server, not a Cluster');
+  for await (const keys of redis.scanStream({ match: '*', count: 1000 })) {
     for (const key of keys as string[]) {
-      const type = await h.redis.type(key);
+      const type = await redis.type(key);
       values.push(key);
-      if (type === 'string') values.push(await h.redis.getBuffer(key).then((b) => b?.toString('latin1')));
-      else if (type === 'hash') values.push(await h.redis.hgetall(key));
-      else if (type === 'list') values.push(await h.redis.lrange(key, 0, -1));
-      else if (type === 'set') values.push(await h.redis.smembers(key));
-      else if (type === 'zset') values.push(await h.redis.zrange(key, 0, -1, 'WITHSCORES'));
-      else if (type === 'stream') values.push(await h.redis.xrange(key, '-', '+'));
+      if (type === 'string') values.push(await redis.getBuffer(key).then((b) => b?.toString('latin1')));
+      else if (type === 'hash') values.push(await redis.hgetall(key));
+      else if (type === 'list') values.push(await redis.lrange(key, 0, -1));
+      else if (type === 'set') values.push(await redis.smembers(key));
+      else if (type === 'zset') values.push(await redis.zrange(key, 0, -1, 'WITHSCORES'));
+      else if (type === 'stream') values.push(await redis.xrange(key, '-', '+'));
       else if (type !== 'none') values.push(`unread type ${type}`);
     }
   }
@@ -270,31 +272,4 @@ async function dashboardJson(h: Harness): Promise<string> {
     }
   }
   return JSON.stringify(parts);
-}
-
-/** The reseal command from source, as `pnpm --filter @dbconn/worker reseal` runs its build; all it wrote. */
-function reseal(env: Record<string, string>): Promise<string> {
-  const base: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    const value = process.env[name];
-    if (value !== undefined) base[name] = value;
-  }
-  const child = spawn(process.execPath, ['--conditions=@dbconn/source', '--import', 'tsx', 'src/reseal.ts'], {
-    cwd: WORKER_DIR,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`reseal exited ${code}:\n${output}`)),
-    );
-  });
 }
