@@ -1,0 +1,576 @@
+/**
+ * `pnpm chaos`: two APIs and three workers on their own Redis and PostgreSQL store (started here,
+ * on private loopback ports, in temp dirs), under a stream of creates, while processes are killed
+ * and Redis and the store fail. Then every acknowledged create is checked. Prints one table and
+ * exits 1 when anything was lost, duplicated, stranded, judged wrongly or left hanging, or a
+ * fault was never recovered from.
+ *
+ * CHAOS_SECONDS (default 300) bounds the fault phase; the drain after it is bounded too.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  closedPort,
+  freePort,
+  type PostgresFixture,
+  type RedisFixture,
+  startPostgres,
+  startRedis,
+} from '@dbconn/worker/test-fixtures';
+import pg from 'pg';
+
+const SECONDS = Number(process.env.CHAOS_SECONDS ?? 300);
+if (!Number.isFinite(SECONDS) || SECONDS < 60) throw new Error('CHAOS_SECONDS must be at least 60');
+/** The sweeper runs often so that jobs lost with Redis come back within seconds. */
+const SWEEP_INTERVAL_MS = 2_000;
+const SWEEP_STALE_AFTER_MS = 6_000;
+const STORE_TIMEOUT_MS = 2_000;
+/** A request not answered within this is counted as hung (the store deadline plus slack for a loaded machine). */
+const REQUEST_BOUND_MS = STORE_TIMEOUT_MS + 8_000;
+/** How long Redis and the store stay down or frozen. */
+const DOWNTIME_MS = Math.min(20_000, SECONDS * 100);
+/** Longest wait for a probe to see the service whole again after a fault. */
+const RECOVERY_LIMIT_MS = 90_000;
+const WORKER_KILLS = Math.max(20, Math.round(SECONDS / 12));
+/** The load: one create started every CREATE_EVERY_MS, at most CREATE_IN_FLIGHT waiting at once. */
+const CREATE_EVERY_MS = 200;
+const CREATE_IN_FLIGHT = 8;
+/** A process that exits is started again after this, as a supervisor (systemd, Kubernetes) would. */
+const RESTART_DELAY_MS = 1_000;
+
+const API_DIR = fileURLToPath(new URL('../', import.meta.url));
+const WORKER_DIR = fileURLToPath(new URL('../../worker/', import.meta.url));
+
+type Kind = 'reachable' | 'wrong-password' | 'closed-port';
+const EXPECTED: Record<Kind, 'active' | 'failed'> = {
+  reachable: 'active',
+  'wrong-password': 'failed',
+  'closed-port': 'failed',
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const started = Date.now();
+const elapsed = () => ((Date.now() - started) / 1000).toFixed(1);
+const say = (line: string) => process.stdout.write(`[chaos ${elapsed()}s] ${line}\n`);
+
+// ——— processes ———
+
+interface Slot {
+  name: string;
+  role: 'api' | 'worker';
+  port: number;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  rssStartMiB?: number;
+}
+
+function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+let logDir = '';
+let serviceEnv: Record<string, string> = {};
+
+function launch(slot: Slot): void {
+  const cwd = slot.role === 'api' ? API_DIR : WORKER_DIR;
+  const env = {
+    ...baseEnv(),
+    ...serviceEnv,
+    ...(slot.role === 'api' ? { API_PORT: String(slot.port) } : { WORKER_HEALTH_PORT: String(slot.port) }),
+  };
+  const child = spawn(process.execPath, ['--conditions=@dbconn/source', '--import', 'tsx', 'src/main.ts'], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(join(logDir, `${slot.name}.log`), { flags: 'a' });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  slot.child = child;
+  slot.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  // The supervisor: whatever ended the process (a kill of this run, or its own exit because a
+  // dependency was down at start), it is started again, unless the run is over.
+  child.once('exit', () => {
+    if (stopping || slot.child !== child) return;
+    setTimeout(() => {
+      if (!stopping && slot.child === child) launch(slot);
+    }, RESTART_DELAY_MS);
+  });
+}
+
+let stopping = false;
+
+async function isReady(slot: Slot): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${slot.port}/ready`, { signal: AbortSignal.timeout(3_000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function waitReady(slot: Slot, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await isReady(slot))) {
+    if (Date.now() > until)
+      throw new Error(`${slot.name} did not become ready (see ${logDir}/${slot.name}.log)`);
+    await sleep(200);
+  }
+}
+
+async function killSlot(slot: Slot, signal: NodeJS.Signals): Promise<void> {
+  const child = slot.child;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = slot.exited;
+  child.kill(signal);
+  await exited;
+}
+
+async function rssMiB(slot: Slot): Promise<number | undefined> {
+  const pid = slot.child?.pid;
+  if (!pid) return undefined;
+  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Math.round(Number(match[1]) / 1024) : undefined;
+}
+
+// ——— load ———
+
+interface Intent {
+  configName: string;
+  kind: Kind;
+  idempotencyKey: string;
+  /** Ids the API answered 201 with for this create (more than one = a duplicate). */
+  ids: Set<string>;
+}
+
+const counts = { requests: 0, hung: 0, refused: 0, networkErrors: 0 };
+const intents: Intent[] = [];
+let apis: Slot[] = [];
+let workers: Slot[] = [];
+let targets: { reachable: object; wrongPassword: object; closedPort: object };
+
+async function request(
+  api: Slot,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> } | 'hung' | 'network'> {
+  counts.requests++;
+  try {
+    const res = await fetch(`http://127.0.0.1:${api.port}/v1/management/connections${path}`, {
+      method,
+      headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(REQUEST_BOUND_MS),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  } catch (err) {
+    if (err instanceof Error && err.name === 'TimeoutError') {
+      counts.hung++;
+      say(`HUNG: ${method} ${path} on ${api.name} past ${REQUEST_BOUND_MS} ms`);
+      return 'hung';
+    }
+    counts.networkErrors++;
+    return 'network';
+  }
+}
+
+function bodyFor(kind: Kind, configName: string): object {
+  const settings =
+    kind === 'reachable'
+      ? targets.reachable
+      : kind === 'wrong-password'
+        ? targets.wrongPassword
+        : targets.closedPort;
+  return { configName, ...settings };
+}
+
+/** One create, retried with the same Idempotency-Key on the other API when the answer was lost. */
+async function createOnce(serial: number): Promise<void> {
+  const kind: Kind = (['reachable', 'reachable', 'wrong-password', 'closed-port'] as const)[
+    serial % 4
+  ] as Kind;
+  const intent: Intent = {
+    configName: `chaos-${serial}`,
+    kind,
+    idempotencyKey: randomUUID(),
+    ids: new Set(),
+  };
+  intents.push(intent);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const api = apis[(serial + attempt) % apis.length] as Slot;
+    const res = await request(api, 'POST', '', bodyFor(kind, intent.configName), {
+      'x-product-name': 'chaos',
+      'idempotency-key': intent.idempotencyKey,
+    });
+    if (typeof res === 'object' && res.status === 201) {
+      intent.ids.add(res.body.id as string);
+      return;
+    }
+    if (typeof res === 'object' && res.status < 500) {
+      counts.refused++;
+      return;
+    }
+    await sleep(500);
+  }
+}
+
+let loadRunning = true;
+async function runLoad(): Promise<void> {
+  let serial = 0;
+  const inFlight = new Set<Promise<void>>();
+  while (loadRunning) {
+    if (inFlight.size < CREATE_IN_FLIGHT) {
+      const create: Promise<void> = createOnce(serial++).finally(() => inFlight.delete(create));
+      inFlight.add(create);
+    }
+    await sleep(CREATE_EVERY_MS);
+  }
+  await Promise.all(inFlight);
+}
+
+// ——— recovery probes ———
+
+/** Time from `since` until a new reachable create answers 201 and is verified `active`. */
+async function recoveryMs(since: number, label: string): Promise<number> {
+  const until = since + RECOVERY_LIMIT_MS;
+  const configName = `probe-${label}-${randomUUID().slice(0, 8)}`;
+  const idempotencyKey = randomUUID();
+  let id: string | undefined;
+  let turn = 0;
+  while (Date.now() < until) {
+    const api = apis[turn++ % apis.length] as Slot;
+    if (!id) {
+      const res = await request(api, 'POST', '', bodyFor('reachable', configName), {
+        'x-product-name': 'chaos-probe',
+        'idempotency-key': idempotencyKey,
+      });
+      if (typeof res === 'object' && res.status === 201) id = res.body.id as string;
+    } else {
+      const res = await request(api, 'GET', `/${id}`);
+      if (typeof res === 'object' && res.body.status === 'active') return Date.now() - since;
+    }
+    await sleep(250);
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+// ——— faults ———
+
+const faults = { workerKills: 0, apiKills: 0, sigterms: 0 };
+const recovery = {
+  entries: [] as { fault: string; ms: number }[],
+  push(entry: { fault: string; ms: number }) {
+    this.entries.push(entry);
+    say(`${entry.fault}: recovered in ${(entry.ms / 1000).toFixed(1)} s`);
+  },
+};
+
+async function start(slot: Slot): Promise<void> {
+  launch(slot);
+  await waitReady(slot);
+}
+
+async function killWorkersLoop(untilMs: number): Promise<void> {
+  const every = Math.max(500, (untilMs - Date.now()) / WORKER_KILLS);
+  // Every planned kill happens (the count is the contract); the time only sets the pace.
+  while (faults.workerKills < WORKER_KILLS) {
+    await sleep(every * (0.25 + Math.random() * 0.5));
+    const slot = workers[Math.floor(Math.random() * workers.length)] as Slot;
+    await killSlot(slot, 'SIGKILL');
+    faults.workerKills++;
+  }
+}
+
+async function killApi(index: number): Promise<void> {
+  const slot = apis[index % apis.length] as Slot;
+  say(`kill -9 ${slot.name}`);
+  await killSlot(slot, 'SIGKILL');
+  faults.apiKills++;
+  await sleep(RESTART_DELAY_MS * 2);
+  await waitReady(slot);
+  recovery.push({ fault: `API kill -9 (${slot.name})`, ms: await recoveryMs(Date.now(), 'api') });
+}
+
+async function redisDataLoss(redis: RedisFixture): Promise<void> {
+  say(`Redis killed; back empty in ${DOWNTIME_MS} ms`);
+  await redis.kill();
+  await sleep(DOWNTIME_MS);
+  await redis.restart();
+  recovery.push({ fault: 'Redis stop with data loss', ms: await recoveryMs(Date.now(), 'redis') });
+}
+
+async function storeStop(store: PostgresFixture): Promise<void> {
+  say(`store stopped for ${DOWNTIME_MS} ms`);
+  await store.halt();
+  await sleep(DOWNTIME_MS);
+  await store.resume();
+  recovery.push({ fault: 'store stop', ms: await recoveryMs(Date.now(), 'store') });
+}
+
+async function storeFreeze(store: PostgresFixture): Promise<void> {
+  say(`store frozen (SIGSTOP) for ${DOWNTIME_MS} ms`);
+  const signal = (pids: number[], name: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, name);
+      } catch {
+        // A backend that ended between the listing and the signal.
+      }
+    }
+  };
+  const pids = await store.serverPids();
+  // Whatever happens next, a frozen server is thawed before it is stopped (a stopped one ignores pg_ctl).
+  thaw = () => signal([...pids], 'SIGCONT');
+  signal(pids, 'SIGSTOP');
+  await sleep(DOWNTIME_MS);
+  signal([...pids, ...(await store.serverPids())], 'SIGCONT');
+  thaw = () => undefined;
+  recovery.push({ fault: 'store freeze', ms: await recoveryMs(Date.now(), 'freeze') });
+}
+
+async function rollingRestart(): Promise<void> {
+  for (const slot of workers) {
+    say(`SIGTERM ${slot.name}`);
+    await killSlot(slot, 'SIGTERM');
+    faults.sigterms++;
+    await sleep(RESTART_DELAY_MS * 2);
+    await waitReady(slot);
+  }
+  recovery.push({ fault: 'rolling SIGTERM of the workers', ms: await recoveryMs(Date.now(), 'rolling') });
+}
+
+// ——— verdicts ———
+
+/** The status of every acknowledged id, read from the store itself; `missing` when it has no live row. */
+async function finalStatuses(store: PostgresFixture): Promise<Map<string, string>> {
+  const ids = intents.flatMap((intent) => [...intent.ids]);
+  const client = new pg.Client({ host: '127.0.0.1', port: store.port, user: 'postgres', database: 'chaos' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string; status: string }>(
+      'SELECT id::text, status FROM connections WHERE id::text = ANY($1) AND deleted_at IS NULL',
+      [ids],
+    );
+    const found = new Map(rows.map((row) => [row.id, row.status]));
+    return new Map(ids.map((id) => [id, found.get(id) ?? 'missing']));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Servers started by this run, stopped however it ends. */
+const servers: { stop(): Promise<void> }[] = [];
+
+let thaw: () => void = () => undefined;
+
+async function stopEverything(): Promise<void> {
+  stopping = true;
+  thaw();
+  for (const slot of [...apis, ...workers]) slot.child?.kill('SIGKILL');
+  await Promise.all(servers.map((server) => server.stop().catch(() => undefined)));
+}
+
+async function main(): Promise<void> {
+  logDir = await mkdtemp(join(tmpdir(), 'dbconn-chaos-'));
+  say(
+    `logs in ${logDir}; fault phase ${SECONDS} s, downtime ${DOWNTIME_MS} ms, ${WORKER_KILLS} worker kills`,
+  );
+  const redis = await startRedis();
+  servers.push(redis);
+  // The store; its server also holds the role `target`, whose password the wrong-password creates miss.
+  const store = await startPostgres({
+    hba: ['host all postgres 127.0.0.1/32 trust', 'host all all 127.0.0.1/32 scram-sha-256'],
+    maxConnections: 200,
+  });
+  servers.push(store);
+  await store.admin('CREATE DATABASE chaos');
+  await store.admin(`CREATE ROLE target LOGIN PASSWORD 'right-password'`);
+  // The reachable database lives on a server no fault touches, so its verdict never changes.
+  const reachable = await startPostgres({ hba: ['host all all 127.0.0.1/32 trust'] });
+  servers.push(reachable);
+  targets = {
+    reachable: {
+      type: 'POSTGRESQL',
+      host: '127.0.0.1',
+      port: reachable.port,
+      databaseName: 'postgres',
+      userName: 'postgres',
+      password: 'trusted',
+    },
+    wrongPassword: {
+      type: 'POSTGRESQL',
+      host: '127.0.0.1',
+      port: store.port,
+      databaseName: 'postgres',
+      userName: 'target',
+      password: 'wrong-password',
+    },
+    closedPort: {
+      type: 'POSTGRESQL',
+      host: '127.0.0.1',
+      port: await closedPort(),
+      databaseName: 'postgres',
+      userName: 'postgres',
+      password: 'x',
+    },
+  };
+  serviceEnv = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'info',
+    STORE_URL: `postgres://postgres@127.0.0.1:${store.port}/chaos`,
+    REDIS_URL: redis.url,
+    QUEUE_PREFIX: 'chaos',
+    STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS),
+    SWEEP_INTERVAL_MS: String(SWEEP_INTERVAL_MS),
+    SWEEP_STALE_AFTER_MS: String(SWEEP_STALE_AFTER_MS),
+    VERIFY_TIMEOUT_MS: '5000',
+    VERIFY_STAGE_TIMEOUT_MS: '2000',
+    VERIFY_BACKOFF_MS: '500',
+    RATE_LIMIT_DIALS_PER_ORGANIZATION: '1000000',
+  };
+  apis = [0, 1].map((i) => ({ name: `api-${i + 1}`, role: 'api' as const, port: 0 }));
+  workers = [0, 1, 2].map((i) => ({ name: `worker-${i + 1}`, role: 'worker' as const, port: 0 }));
+  for (const slot of [...apis, ...workers]) slot.port = await freePort();
+  // The first API creates the schema alone; the others start against a ready store.
+  await start(apis[0] as Slot);
+  await Promise.all([...apis.slice(1), ...workers].map(start));
+  for (const slot of [...apis, ...workers]) slot.rssStartMiB = await rssMiB(slot);
+  say('2 APIs and 3 workers ready; load starts');
+
+  const load = runLoad();
+  const phaseStart = Date.now();
+  const at = (fraction: number) => phaseStart + SECONDS * 1000 * fraction;
+  const until = async (fraction: number) => {
+    if (Date.now() < at(fraction)) await sleep(at(fraction) - Date.now());
+  };
+  const workerKills = killWorkersLoop(at(0.75));
+  try {
+    await until(0.1);
+    await killApi(0);
+    await until(0.2);
+    await redisDataLoss(redis);
+    await until(0.35);
+    await killApi(1);
+    await until(0.45);
+    await storeStop(store);
+    await until(0.6);
+    await storeFreeze(store);
+    await until(0.7);
+    await killApi(0);
+    await workerKills;
+    await until(0.8);
+    await rollingRestart();
+    await until(1);
+  } finally {
+    loadRunning = false;
+    await load;
+  }
+
+  say('faults over; waiting for every acknowledged create to settle');
+  const drainUntil = Date.now() + SWEEP_STALE_AFTER_MS + 6 * SWEEP_INTERVAL_MS + 60_000;
+  let statuses = await finalStatuses(store);
+  while (
+    [...statuses.values()].some((s) => s === 'pending' || s === 'verifying') &&
+    Date.now() < drainUntil
+  ) {
+    await sleep(2_000);
+    statuses = await finalStatuses(store);
+  }
+
+  const acknowledged = intents.filter((i) => i.ids.size > 0);
+  const lost = [...statuses.entries()].filter(([, s]) => s === 'missing');
+  const stranded = [...statuses.entries()].filter(([, s]) => s === 'pending' || s === 'verifying');
+  const wrong = acknowledged.flatMap((intent) =>
+    [...intent.ids].filter((id) => {
+      const s = statuses.get(id);
+      return (s === 'active' || s === 'failed') && s !== EXPECTED[intent.kind];
+    }),
+  );
+  const duplicatedIntents = acknowledged.filter((i) => i.ids.size > 1);
+  // Rows the store holds for one create more than once (a retry that created a second record).
+  const storeClient = new pg.Client({
+    host: '127.0.0.1',
+    port: store.port,
+    user: 'postgres',
+    database: 'chaos',
+  });
+  await storeClient.connect();
+  const twice = await storeClient.query(
+    `SELECT config_name FROM connections WHERE config_name LIKE 'chaos-%' GROUP BY config_name HAVING count(*) > 1`,
+  );
+  await storeClient.end();
+  const duplicated = duplicatedIntents.length + twice.rows.length;
+  const rss = await Promise.all(
+    [...apis, ...workers].map(async (slot) => ({ slot, end: await rssMiB(slot) })),
+  );
+
+  const table: [string, string | number][] = [
+    ['worker kill -9', faults.workerKills],
+    ['API kill -9', faults.apiKills],
+    ['worker SIGTERM (rolling)', faults.sigterms],
+    ['creates acknowledged (201)', acknowledged.length],
+    [
+      'creates refused (4xx) / not answered',
+      `${counts.refused} / ${intents.length - acknowledged.length - counts.refused}`,
+    ],
+    [
+      'connections final (active/failed)',
+      [...statuses.values()].filter((s) => s === 'active' || s === 'failed').length,
+    ],
+    ['lost', lost.length],
+    ['duplicated', duplicated],
+    ['stranded (pending/verifying)', stranded.length],
+    ['wrong verdicts', wrong.length],
+    [`requests hung past ${REQUEST_BOUND_MS} ms`, counts.hung],
+    ...recovery.entries.map(({ fault, ms }): [string, string] => [
+      `recovery after ${fault}`,
+      Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'never (Infinity)',
+    ]),
+    ...rss.map(({ slot, end }): [string, string] => [
+      `RSS ${slot.name} start → end`,
+      `${slot.rssStartMiB ?? '?'} → ${end ?? '?'} MiB`,
+    ]),
+  ];
+  const width = Math.max(...table.map(([k]) => k.length));
+  process.stdout.write(`\n${'what'.padEnd(width)} | value\n${'-'.repeat(width)}-|------\n`);
+  for (const [key, value] of table) process.stdout.write(`${key.padEnd(width)} | ${value}\n`);
+  for (const [id, status] of [...lost, ...stranded].slice(0, 10)) say(`not settled: ${id} ${status}`);
+
+  stopping = true;
+  for (const slot of [...apis, ...workers]) await killSlot(slot, 'SIGTERM');
+  await stopEverything();
+  const failed =
+    lost.length + duplicated + stranded.length + wrong.length + counts.hung > 0 ||
+    recovery.entries.some(({ ms }) => !Number.isFinite(ms));
+  if (!failed) await rm(logDir, { recursive: true, force: true });
+  else say(`logs kept in ${logDir}`);
+  process.exit(failed ? 1 : 0);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping everything`);
+    void stopEverything().then(() => process.exit(130));
+  });
+}
+main().catch(async (err: unknown) => {
+  process.stderr.write(
+    `chaos run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  await stopEverything();
+  process.exit(2);
+});
