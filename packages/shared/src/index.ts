@@ -13,6 +13,7 @@ export * from './readiness.js';
 export * from './schemas/connection.schema.js';
 export * from './schemas/validation.js';
 export * from './schemas/verification-codes.js';
+export * from './schemas/warnings.js';
 export * from './store/index.js';
 export * from './timeout.js';
 export * from './uuid.js';

@@ -241,6 +241,7 @@ export function toTestResult(v: Verification): TestResult {
     checkedAt: v.checkedAt,
     stages: v.stages,
     ...(v.error ? { error: v.error } : {}),
+    ...(v.warnings ? { warnings: v.warnings } : {}),
     ...(v.server ? { server: v.server } : {}),
   };
 }

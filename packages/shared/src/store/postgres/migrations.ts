@@ -66,6 +66,15 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE connections ADD COLUMN IF NOT EXISTS updated_by text',
     ],
   },
+  {
+    version: 4,
+    name: 'index for the list filter by verification warning',
+    statements: [
+      // list(?warning=CODE): containment of [{"code": CODE}] in the latest verification's warnings.
+      `CREATE INDEX IF NOT EXISTS connections_verification_warnings
+        ON connections USING gin ((verification -> 'warnings') jsonb_path_ops) WHERE deleted_at IS NULL`,
+    ],
+  },
 ];
 
 /** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */
