@@ -12,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import type { ListConnectionsQuery, Verification } from '../schemas/connection.schema.js';
+import type { WarningCode } from '../schemas/warnings.js';
 import { uuidv7 } from '../uuid.js';
 import type { ConnectionRecord, ConnectionStore, SealedSecretsEntry } from './types.js';
 
@@ -351,6 +352,28 @@ export function describeStoreContract(
         const both = await store.list({ organizationId }, query({ type: 'POSTGRESQL', status: 'active' }));
         expect(ids(both.items)).toEqual([pgActive?.id]);
         expect((await store.list({ organizationId }, query({ type: 'MONGODB' }))).total).toBe(0);
+      });
+
+      it('filters by a warning of the latest verification', async () => {
+        const organizationId = newOrganization();
+        const warned = (...codes: WarningCode[]): Verification => ({
+          ...verificationResult('2024-05-01T10:00:00.000Z'),
+          warnings: codes.map((code) => ({ code, message: 'm', hint: 'h' })),
+        });
+        const [both, empty] = await seed(
+          organizationId,
+          { status: 'active', verification: warned('ACCOUNT_OVERPRIVILEGED', 'CERT_EXPIRES_SOON') },
+          { status: 'active', verification: warned('SCHEMA_EMPTY') },
+          { status: 'active', verification: verificationResult('2024-05-01T10:00:00.000Z') },
+          { status: 'pending' },
+        );
+        const over = await store.list({ organizationId }, query({ warning: 'ACCOUNT_OVERPRIVILEGED' }));
+        expect(ids(over.items)).toEqual([both?.id]);
+        expect(over.total).toBe(1);
+        expect(ids((await store.list({ organizationId }, query({ warning: 'SCHEMA_EMPTY' }))).items)).toEqual(
+          [empty?.id],
+        );
+        expect((await store.list({ organizationId }, query({ warning: 'TLS_VERSION_WEAK' }))).total).toBe(0);
       });
 
       it('matches metadata exactly, every given key ANDed, including keys with dots and dollars', async () => {
