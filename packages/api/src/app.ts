@@ -15,6 +15,7 @@ import {
   checkReadiness,
   compileEgressPolicy,
   createInteractiveQueue,
+  createRedis,
   type ErrorCode,
   publishConnectionEvent,
   QUEUE_NAMES,
@@ -40,6 +41,7 @@ import { sendProblem, toAppError } from './rest/problem.js';
 import { type AppRouter, appRouter } from './router.js';
 import { ConnectionEvents } from './services/connection-events.js';
 import { ConnectionService } from './services/connections.service.js';
+import { IdempotencyKeys } from './services/idempotency.js';
 import { InteractiveClient } from './services/interactive.client.js';
 import { RateLimiter } from './services/rate-limiter.js';
 import { SchemaService } from './services/schema.service.js';
@@ -147,6 +149,8 @@ function answerClientError(this: FastifyInstance, error: Error & { code?: string
 
 /** Request bodies above this are refused with 413 (docs/contract.md §4: ≤256 KiB). */
 export const BODY_LIMIT_BYTES = 256 * 1024;
+/** An Idempotency-Key claim lasts this many store deadlines: longer than a create can take. */
+const IDEMPOTENCY_LEASE_STORE_CALLS = 4;
 
 export interface AppDeps {
   config: Config;
@@ -201,7 +205,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   const access = AccessControl.fromConfig(config.auth, loggerInstance);
   const prefix = config.redis.prefix;
   // Blocking readers (queue events, pub/sub) need connections of their own.
-  const blocking = () => redis.duplicate({ maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const blocking = () => createRedis(config.redis, { blocking: true, log: loggerInstance });
   const interactiveQueue = createInteractiveQueue(redis, prefix);
   // BullMQ leaves a connection it was given open on close(): it is disconnected in onClose.
   const eventsConnection = blocking();
@@ -225,6 +229,13 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     retry: config.verify,
     onCreated: metrics.recordCreated,
     dials: { limiter, perOrganization: config.rateLimit.dialsPerOrganization },
+    // A claim outlives a create whose every store call ran to its deadline.
+    idempotency: new IdempotencyKeys(
+      redis,
+      prefix,
+      keyring,
+      IDEMPOTENCY_LEASE_STORE_CALLS * config.store.timeoutMs,
+    ),
     afterChange: async (record, change) => {
       await schemaCache.drop(record.id);
       await publishConnectionEvent(redis, prefix, {

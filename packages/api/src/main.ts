@@ -22,7 +22,7 @@ async function main() {
   }
   const store = await createStore(config.store.url, config.store);
   await store.init();
-  const redis = await connectRedis(config.redis.url);
+  const redis = await connectRedis(config.redis, { log });
   const verifyQueue = createVerifyQueue(redis, config.redis.prefix);
   const app = await buildServer({
     config,

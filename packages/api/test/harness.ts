@@ -8,6 +8,7 @@ import {
   loadConfig,
   type Queue,
   type Redis,
+  type StandaloneRedis,
   type VerifyConnectionJob,
 } from '@dbconn/shared';
 import { TEST_CA_PEM } from '@dbconn/shared/test-fixtures/pem';
@@ -74,7 +75,7 @@ export async function startApi(env: Record<string, string> = {}): Promise<Harnes
   );
   const store = await createStore(config.store.url, config.store);
   await store.init();
-  const redis = createRedis(config.redis.url);
+  const redis = createRedis(config.redis);
   const queue = createVerifyQueue(redis, config.redis.prefix);
   const app = await buildServer({
     config,
@@ -135,16 +136,19 @@ async function dumpStore(admin: pg.Client, schema: string): Promise<string> {
 
 async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
   const values: unknown[] = [];
-  for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-    for (const key of keys as string[]) {
-      const type = await redis.type(key);
-      if (type === 'string') values.push(await redis.get(key));
-      else if (type === 'hash') values.push(await redis.hgetall(key));
-      else if (type === 'list') values.push(await redis.lrange(key, 0, -1));
-      else if (type === 'set') values.push(await redis.smembers(key));
-      else if (type === 'zset') values.push(await redis.zrange(key, 0, -1));
-      else if (type === 'stream') values.push(await redis.xrange(key, '-', '+'));
-      values.push(key);
+  const nodes: StandaloneRedis[] = 'scanStream' in redis ? [redis] : redis.nodes('master');
+  for (const node of nodes) {
+    for await (const keys of node.scanStream({ match: `${prefix}:*`, count: 500 })) {
+      for (const key of keys as string[]) {
+        const type = await redis.type(key);
+        if (type === 'string') values.push(await redis.get(key));
+        else if (type === 'hash') values.push(await redis.hgetall(key));
+        else if (type === 'list') values.push(await redis.lrange(key, 0, -1));
+        else if (type === 'set') values.push(await redis.smembers(key));
+        else if (type === 'zset') values.push(await redis.zrange(key, 0, -1));
+        else if (type === 'stream') values.push(await redis.xrange(key, '-', '+'));
+        values.push(key);
+      }
     }
   }
   return JSON.stringify(values);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { connect as connectSocket } from 'node:net';
-import { createInteractiveQueue, type Queue } from '@dbconn/shared';
+import { CreateConnectionInputSchema, createInteractiveQueue, type Queue } from '@dbconn/shared';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONNECTIONS_PATH as P } from '../src/rest/connections.rest.js';
@@ -107,24 +107,16 @@ const value: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
   { weight: 1, arbitrary: fc.constantFrom(null, true, 0, -1, 1.5, [], {}, UNKNOWN_ID, LIVE_ID) },
 );
+/** The fields of the inputs, and a few of other routes' inputs. */
 const FIELDS = [
+  ...Object.keys(CreateConnectionInputSchema.shape),
   'id',
-  'configName',
-  'type',
-  'host',
-  'port',
-  'databaseName',
-  'userName',
-  'password',
-  'schema',
-  'ssl',
-  'metadata',
   'productName',
   'mappedFields',
   'page',
   'limit',
   'status',
-] as const;
+];
 const key = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...FIELDS) },
   { weight: 1, arbitrary: hostileString },

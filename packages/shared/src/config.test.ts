@@ -99,6 +99,7 @@ describe('config', () => {
     expect(config.selfEndpoints).toEqual({
       storeUrl: 'postgres://127.0.0.1:5432/dbconn',
       redisUrl: 'redis://127.0.0.1:6379',
+      redisNodes: [],
       listeners: [
         { role: 'api', host: '0.0.0.0', port: 9000 },
         { role: 'worker', host: '0.0.0.0', port: 8081 },
@@ -109,6 +110,71 @@ describe('config', () => {
   it('lists its variables', () => {
     expect(ENV_VARIABLES).toContain('STORE_URL');
     expect(ENV_VARIABLES).toContain('MASTER_KEYS');
+  });
+});
+
+describe('Redis deployments', () => {
+  it('one server by default, under the prefix dbconn', () => {
+    expect(load({}).redis).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      topology: { kind: 'standalone' },
+      prefix: 'dbconn',
+    });
+  });
+
+  it('Sentinel: the sentinels, the master name and the sentinels password', () => {
+    const { redis, selfEndpoints } = load({
+      REDIS_SENTINELS: 'sentinel-1:26379, [::1]:26380',
+      REDIS_SENTINEL_NAME: 'dbconn-master',
+      REDIS_SENTINEL_PASSWORD: 'sentinel-secret',
+    });
+    expect(redis.topology).toEqual({
+      kind: 'sentinel',
+      sentinels: [
+        { host: 'sentinel-1', port: 26379 },
+        { host: '::1', port: 26380 },
+      ],
+      name: 'dbconn-master',
+      sentinelPassword: 'sentinel-secret',
+    });
+    expect(redis.prefix).toBe('dbconn');
+    // The worker never dials the sentinels for a connection.
+    expect(selfEndpoints.redisNodes).toEqual([
+      { host: 'sentinel-1', port: 26379 },
+      { host: '::1', port: 26380 },
+    ]);
+    expect(() => load({ REDIS_SENTINELS: 'sentinel-1:26379' })).toThrow(/REDIS_SENTINEL_NAME: required/);
+    expect(() => load({ REDIS_SENTINEL_NAME: 'dbconn' })).toThrow(/REDIS_SENTINELS: required/);
+    expect(() => load({ REDIS_SENTINELS: 'sentinel-1', REDIS_SENTINEL_NAME: 'm' })).toThrow(
+      /REDIS_SENTINELS: "sentinel-1" is not host:port/,
+    );
+  });
+
+  it('Cluster: the prefix is a {hash tag} by default, and must be one when given', () => {
+    const { redis } = load({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000' });
+    expect(redis.topology).toEqual({
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: '10.0.0.2', port: 7000 },
+      ],
+    });
+    expect(redis.prefix).toBe('{dbconn}');
+    expect(load({ REDIS_CLUSTER_NODES: 'n:7000', QUEUE_PREFIX: '{team-a}' }).redis.prefix).toBe('{team-a}');
+    expect(() => load({ REDIS_CLUSTER_NODES: 'n:7000', QUEUE_PREFIX: 'team-a' })).toThrow(
+      /QUEUE_PREFIX: must start with a \{hash tag\}/,
+    );
+    expect(() => load({ REDIS_CLUSTER_NODES: 'n:7000', REDIS_URL: 'redis://n:7000/2' })).toThrow(
+      /REDIS_URL: Redis Cluster has only database 0/,
+    );
+    expect(() =>
+      load({ REDIS_CLUSTER_NODES: 'n:7000', REDIS_SENTINELS: 's:26379', REDIS_SENTINEL_NAME: 'm' }),
+    ).toThrow(/not both/);
+  });
+
+  it('a hash-tagged prefix is allowed on one server too; stray braces are not', () => {
+    expect(load({ QUEUE_PREFIX: '{dbconn}' }).redis.prefix).toBe('{dbconn}');
+    expect(() => load({ QUEUE_PREFIX: 'db{conn' })).toThrow(/QUEUE_PREFIX/);
   });
 });
 

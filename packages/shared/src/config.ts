@@ -53,6 +53,22 @@ const tenantAllowLists = z
     return lists;
   });
 
+/** `host:port` with an IPv6 literal in brackets (`[::1]:26379`); the port is required. */
+const HOST_PORT = /^(?:\[([^\]]+)\]|([^:\s[\]]+)):(\d{1,5})$/;
+
+/** `sentinel-1:26379,sentinel-2:26379`: Redis Sentinels or Redis Cluster seed nodes. */
+const hostPorts = list.transform((entries, ctx) =>
+  entries.flatMap((entry) => {
+    const match = HOST_PORT.exec(entry);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not host:port` });
+      return [];
+    }
+    return [{ host: (match[1] ?? match[2]) as string, port }];
+  }),
+);
+
 /** `10.0.0.2`, `127.0.0.1:5353`, `[::1]:53`: the forms `dns.setServers` takes. */
 const dnsServers = list.superRefine((servers, ctx) => {
   for (const server of servers) {
@@ -151,16 +167,39 @@ export const EnvSchema = z.object({
    * to the concurrent requests the process serves times the store calls each one holds a client for.
    */
   STORE_POOL_SIZE: int(10, 1, 1_000),
-  /** Redis for the queues (and, later, rate limits and caches). */
+  /**
+   * Redis for the queues, rate limits, caches and status events. With REDIS_SENTINELS or
+   * REDIS_CLUSTER_NODES its host and port are not used, but its user, password, database number
+   * (not on Cluster) and `rediss:` (TLS) still apply to the Redis servers themselves.
+   */
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .refine((v) => URL.canParse(v), 'must be a valid URL')
     .default('redis://127.0.0.1:6379'),
-  /** Key prefix of every BullMQ queue, so several deployments can share one Redis. */
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default('dbconn'),
+  /** Redis Sentinel: the sentinels as `host:port,host:port`; the master is asked of them by name. */
+  REDIS_SENTINELS: hostPorts,
+  /** Redis Sentinel: the name the sentinels monitor the master under (`sentinel monitor <name> …`). */
+  REDIS_SENTINEL_NAME: optional(z.string().max(200).optional()),
+  /** Redis Sentinel: the sentinels' own password (`requirepass` of the sentinels), if any. */
+  REDIS_SENTINEL_PASSWORD: optional(z.string().max(1024).optional()),
+  /** Redis Cluster: some of the cluster's nodes as `host:port,…` (the rest are discovered). */
+  REDIS_CLUSTER_NODES: hostPorts,
+  /**
+   * Prefix of every key the service keeps in Redis (queues, rate limits, caches, events), so several
+   * deployments can share one Redis. Default `dbconn`, or `{dbconn}` on Redis Cluster, where the
+   * prefix must be a `{hash tag}` so that every key lands in one slot (BullMQ's and the rate
+   * limiter's scripts touch several keys at once).
+   */
+  QUEUE_PREFIX: optional(
+    z
+      .string()
+      .regex(
+        /^(?:[A-Za-z0-9_.-]+|\{[A-Za-z0-9_.-]+\}[A-Za-z0-9_.-]*)$/,
+        'letters, digits, _ . - only, or {tag} first',
+      )
+      .optional(),
+  ),
   MASTER_KEYS: masterKeys,
   /** The organization every request belongs to while auth is disabled. */
   DEFAULT_ORGANIZATION_ID: z.string().min(1).max(100).default('default'),
@@ -367,6 +406,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.MULTI_TENANT_ENABLED && !e.PLUGIN_AUTH_ENABLED && !hasKeySource) {
     halfConfigured.push('MULTI_TENANT_ENABLED: needs tokens to read the organization from; enable auth');
   }
+  halfConfigured.push(...redisProblems(e));
   if (halfConfigured.length > 0) throw new ConfigError(halfConfigured);
   const keys = e.MASTER_KEYS ?? new Map([[1, TEST_MASTER_KEY]]);
   return {
@@ -380,7 +420,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
     },
     store: { url: e.STORE_URL, timeoutMs: e.STORE_TIMEOUT_MS, poolSize: e.STORE_POOL_SIZE },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
+    redis: redisConfig(e),
     /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */
     secrets: { keys, usingTestKey: !e.MASTER_KEYS },
     auth: {
@@ -456,6 +496,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     selfEndpoints: {
       storeUrl: e.STORE_URL,
       redisUrl: e.REDIS_URL,
+      // On Sentinel or Cluster the servers are found through these (and are then among them or
+      // named by them); REDIS_URL's own host is not used.
+      redisNodes: [...e.REDIS_SENTINELS, ...e.REDIS_CLUSTER_NODES],
       listeners: [
         // Where the API listens: on this machine either way (loopback or every interface).
         { role: 'api' as const, host: e.API_HOST ?? '0.0.0.0', port: e.API_PORT },
@@ -475,3 +518,60 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 export type Config = ReturnType<typeof loadConfig>;
+
+/** Default QUEUE_PREFIX: on Cluster a hash tag, so that a deployment's keys share one slot. */
+const DEFAULT_PREFIX = { single: 'dbconn', cluster: '{dbconn}' } as const;
+
+function redisProblems(e: Env): string[] {
+  const problems: string[] = [];
+  const onSentinel = e.REDIS_SENTINELS.length > 0;
+  const onCluster = e.REDIS_CLUSTER_NODES.length > 0;
+  if (onSentinel && onCluster) {
+    problems.push('REDIS_CLUSTER_NODES: set either REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both');
+  }
+  if (onSentinel && e.REDIS_SENTINEL_NAME === undefined) {
+    problems.push(
+      'REDIS_SENTINEL_NAME: required with REDIS_SENTINELS (the name the master is monitored under)',
+    );
+  }
+  if (!onSentinel && (e.REDIS_SENTINEL_NAME !== undefined || e.REDIS_SENTINEL_PASSWORD !== undefined)) {
+    problems.push('REDIS_SENTINELS: required when REDIS_SENTINEL_NAME or REDIS_SENTINEL_PASSWORD is set');
+  }
+  if (onCluster && e.QUEUE_PREFIX !== undefined && !/^\{[^}]+\}/.test(e.QUEUE_PREFIX)) {
+    problems.push(
+      `QUEUE_PREFIX: must start with a {hash tag} on Redis Cluster (e.g. {${e.QUEUE_PREFIX}}), so that every key of the service lands in one slot`,
+    );
+  }
+  if (onCluster && /^rediss?:\/\/[^/]*\/[1-9]/.test(e.REDIS_URL)) {
+    problems.push('REDIS_URL: Redis Cluster has only database 0');
+  }
+  return problems;
+}
+
+/** Where the Redis servers are: one server, a master found through Sentinel, or a Cluster. */
+export type RedisTopology =
+  | { kind: 'standalone' }
+  | { kind: 'sentinel'; sentinels: { host: string; port: number }[]; name: string; sentinelPassword?: string }
+  | { kind: 'cluster'; nodes: { host: string; port: number }[] };
+
+function redisConfig(e: Env) {
+  const topology: RedisTopology =
+    e.REDIS_SENTINELS.length > 0
+      ? {
+          kind: 'sentinel',
+          sentinels: e.REDIS_SENTINELS,
+          name: e.REDIS_SENTINEL_NAME as string,
+          ...(e.REDIS_SENTINEL_PASSWORD !== undefined ? { sentinelPassword: e.REDIS_SENTINEL_PASSWORD } : {}),
+        }
+      : e.REDIS_CLUSTER_NODES.length > 0
+        ? { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES }
+        : { kind: 'standalone' };
+  return {
+    /** The server (standalone), or the credentials, database and TLS of the servers (Sentinel, Cluster). */
+    url: e.REDIS_URL,
+    topology,
+    prefix: e.QUEUE_PREFIX ?? (topology.kind === 'cluster' ? DEFAULT_PREFIX.cluster : DEFAULT_PREFIX.single),
+  };
+}
+
+export type RedisConfig = Config['redis'];

@@ -15,6 +15,12 @@ export const ERROR_CATALOGUE = {
   REQUEST_TIMEOUT: { status: 408, trpc: 'TIMEOUT', title: 'The request was not received in time' },
   CONFIG_NAME_TAKEN: { status: 409, trpc: 'CONFLICT', title: 'The configName is already in use' },
   ALREADY_ASSIGNED: { status: 409, trpc: 'CONFLICT', title: 'The connection already has a product' },
+  /** A create with this Idempotency-Key is still running: retry after Retry-After for its answer. */
+  IDEMPOTENCY_KEY_IN_PROGRESS: {
+    status: 409,
+    trpc: 'CONFLICT',
+    title: 'A request with this Idempotency-Key is in progress',
+  },
   VERSION_MISMATCH: { status: 412, trpc: 'PRECONDITION_FAILED', title: 'The connection has changed' },
   PAYLOAD_TOO_LARGE: { status: 413, trpc: 'PAYLOAD_TOO_LARGE', title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: {
@@ -26,6 +32,12 @@ export const ERROR_CATALOGUE = {
     status: 422,
     trpc: 'UNPROCESSABLE_CONTENT',
     title: 'Some mapped fields do not exist',
+  },
+  /** The Idempotency-Key was used within 24 h with another body: a new create needs a new key. */
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    trpc: 'UNPROCESSABLE_CONTENT',
+    title: 'The Idempotency-Key was used with another request',
   },
   RATE_LIMITED: { status: 429, trpc: 'TOO_MANY_REQUESTS', title: 'Too many requests' },
   /**

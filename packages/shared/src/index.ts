@@ -10,6 +10,7 @@ export * from './logger.js';
 export * from './metrics/queue-gauges.js';
 export * from './queue.js';
 export * from './readiness.js';
+export * from './redis.js';
 export * from './schemas/connection.schema.js';
 export * from './schemas/validation.js';
 export * from './schemas/verification-codes.js';

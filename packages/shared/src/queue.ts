@@ -1,5 +1,4 @@
 import { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
 import {
   type InteractiveJob,
   JOB_NAMES,
@@ -8,42 +7,7 @@ import {
   VerifyConnectionJobSchema,
   verifyJobId,
 } from './jobs.js';
-
-/**
- * A Redis client as BullMQ wants it. bullmq 6 loaded as ESM cannot build its own client, so every
- * queue and worker is handed one. Workers need `maxRetriesPerRequest: null` (blocking commands).
- */
-export function createRedis(url: string, options: { blocking?: boolean } = {}): Redis {
-  const opts: RedisOptions = {
-    maxRetriesPerRequest: options.blocking ? null : 1,
-    enableOfflineQueue: !!options.blocking,
-    lazyConnect: false,
-  };
-  return new Redis(url, opts);
-}
-
-/**
- * A client that is connected: resolves on `ready`, rejects on the first connection error (so a
- * process that cannot reach Redis at start stops with the reason instead of hanging).
- */
-export async function connectRedis(url: string, options: { blocking?: boolean } = {}): Promise<Redis> {
-  const redis = createRedis(url, options);
-  if (redis.status === 'ready') return redis;
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => {
-      redis.off('ready', onReady);
-      redis.disconnect();
-      reject(err);
-    };
-    const onReady = () => {
-      redis.off('error', onError);
-      resolve();
-    };
-    redis.once('ready', onReady);
-    redis.once('error', onError);
-  });
-  return redis;
-}
+import type { Redis } from './redis.js';
 
 export function createInteractiveQueue(connection: Redis, prefix: string): Queue<InteractiveJob> {
   return new Queue<InteractiveJob>(QUEUE_NAMES.interactive, {
@@ -96,4 +60,3 @@ export const LIVE_JOB_STATES: ReadonlySet<string> = new Set([
 ]);
 
 export type { Queue } from 'bullmq';
-export type { Redis } from 'ioredis';

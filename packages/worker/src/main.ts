@@ -36,7 +36,7 @@ async function main(config: Config, log: Logger) {
   await store.init();
 
   // Fails fast while Redis is down (a schedule assertion is retried at the next reconnect or tick).
-  const redis = await connectRedis(config.redis.url);
+  const redis = await connectRedis(config.redis, { log });
   const queue = createVerifyQueue(redis, config.redis.prefix);
   // Only read for its depth and age on /metrics; the API enqueues interactive work.
   const interactiveQueue = createInteractiveQueue(redis, config.redis.prefix);

@@ -70,7 +70,7 @@ export async function startWorker<Q extends QueueName = 'verify'>(
   // Checked before touching Redis; the default verify handlers are complete by type.
   if (!useDefaultHandlers) assertEveryJobHasAHandler(queueName, deps.handlers ?? {});
 
-  const connection: Redis = createRedis(config.redis.url, { blocking: true });
+  const connection: Redis = createRedis(config.redis, { blocking: true, log });
   // The default handlers' re-verification tick enqueues into the verify queue (on this connection).
   const ownQueue = useDefaultHandlers ? createVerifyQueue(connection, config.redis.prefix) : undefined;
   const handlers: Partial<Record<string, JobHandler>> = ownQueue

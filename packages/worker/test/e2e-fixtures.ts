@@ -11,6 +11,7 @@ import {
   loadConfig,
   type Queue,
   type Redis,
+  type StandaloneRedis,
   sealSecrets,
   uuidv7,
   type VerifyConnectionJob,
@@ -29,7 +30,7 @@ export interface Env {
   /** Every log line written through `log`, raw JSON. */
   logs: string[];
   store: ConnectionStore;
-  redis: Redis;
+  redis: StandaloneRedis;
   queue: Queue<VerifyConnectionJob>;
   organizationId: string;
   close(): Promise<void>;

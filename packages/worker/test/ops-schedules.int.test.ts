@@ -5,7 +5,7 @@ import {
   JOB_NAMES,
   loadConfig,
   type Queue,
-  type Redis,
+  type StandaloneRedis,
 } from '@dbconn/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { REVERIFY_SCHEDULER_ID } from '../src/ops/reverify.js';
@@ -28,7 +28,7 @@ const schedulerIds = async (queue: Queue) =>
   (await queue.getJobSchedulers()).map((scheduler) => scheduler.key).sort();
 
 /** FLUSHDB of this test's own keys only: the shared Redis serves other tests at the same time. */
-async function deletePrefix(redis: Redis, prefix: string): Promise<number> {
+async function deletePrefix(redis: StandaloneRedis, prefix: string): Promise<number> {
   let deleted = 0;
   for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 }) as AsyncIterable<
     string[]
@@ -87,7 +87,7 @@ describe('job schedulers lost by Redis heal (shared Redis, own prefix)', () => {
 
 describe('job schedulers after Redis restarts empty (a private redis-server)', () => {
   let redisServer: RedisFixture;
-  let redis: Redis;
+  let redis: StandaloneRedis;
   let queue: Queue;
   let keeper: ScheduleKeeper | undefined;
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', ...SETTINGS });

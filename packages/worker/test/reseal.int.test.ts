@@ -1,48 +1,13 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { type ConnectionRecord, openSecrets, SealError, sealedKeyVersion } from '@dbconn/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Env, insertConnection, openEnv } from './e2e-fixtures.js';
-
-const WORKER_DIR = fileURLToPath(new URL('../', import.meta.url));
+import { runReseal } from './fixtures/reseal.js';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);
 const MASTER_KEYS_V1 = `1:${k1.toString('base64')}`;
 const MASTER_KEYS_V1_V2 = `${MASTER_KEYS_V1},2:${k2.toString('base64')}`;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the command from source, as `pnpm --filter @dbconn/worker reseal` runs its build. */
-function runReseal(env: Record<string, string>): Promise<Run> {
-  const base: Record<string, string> = {};
-  for (const name of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
-    const value = process.env[name];
-    if (value !== undefined) base[name] = value;
-  }
-  const child = spawn(process.execPath, ['--conditions=@dbconn/source', '--import', 'tsx', 'src/reseal.ts'], {
-    cwd: WORKER_DIR,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('the reseal command (PostgreSQL store)', () => {
   let env: Env;

@@ -9,6 +9,7 @@ import {
   ERROR_CATALOGUE,
   ERROR_CODES,
   type ErrorCode,
+  IdempotencyKeySchema,
   IdSchema,
   ProductNameSchema,
   RestListConnectionsQuerySchema,
@@ -247,6 +248,15 @@ const ifMatchHeader = {
   schema: toJsonSchema(IfMatchSchema, 'input'),
 };
 
+const idempotencyKeyHeader = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'Makes the create safe to retry (1–255 printable ASCII characters; a UUID is a good choice). Within 24 h, per organization, the same key with the same body (product included) answers the first create’s 201 and body again and creates nothing; with another body 422 IDEMPOTENCY_KEY_REUSED; while the first create still runs 409 IDEMPOTENCY_KEY_IN_PROGRESS with Retry-After.',
+  schema: toJsonSchema(IdempotencyKeySchema, 'input'),
+};
+
 const LIST_PARAMETER_DESCRIPTIONS: Record<string, string> = {
   page: 'page number, from 1',
   limit: 'items per page, 1–100',
@@ -321,7 +331,9 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, JsonObject>
     }
     out[String(status)] = {
       description: group.map((c) => `${c}: ${ERROR_CATALOGUE[c].title}`).join('; '),
-      ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { 'Retry-After': RETRY_AFTER } } : {}),
+      ...(RETRY_AFTER_STATUSES.has(status) || group.includes('IDEMPOTENCY_KEY_IN_PROGRESS')
+        ? { headers: { 'Retry-After': RETRY_AFTER } }
+        : {}),
       ...(status === 401 ? { headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } } : {}),
       content: { 'application/problem+json': { schema: { allOf: [ref('Problem'), narrowed] } } },
     };
@@ -397,7 +409,10 @@ function paths(): OpenApiDocument['paths'] {
         summary: 'Create a connection',
         description:
           'Stores the connection (secrets sealed) with status `pending` and enqueues its verification.',
-        parameters: [productHeader(true, 'Required: the product the connection belongs to.')],
+        parameters: [
+          productHeader(true, 'Required: the product the connection belongs to.'),
+          idempotencyKeyHeader,
+        ],
         body: 'CreateConnectionInput',
         success: {
           status: 201,
@@ -410,6 +425,8 @@ function paths(): OpenApiDocument['paths'] {
           'VALIDATION_FAILED',
           'INVALID_HEADER',
           'CONFIG_NAME_TAKEN',
+          'IDEMPOTENCY_KEY_IN_PROGRESS',
+          'IDEMPOTENCY_KEY_REUSED',
           'RATE_LIMITED',
           ...BODY,
           ...ALWAYS,

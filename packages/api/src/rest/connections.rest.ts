@@ -1,5 +1,6 @@
 import {
   CreateConnectionRequestSchema,
+  IdempotencyKeySchema,
   IdSchema,
   RestListConnectionsQuerySchema,
   TestSettingsRequestSchema,
@@ -32,12 +33,24 @@ export function registerConnectionRoutes(
   { connections, verification, schemas }: ConnectionServices,
 ): void {
   app.post(CONNECTIONS_PATH, async (req, reply) => {
-    const { productName, body } = parseRequest(
+    const { productName, body, idempotencyKey } = parseRequest(
       req,
-      { body: { schema: CreateConnectionRequestSchema, value: req.body } },
+      {
+        body: { schema: CreateConnectionRequestSchema, value: req.body },
+        idempotencyKey: {
+          schema: IdempotencyKeySchema.optional(),
+          value: req.headers['idempotency-key'],
+          prefix: 'Idempotency-Key',
+          header: true,
+        },
+      },
       { required: true },
     );
-    const created = await connections.create(requestContext(req), { ...body, productName });
+    const created = await connections.create(
+      requestContext(req),
+      { ...body, productName },
+      { idempotencyKey },
+    );
     return reply
       .status(201)
       .header('location', `${CONNECTIONS_PATH}/${created.id}`)

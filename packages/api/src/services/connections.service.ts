@@ -22,6 +22,7 @@ import {
 } from '@dbconn/shared';
 import type { Door, RequestContext } from '../context.js';
 import { assertDialTargetAllowed } from './dial-targets.js';
+import type { IdempotencyKeys } from './idempotency.js';
 import type { Limit, RateLimiter } from './rate-limiter.js';
 import { secretsAfterChange } from './secrets.js';
 
@@ -38,6 +39,8 @@ export interface ConnectionServiceDeps {
   egress?: EgressGuard;
   /** Creates and updates that enqueue a dial, per organization and window (docs/contract.md §8). */
   dials: { limiter: RateLimiter; perOrganization: number };
+  /** The first answers of creates sent with an Idempotency-Key (docs/contract.md §2). */
+  idempotency: IdempotencyKeys;
 }
 
 /** Product scope of a call: absent means "all products of the organization". */
@@ -52,9 +55,70 @@ export interface ProductScope {
 export class ConnectionService {
   constructor(private readonly deps: ConnectionServiceDeps) {}
 
-  async create(ctx: RequestContext, input: CreateConnectionInput & ProductScope): Promise<Connection> {
+  /**
+   * With an `idempotencyKey`, the same key and body within 24 h answer what the first create
+   * answered (the connection is created once); another body is IDEMPOTENCY_KEY_REUSED, and a create
+   * of that key still running is IDEMPOTENCY_KEY_IN_PROGRESS.
+   */
+  async create(
+    ctx: RequestContext,
+    input: CreateConnectionInput & ProductScope,
+    options: { idempotencyKey?: string | undefined } = {},
+  ): Promise<Connection> {
+    const { idempotencyKey } = options;
+    if (idempotencyKey === undefined) return this.insertNew(ctx, input, uuidv7());
+    const keys = this.deps.idempotency;
+    const organizationId = ctx.organizationId;
+    const claim = await keys.claim(organizationId, idempotencyKey, input, uuidv7());
+    switch (claim.kind) {
+      case 'done':
+        return claim.response;
+      case 'in-flight': {
+        // Its create may have stored the connection and stopped before recording the answer (a
+        // process killed mid-answer): the connection as it is now is that answer.
+        const stored = await this.deps.store.findById({ organizationId }, claim.connectionId);
+        if (!stored) throw keys.inProgress();
+        const connection = toConnection(stored);
+        await keys.complete(organizationId, idempotencyKey, input, connection);
+        return connection;
+      }
+      case 'claimed': {
+        let created: Connection;
+        try {
+          created = await this.insertNew(ctx, input, claim.connectionId);
+        } catch (error) {
+          // Nothing stored under the claimed id (a refused or failed create): the key is free again.
+          const stored = await this.deps.store
+            .findById({ organizationId }, claim.connectionId)
+            .catch(() => undefined);
+          if (stored === null) {
+            await keys.release(organizationId, idempotencyKey, claim.connectionId).catch((cause) => {
+              ctx.log.warn(
+                { err: cause },
+                'idempotency key not released: it frees itself when its lease ends',
+              );
+            });
+          }
+          throw error;
+        }
+        await keys.complete(organizationId, idempotencyKey, input, created).catch((cause) => {
+          // The connection is stored: a retry finds it through the in-flight claim.
+          ctx.log.warn(
+            { err: cause, connectionId: created.id },
+            'idempotent create answered but not recorded',
+          );
+        });
+        return created;
+      }
+    }
+  }
+
+  private async insertNew(
+    ctx: RequestContext,
+    input: CreateConnectionInput & ProductScope,
+    id: string,
+  ): Promise<Connection> {
     await assertDialTargetAllowed(this.deps.egress, ctx, input);
-    const id = uuidv7();
     const now = new Date();
     const { password, ssl } = input;
     const record: ConnectionRecord = {

@@ -27,6 +27,8 @@ export interface SelfTarget {
 export interface SelfEndpoints {
   storeUrl: string;
   redisUrl: string;
+  /** Redis Sentinels or Cluster nodes (REDIS_SENTINELS, REDIS_CLUSTER_NODES). */
+  redisNodes?: { host: string; port: number }[];
   /** The listening sockets of this deployment (API, worker operations server). Port 0 = none. */
   listeners: { role: SelfRole; host: string; port: number }[];
 }
@@ -68,6 +70,7 @@ export function selfTargetsOf(endpoints: SelfEndpoints): SelfTarget[] {
   return [
     ...storeTargets(endpoints.storeUrl),
     { role: 'redis', host: bare(redis.hostname || 'localhost'), port: urlPort(redis, 6379) },
+    ...(endpoints.redisNodes ?? []).map((node) => ({ role: 'redis' as const, ...node })),
     ...endpoints.listeners.filter((l) => l.port !== 0),
   ];
 }

@@ -306,6 +306,16 @@ export const ProductNameSchema = z
   .regex(PRODUCT_NAME_PATTERN, 'productName may contain only letters, digits, _ and -')
   .toLowerCase();
 
+/**
+ * `Idempotency-Key` of a create (REST header, tRPC field `idempotencyKey`): 1–255 printable ASCII
+ * characters (space to `~`), like the keys clients generate (UUIDs, request ids).
+ */
+export const IdempotencyKeySchema = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .regex(/^[\x20-\x7e]*$/, 'may contain only printable ASCII characters (space to ~)');
+
 /** The create body (seed). `productName` comes from the X-Product-Name header on REST. */
 export const CreateConnectionInputSchema = z.strictObject(
   {

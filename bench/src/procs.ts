@@ -1,0 +1,194 @@
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+/** A free loopback port (listen on 0, close, hand the number out). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** Resident set size of a process, MiB, from /proc (Linux). */
+export function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.replace(/\D+/g, '') ?? Number.NaN) / 1024;
+}
+
+async function waitFor(url: string, child: ChildProcess, name: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before it was ready`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {}
+    await sleep(100);
+  }
+  throw new Error(`${name} not ready at ${url}`);
+}
+
+export async function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** What the service and the baselines share: one world per run, removed at the end. */
+export interface World {
+  suffix: string;
+  /** The store's database: not `test`, the database verified (the service never dials its own store). */
+  storeDbUrl: string;
+  schema: string;
+  bareSchema: string;
+  prefix: string;
+  barePrefix: string;
+  redisUrl: string;
+  /** The database every verification dials, on the same local PostgreSQL. */
+  targetUrl: string;
+  targetSchema: string;
+}
+
+export function newWorld(): World {
+  const suffix = randomBytes(3).toString('hex');
+  return {
+    suffix,
+    storeDbUrl: 'postgres://postgres@127.0.0.1:5432/dbconn_bench',
+    schema: `bench_${suffix}`,
+    bareSchema: `bench_${suffix}_bare`,
+    prefix: `bench_${suffix}`,
+    barePrefix: `bench_${suffix}_bare`,
+    redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    targetUrl: 'postgres://postgres@127.0.0.1:5432/test',
+    targetSchema: 'public',
+  };
+}
+
+/** `--cpu-prof` for one side (BENCH_CPU_PROF=api|worker): the profile is written when it exits. */
+function nodeArgs(name: string): string[] {
+  return process.env.BENCH_CPU_PROF === name
+    ? ['--cpu-prof', `--cpu-prof-dir=${resolve(ROOT, 'bench/results/profiles')}`]
+    : [];
+}
+
+/**
+ * The service as production runs it (scripts/start.mjs: node on the built output), NODE_ENV=production
+ * with a fresh master key, auth off on loopback, request log at info to /dev/null.
+ */
+export function serviceEnv(world: World, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    NODE_ENV: 'production',
+    AUTH_REQUIRED: 'false',
+    MASTER_KEYS: `1:${randomBytes(32).toString('base64')}`,
+    LOG_LEVEL: 'info',
+    API_HOST: '127.0.0.1',
+    STORE_URL: `${world.storeDbUrl}?schema=${world.schema}`,
+    REDIS_URL: world.redisUrl,
+    QUEUE_PREFIX: world.prefix,
+    // Measured is the API, not its port-scan guard (its Redis round trip still runs on every create).
+    RATE_LIMIT_DIALS_PER_ORGANIZATION: '1000000',
+    // Production refuses loopback targets: the bench's reachable database is the local PostgreSQL.
+    EGRESS_ALLOW: '127.0.0.1',
+    WORKER_HEALTH_HOST: '127.0.0.1',
+    // Nothing re-enqueued behind the bench's back: no periodic re-verification, no sweeps of the backlog.
+    REVERIFY_INTERVAL_MS: '0',
+    SWEEP_STALE_AFTER_MS: '86400000',
+    ...extra,
+  };
+}
+
+export async function startServiceApi(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs('api'), 'packages/api/dist/main.js'], {
+    cwd: ROOT,
+    env: { ...env, API_PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/ready`, child, 'service API');
+  return { child, url };
+}
+
+export async function startServiceWorker(env: Record<string, string>): Promise<ChildProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...nodeArgs('worker'), 'packages/worker/dist/main.js'], {
+    cwd: ROOT,
+    env: { ...env, WORKER_HEALTH_PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitFor(`http://127.0.0.1:${port}/ready`, child, 'service worker');
+  return child;
+}
+
+function forkReady(file: string, env: Record<string, string>): Promise<ChildProcess> {
+  const child = fork(resolve(ROOT, file), [], {
+    cwd: resolve(ROOT, 'bench'),
+    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  return new Promise((done, fail) => {
+    child.once('message', () => done(child));
+    child.once('exit', (code) => fail(new Error(`${file} exited (${code}) before it was ready`)));
+  });
+}
+
+export async function startBareApi(world: World): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = await forkReady('bench/bare/api.mjs', {
+    BARE_STORE_URL: world.storeDbUrl,
+    BARE_SCHEMA: world.bareSchema,
+    REDIS_URL: world.redisUrl,
+    BARE_PREFIX: world.barePrefix,
+    PORT: String(port),
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+export interface LoopResult {
+  completed: number;
+  failed: number;
+  seconds: number;
+  latencies: number[];
+}
+
+export class BareVerifier {
+  private constructor(readonly child: ChildProcess) {}
+
+  static async start(world: World): Promise<BareVerifier> {
+    return new BareVerifier(
+      await forkReady('bench/bare/verify.mjs', {
+        TARGET_URL: world.targetUrl,
+        TARGET_SCHEMA: world.targetSchema,
+      }),
+    );
+  }
+
+  run(options: {
+    concurrency: number;
+    rate?: number;
+    durationMs?: number;
+    count?: number;
+  }): Promise<LoopResult> {
+    return new Promise((done) => {
+      this.child.once('message', (result) => done(result as LoopResult));
+      this.child.send(options);
+    });
+  }
+}
