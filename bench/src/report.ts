@@ -11,7 +11,7 @@ export const median = (values: number[]) =>
   );
 
 /** The percentiles a latency curve is drawn from. */
-export const CURVE = [1, 10, 25, 50, 75, 90, 95, 97.5, 99, 99.9];
+export const CURVE = [1, 2.5, 10, 25, 50, 75, 90, 97.5, 99, 99.9];
 
 export function curveOf(latencies: number[]): number[] {
   const sorted = [...latencies].sort((a, b) => a - b);
