@@ -12,6 +12,7 @@ export * from './queue.js';
 export * from './readiness.js';
 export * from './redis.js';
 export * from './schemas/connection.schema.js';
+export * from './schemas/history.schema.js';
 export * from './schemas/validation.js';
 export * from './schemas/verification-codes.js';
 export * from './schemas/warnings.js';

@@ -437,6 +437,14 @@ export const ConnectionSchema = z.object({
     description:
       'who made the last change through the API (update, assign): the token’s subject; absent when auth was off for it',
   }),
+  lastStatusChangeAt: z.iso.datetime().optional().meta({
+    description:
+      'when a verification last changed the settled status (first result, active → failed, failed → active); absent until the first result',
+  }),
+  availability: z.number().min(0).max(1).nullable().meta({
+    description:
+      'share of verifications that passed over the last 30 days (0–1), from the history; null when there was none',
+  }),
 });
 export type Connection = z.infer<typeof ConnectionSchema>;
 
@@ -454,7 +462,7 @@ const dateParam = (what: string) =>
     );
 
 /** Integers from a query string ("2") or from JSON (2); "2.5", "abc" and "" are errors. */
-const intParam = (what: string, min: number, max: number, fallback: number) =>
+export const intParam = (what: string, min: number, max: number, fallback: number) =>
   z
     .union([z.number(), z.string().regex(/^\d+$/, `${what} must be an integer`).transform(Number)])
     .pipe(

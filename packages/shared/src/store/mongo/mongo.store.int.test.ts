@@ -63,6 +63,14 @@ describe(`MongoDB store against ${SERVER}`, () => {
     expect(fake?.unknownCommands()).toEqual([]);
     expect(fake?.commands().some((c) => c.name === 'createIndexes')).toBe(true);
     expect(fake?.documents(database, 'connections')).toEqual([]);
+    // Retention on MongoDB: a TTL index on the entry's time, 90 days by default.
+    expect(
+      fake
+        ?.commands()
+        .filter((c) => c.name === 'createIndexes')
+        .flatMap((c) => (c.body.indexes as { name: string; expireAfterSeconds?: number }[]) ?? [])
+        .find((index) => index.name === 'history_ttl'),
+    ).toMatchObject({ key: { at: 1 }, expireAfterSeconds: 90 * 86_400 });
   });
 });
 

@@ -68,6 +68,31 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 4,
+    name: 'connection history and last status change',
+    statements: [
+      'ALTER TABLE connections ADD COLUMN IF NOT EXISTS last_status_change_at timestamptz',
+      // No foreign key: a deleted connection's history stays readable, and the purge alone removes it.
+      `CREATE TABLE IF NOT EXISTS connection_history (
+        id uuid PRIMARY KEY,
+        organization_id text NOT NULL,
+        connection_id uuid NOT NULL,
+        product_name text,
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        details jsonb NOT NULL
+      )`,
+      // A connection's page, newest first (ids are UUID v7: time-ordered).
+      `CREATE INDEX IF NOT EXISTS connection_history_connection
+        ON connection_history (organization_id, connection_id, id DESC)`,
+      // availability: a page of connections' verifications of the last 30 days.
+      `CREATE INDEX IF NOT EXISTS connection_history_verifications
+        ON connection_history (organization_id, connection_id, at) WHERE kind = 'verification'`,
+      // The periodic purge: everything older than the retention.
+      'CREATE INDEX IF NOT EXISTS connection_history_at ON connection_history (at)',
+    ],
+  },
+  {
+    version: 5,
     name: 'index for the list filter by verification warning',
     statements: [
       // list(?warning=CODE): containment of [{"code": CODE}] in the latest verification's warnings.
