@@ -199,6 +199,10 @@ export class MongoConnectionStore implements ConnectionStore {
       ...fromUrl('connectTimeoutMS', options.timeoutMs),
       ...fromUrl('socketTimeoutMS', options.timeoutMs),
       ...fromUrl('maxPoolSize', options.poolSize),
+      // On a replica set an acknowledged write must survive a fail-over: retried once on the new
+      // primary (retryWrites) and acknowledged only once a majority has it (w). The URL can say otherwise.
+      ...(/[?&]retryWrites=/i.test(url) ? {} : { retryWrites: true }),
+      ...(/[?&]w=/i.test(url) ? {} : { writeConcern: { w: 'majority' as const } }),
     });
     this.connection.set('maxTimeMS', options.timeoutMs);
     // Errors reach callers through each operation (as UNAVAILABLE); a listener also keeps a failed
