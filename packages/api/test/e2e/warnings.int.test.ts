@@ -20,12 +20,17 @@ describe('verification warnings (API + worker process + the local PostgreSQL)', 
     await h?.close();
   });
 
-  it('shows ACCOUNT_OVERPRIVILEGED in the result, the list filter, a trial and the metrics', async () => {
+  it('shows ACCOUNT_OVERPRIVILEGED in the result, the history, the list filter, a trial and the metrics', async () => {
     const id = await createConnection(h, { ...LOCAL_PG, ssl: { mode: 'disable' } });
     const settled = await waitForStatus(h, id);
     expect(settled.status).toBe('active');
     const codes = settled.verification?.warnings?.map((w) => w.code);
     expect(codes).toContain('ACCOUNT_OVERPRIVILEGED');
+
+    const history = await http(h, 'GET', `${PATH}/${id}/history`);
+    expect(history.status).toBe(200);
+    const verified = history.body.items.find((e: { kind: string }) => e.kind === 'verification');
+    expect(verified.warnings).toContain('ACCOUNT_OVERPRIVILEGED');
 
     const filtered = await http(h, 'GET', `${PATH}?warning=account_overprivileged`);
     expect(filtered.status).toBe(200);

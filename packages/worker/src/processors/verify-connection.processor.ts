@@ -252,6 +252,7 @@ async function appendVerification(
       status,
       statusChanged,
       ...(verification.error ? { stage: verification.error.stage, code: verification.error.code } : {}),
+      ...(verification.warnings ? { warnings: verification.warnings.map((w) => w.code) } : {}),
       latencyMs: verification.latencyMs,
     });
   } catch (err) {
