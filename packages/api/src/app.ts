@@ -41,6 +41,7 @@ import { sendProblem, toAppError } from './rest/problem.js';
 import { type AppRouter, appRouter } from './router.js';
 import { ConnectionEvents } from './services/connection-events.js';
 import { ConnectionService } from './services/connections.service.js';
+import { HistoryService } from './services/history.service.js';
 import { IdempotencyKeys } from './services/idempotency.js';
 import { InteractiveClient } from './services/interactive.client.js';
 import { RateLimiter } from './services/rate-limiter.js';
@@ -221,9 +222,11 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     policy: egressPolicy,
     selfTargets: new SelfTargets(selfTargetsOf(config.selfEndpoints), egressPolicy),
   };
+  const history = new HistoryService(store);
   const connections = new ConnectionService({
     egress,
     store,
+    history,
     verifyQueue: deps.verifyQueue,
     keyring,
     retry: config.verify,
@@ -248,6 +251,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   });
   const verification = new VerificationService({
     store,
+    history,
     keyring,
     redis,
     prefix,
@@ -332,6 +336,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
         connections,
         verification,
         schemas,
+        history,
       }),
       // As on REST: a 429, 503 or 504 says when to try again in a header, not only in the body.
       responseMeta: ({ errors }) => {
@@ -350,7 +355,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     },
   } satisfies FastifyTRPCPluginOptions<AppRouter>);
 
-  registerConnectionRoutes(app, { connections, verification, schemas });
+  registerConnectionRoutes(app, { connections, verification, schemas, history });
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (req, reply) => {

@@ -157,6 +157,11 @@ export const EnvSchema = z.object({
     )
     .default('mongodb://127.0.0.1:27017/dbconn'),
   /**
+   * Days a connection's history (changes and verification outcomes) is kept: a TTL index on
+   * MongoDB, a periodic purge on PostgreSQL.
+   */
+  HISTORY_RETENTION_DAYS: int(90, 1, 3_650),
+  /**
    * Deadline of every store call (waiting for a pooled client included): past it the call fails
    * with 503 UNAVAILABLE and a client that may still have the call on the wire is destroyed, so a
    * frozen or silent store never hangs a request nor keeps a pooled client for good.
@@ -425,7 +430,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       port: e.API_PORT,
       requestTimeoutMs: e.API_REQUEST_TIMEOUT_MS,
     },
-    store: { url: e.STORE_URL, timeoutMs: e.STORE_TIMEOUT_MS, poolSize: e.STORE_POOL_SIZE },
+    store: {
+      url: e.STORE_URL,
+      timeoutMs: e.STORE_TIMEOUT_MS,
+      poolSize: e.STORE_POOL_SIZE,
+      historyRetentionDays: e.HISTORY_RETENTION_DAYS,
+    },
     redis: redisConfig(e),
     /** `usingTestKey`: MASTER_KEYS unset, which only NODE_ENV=test allows. */
     secrets: { keys, usingTestKey: !e.MASTER_KEYS },

@@ -1,9 +1,12 @@
 import { toConnectionUrl } from './connection-string/url.js';
 import type { Connection, ConnectionType } from './schemas/connection.schema.js';
-import type { ConnectionRecord } from './store/types.js';
+import type { ConnectionRecord, VerificationTally } from './store/types.js';
 
-/** The public resource of a stored record (docs/contract.md §1): no secret, no sealed blob, no key id. */
-export function toConnection(record: ConnectionRecord): Connection {
+/**
+ * The public resource of a stored record (docs/contract.md §1): no secret, no sealed blob, no key id.
+ * `tally`: the record's verifications of the last 30 days from the history (availability).
+ */
+export function toConnection(record: ConnectionRecord, tally: VerificationTally | undefined): Connection {
   return {
     id: record.id,
     configName: record.configName,
@@ -25,6 +28,8 @@ export function toConnection(record: ConnectionRecord): Connection {
     updatedAt: record.updatedAt.toISOString(),
     ...(record.createdBy ? { createdBy: record.createdBy } : {}),
     ...(record.updatedBy ? { updatedBy: record.updatedBy } : {}),
+    ...(record.lastStatusChangeAt ? { lastStatusChangeAt: record.lastStatusChangeAt.toISOString() } : {}),
+    availability: tally && tally.total > 0 ? tally.passed / tally.total : null,
   };
 }
 

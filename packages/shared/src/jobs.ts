@@ -6,6 +6,7 @@ import {
   VerificationErrorSchema,
   VerificationSchema,
 } from './schemas/connection.schema.js';
+import type { VerificationReason } from './schemas/history.schema.js';
 
 /**
  * Queue and job definitions shared by the API (producer) and the worker (consumer).
@@ -38,9 +39,26 @@ export const JOB_NAMES = {
    * left pending/verifying too long without a live job.
    */
   sweepStranded: 'sweep-stranded',
+  /**
+   * Deletes history entries older than HISTORY_RETENTION_DAYS (verify queue, fired hourly by one
+   * BullMQ job scheduler). On MongoDB a TTL index does it and the job finds nothing to do.
+   */
+  purgeHistory: 'purge-history',
 } as const;
 
 export const VERIFY_REASONS = ['created', 'updated', 'sweep', 'periodic', 'manual'] as const;
+
+/**
+ * How a job's reason reads in the history (docs/contract.md §11). `manual` is a test now that
+ * shutdown cut short and a background job finished.
+ */
+export const HISTORY_REASON_OF: Readonly<Record<(typeof VERIFY_REASONS)[number], VerificationReason>> = {
+  created: 'created',
+  updated: 'changed',
+  sweep: 'sweeper',
+  periodic: 'periodic',
+  manual: 'test',
+};
 
 export const VerifyConnectionJobSchema = z.strictObject({
   connectionId: z.uuid(),

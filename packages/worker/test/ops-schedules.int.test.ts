@@ -8,6 +8,7 @@ import {
   type StandaloneRedis,
 } from '@dbconn/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PURGE_SCHEDULER_ID } from '../src/ops/history-purge.js';
 import { REVERIFY_SCHEDULER_ID } from '../src/ops/reverify.js';
 import { keepSchedules, type ScheduleKeeper, scheduleCheckMs } from '../src/ops/schedules.js';
 import { SWEEP_SCHEDULER_ID } from '../src/ops/sweeper.js';
@@ -52,9 +53,11 @@ describe('job schedulers lost by Redis heal (shared Redis, own prefix)', () => {
     await env?.close();
   });
 
-  it('both schedulers are back within one interval after their keys are deleted, and the sweeper runs from its scheduler', async () => {
+  it('every scheduler is back within one interval after their keys are deleted, and the sweeper runs from its scheduler', async () => {
     keeper = await keepSchedules({ queue: env.queue, redis: env.redis, config: env.config, log: env.log });
-    expect(await schedulerIds(env.queue)).toEqual([REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID].sort());
+    expect(await schedulerIds(env.queue)).toEqual(
+      [REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID, PURGE_SCHEDULER_ID].sort(),
+    );
     expect(await env.queue.getJobScheduler(SWEEP_SCHEDULER_ID)).toMatchObject({
       name: JOB_NAMES.sweepStranded,
       every: 1_000,
@@ -67,7 +70,7 @@ describe('job schedulers lost by Redis heal (shared Redis, own prefix)', () => {
     expect(scheduleCheckMs(env.config)).toBe(1_000);
     await expect
       .poll(() => schedulerIds(env.queue), { timeout: 5_000, interval: 100 })
-      .toEqual([REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID].sort());
+      .toEqual([REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID, PURGE_SCHEDULER_ID].sort());
 
     // A connection stranded in pending with no job: the scheduled sweep re-enqueues it and a
     // worker verifies it, with nobody calling the sweeper by hand.
@@ -113,13 +116,15 @@ describe('job schedulers after Redis restarts empty (a private redis-server)', (
 
   it('are asserted again as soon as the client reconnects', async () => {
     keeper = await keepSchedules({ queue, redis, config, log, checkEveryMs: NEVER_MS });
-    expect(await schedulerIds(queue)).toEqual([REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID].sort());
+    expect(await schedulerIds(queue)).toEqual(
+      [REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID, PURGE_SCHEDULER_ID].sort(),
+    );
 
     await redisServer.kill();
     await redisServer.restart();
 
     await expect
       .poll(() => schedulerIds(queue).catch(() => []), { timeout: 15_000, interval: 200 })
-      .toEqual([REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID].sort());
+      .toEqual([REVERIFY_SCHEDULER_ID, SWEEP_SCHEDULER_ID, PURGE_SCHEDULER_ID].sort());
   });
 });

@@ -23,6 +23,7 @@ export const REST_OPERATIONS: Readonly<Record<string, Action>> = {
   [`POST ${CONNECTIONS_PATH}/validate-schema`]: 'post',
   [`POST ${CONNECTIONS_PATH}/:id/test`]: 'post',
   [`GET ${CONNECTIONS_PATH}/:id/schema`]: 'get',
+  [`GET ${CONNECTIONS_PATH}/:id/history`]: 'get',
   [`GET ${CONNECTIONS_PATH}/:id`]: 'get',
   [`PATCH ${CONNECTIONS_PATH}/:id`]: 'patch',
   [`DELETE ${CONNECTIONS_PATH}/:id`]: 'delete',
@@ -41,6 +42,7 @@ export const TRPC_OPERATIONS: Readonly<Record<string, Action>> = {
   'connections.schema': 'get',
   'connections.validateSchema': 'post',
   'connections.watch': 'get',
+  'connections.history': 'get',
 };
 
 /** Paths every caller reaches without a token (probes; /metrics has METRICS_TOKEN; the dashboard its own credentials). */

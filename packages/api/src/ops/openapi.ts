@@ -9,6 +9,8 @@ import {
   ERROR_CATALOGUE,
   ERROR_CODES,
   type ErrorCode,
+  HistoryPageSchema,
+  HistoryQuerySchema,
   IdempotencyKeySchema,
   IdSchema,
   ProductNameSchema,
@@ -154,6 +156,7 @@ const OUTPUT_COMPONENTS = {
   TestResult: TestResultSchema,
   ConnectionSchemaResponse: ConnectionSchemaResponseSchema,
   ValidateSchemaResult: ValidateSchemaResultSchema,
+  HistoryPage: HistoryPageSchema,
   SchemaValidationError: SchemaValidationErrorSchema,
   FieldError: FieldErrorSchema,
   Problem: ProblemSchema,
@@ -265,6 +268,7 @@ const LIST_PARAMETER_DESCRIPTIONS: Record<string, string> = {
   status: 'only connections in this status',
   startDate: 'created on or after this UTC day (YYYY-MM-DD)',
   endDate: 'created on or before this UTC day (YYYY-MM-DD)',
+  warning: 'only connections whose latest verification carries this warning code (any letter case)',
 };
 
 /** The list filters as query parameters; `metadata` is spelt `metadata.<key>=<value>` in a URL. */
@@ -293,6 +297,23 @@ function listParameters(): JsonObject[] {
     });
   }
   return params;
+}
+
+/** `limit` and `cursor` of a history page. */
+function historyParameters(): JsonObject[] {
+  const query = toJsonSchema(HistoryQuerySchema, 'input');
+  const properties = (query.properties ?? {}) as Record<string, JsonSchema>;
+  const descriptions: Record<string, string> = {
+    limit: 'entries per page, 1–100 (default 20)',
+    cursor: 'the nextCursor of the previous page (opaque)',
+  };
+  return Object.entries(properties).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: false,
+    ...(descriptions[name] ? { description: descriptions[name] } : {}),
+    schema,
+  }));
 }
 
 // ---- responses ----
@@ -561,6 +582,17 @@ function paths(): OpenApiDocument['paths'] {
           ...BODY,
           ...ALWAYS,
         ],
+      }),
+    },
+    [`${byId}/history`]: {
+      get: operation({
+        operationId: 'getConnectionHistory',
+        summary: 'What happened to a connection, newest first',
+        description:
+          'Changes (created, updated with the names of the fields that changed — never values, assigned, deleted) with the subject that made them, and every verification outcome with its reason (created, changed, periodic, test, sweeper). Kept HISTORY_RETENTION_DAYS (90 by default). A deleted connection’s history stays readable; another organization’s answers 404.',
+        parameters: [idParameter, ...historyParameters(), scoped],
+        success: { status: 200, description: 'one page', schema: 'HistoryPage' },
+        errors: ['VALIDATION_FAILED', 'INVALID_HEADER', 'NOT_FOUND', ...ALWAYS],
       }),
     },
     [`${byId}/assign`]: {

@@ -1,5 +1,6 @@
 import {
   CreateConnectionRequestSchema,
+  HistoryQuerySchema,
   IdempotencyKeySchema,
   IdSchema,
   RestListConnectionsQuerySchema,
@@ -10,6 +11,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConnectionService } from '../services/connections.service.js';
+import type { HistoryService } from '../services/history.service.js';
 import type { SchemaService } from '../services/schema.service.js';
 import type { VerificationService } from '../services/verification.service.js';
 import { requestContext } from './context.js';
@@ -26,11 +28,12 @@ export interface ConnectionServices {
   connections: ConnectionService;
   verification: VerificationService;
   schemas: SchemaService;
+  history: HistoryService;
 }
 
 export function registerConnectionRoutes(
   app: FastifyInstance,
-  { connections, verification, schemas }: ConnectionServices,
+  { connections, verification, schemas, history }: ConnectionServices,
 ): void {
   app.post(CONNECTIONS_PATH, async (req, reply) => {
     const { productName, body, idempotencyKey } = parseRequest(
@@ -120,6 +123,18 @@ export function registerConnectionRoutes(
       { required: false },
     );
     return schemas.schema(requestContext(req), params.id, { productName });
+  });
+
+  app.get(`${CONNECTIONS_PATH}/:id/history`, async (req) => {
+    const { productName, params, query } = parseRequest(
+      req,
+      {
+        params: { schema: IdParams, value: req.params },
+        query: { schema: HistoryQuerySchema, value: req.query },
+      },
+      { required: false },
+    );
+    return history.list(requestContext(req), params.id, query, { productName });
   });
 
   app.get(`${CONNECTIONS_PATH}/:id`, async (req, reply) => {

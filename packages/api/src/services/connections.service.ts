@@ -22,12 +22,15 @@ import {
 } from '@dbconn/shared';
 import type { Door, RequestContext } from '../context.js';
 import { assertDialTargetAllowed } from './dial-targets.js';
+import type { HistoryService } from './history.service.js';
 import type { IdempotencyKeys } from './idempotency.js';
 import type { Limit, RateLimiter } from './rate-limiter.js';
 import { secretsAfterChange } from './secrets.js';
 
 export interface ConnectionServiceDeps {
   store: ConnectionStore;
+  /** Appends each change to the connection's history; presents records with their availability. */
+  history: HistoryService;
   verifyQueue: Queue<VerifyConnectionJob>;
   keyring: Keyring;
   retry: RetryPolicy;
@@ -78,7 +81,7 @@ export class ConnectionService {
         // process killed mid-answer): the connection as it is now is that answer.
         const stored = await this.deps.store.findById({ organizationId }, claim.connectionId);
         if (!stored) throw keys.inProgress();
-        const connection = toConnection(stored);
+        const connection = await this.deps.history.presentOne(stored);
         await keys.complete(organizationId, idempotencyKey, input, connection);
         return connection;
       }
@@ -161,12 +164,13 @@ export class ConnectionService {
       { connectionId: id, type: record.type, configNameKey: normaliseConfigName(record.configName) },
       'connection created',
     );
+    await this.deps.history.recordChange(ctx, record, 'created');
     await this.requestVerification(ctx, record, 'created');
-    return toConnection(record);
+    return toConnection(record, undefined);
   }
 
   async get(ctx: RequestContext, id: string, scope: ProductScope = {}): Promise<Connection> {
-    return toConnection(await this.find(ctx, id, scope));
+    return this.deps.history.presentOne(await this.find(ctx, id, scope));
   }
 
   async list(
@@ -178,7 +182,8 @@ export class ConnectionService {
       { organizationId: ctx.organizationId, productName: scope.productName ?? query.productName },
       query,
     );
-    return { items: items.map(toConnection), page: query.page, limit: query.limit, total };
+    const connections = await this.deps.history.present(ctx.organizationId, items);
+    return { items: connections, page: query.page, limit: query.limit, total };
   }
 
   /**
@@ -210,7 +215,7 @@ export class ConnectionService {
         });
       }
       const changes = this.changesFor(current, input);
-      if (!changes) return toConnection(current);
+      if (!changes) return this.deps.history.presentOne(current);
       changes.updatedBy = ctx.subject;
       const updated = await this.underDialLimit(ctx, changes.redial, () =>
         this.deps.store.update(scope, id, changes, current.version),
@@ -220,9 +225,10 @@ export class ConnectionService {
           { connectionId: id, version: updated.version, redial: changes.redial, attempt },
           'connection updated',
         );
+        await this.deps.history.recordChange(ctx, updated, 'updated', changedFields(changes, input));
         await this.notify(ctx, updated, 'updated');
         if (changes.redial) await this.requestVerification(ctx, updated, 'updated');
-        return toConnection(updated);
+        return this.deps.history.presentOne(updated);
       }
       // Someone else changed or deleted it between our read and our write: the next round re-reads.
       if (options.expectedVersion === undefined && attempt < UNCONDITIONAL_UPDATE_ATTEMPTS) continue;
@@ -278,7 +284,8 @@ export class ConnectionService {
       { organizationId: ctx.organizationId, productName: null },
       { ...query, productName: undefined },
     );
-    return { items: items.map(toConnection), page: query.page, limit: query.limit, total };
+    const connections = await this.deps.history.present(ctx.organizationId, items);
+    return { items: connections, page: query.page, limit: query.limit, total };
   }
 
   /** Gives an unassigned connection its product, once: the write is conditional on "no product yet". */
@@ -291,7 +298,8 @@ export class ConnectionService {
     });
     if (assigned) {
       ctx.log.info({ connectionId: id, productName }, 'connection assigned');
-      return toConnection(assigned);
+      await this.deps.history.recordChange(ctx, assigned, 'assigned', ['productName']);
+      return this.deps.history.presentOne(assigned);
     }
     const existing = await this.deps.store.findById(scope, id);
     if (!existing) throw notFound(id);
@@ -303,6 +311,7 @@ export class ConnectionService {
     const record = await this.deps.store.findById(storeScope, id);
     const deleted = record ? await this.deps.store.softDelete(storeScope, id) : false;
     if (!record || !deleted) throw notFound(id);
+    await this.deps.history.recordChange(ctx, record, 'deleted');
     await this.notify(ctx, record, 'deleted');
     ctx.log.info({ connectionId: id }, 'connection deleted');
   }
@@ -388,6 +397,26 @@ const versionMismatch = (id: string, version: number) =>
       extra: { currentVersion: version },
     },
   );
+
+/**
+ * The names of the fields a change touched, as the caller knows them: `ssl` for the mode and the
+ * certificates, `password` for a new password. Never a value.
+ */
+function changedFields(changes: ConnectionChanges, input: UpdateConnectionInput): string[] {
+  const names = new Set<string>();
+  for (const key of Object.keys(changes) as (keyof ConnectionChanges)[]) {
+    if (key === 'redial' || key === 'updatedBy') continue;
+    if (key === 'sslMode') continue;
+    if (key === 'sealedSecrets') {
+      if (input.password) names.add('password');
+      if (input.ssl !== undefined) names.add('ssl');
+      continue;
+    }
+    names.add(key);
+  }
+  if (Object.hasOwn(changes, 'sslMode') && input.ssl !== undefined) names.add('ssl');
+  return [...names];
+}
 
 function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
   const keys = Object.keys(a);

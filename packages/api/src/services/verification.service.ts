@@ -15,19 +15,21 @@ import {
   type TestResult,
   type TestSettingsInput,
   testSettingsKey,
-  toConnection,
   type Verification,
 } from '@dbconn/shared';
 import { callerKey, type RequestContext } from '../context.js';
 import type { ConnectionEvents } from './connection-events.js';
 import type { ProductScope } from './connections.service.js';
 import { assertDialTargetAllowed } from './dial-targets.js';
+import type { HistoryService } from './history.service.js';
 import type { InteractiveClient } from './interactive.client.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { secretsAfterChange, storedSecretsFor } from './secrets.js';
 
 export interface VerificationServiceDeps {
   store: ConnectionStore;
+  /** Presents records with their availability. */
+  history: HistoryService;
   keyring: Keyring;
   redis: Redis;
   prefix: string;
@@ -135,7 +137,7 @@ export class VerificationService {
     try {
       const first = await this.deps.store.findById(storeScope, id);
       if (!first) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
-      let last = toConnection(first);
+      let last = await this.deps.history.presentOne(first);
       yield { status: last.status, connection: last };
       while (!SETTLED.has(last.status) && !signal?.aborted) {
         if (pending.length === 0) {
@@ -164,7 +166,8 @@ export class VerificationService {
           };
           if (SETTLED.has(event.status)) {
             const settled = await this.deps.store.findById(storeScope, id);
-            if (settled && settled.status === event.status) last = toConnection(settled);
+            if (settled && settled.status === event.status)
+              last = await this.deps.history.presentOne(settled);
           }
           yield { status: last.status, connection: last };
           continue;
@@ -172,7 +175,7 @@ export class VerificationService {
         const now = await this.deps.store.findById(storeScope, id);
         if (!now) throw deleted(id);
         if (now.status !== last.status) {
-          last = toConnection(now);
+          last = await this.deps.history.presentOne(now);
           yield { status: last.status, connection: last };
         }
       }
@@ -241,6 +244,7 @@ export function toTestResult(v: Verification): TestResult {
     checkedAt: v.checkedAt,
     stages: v.stages,
     ...(v.error ? { error: v.error } : {}),
+    ...(v.warnings ? { warnings: v.warnings } : {}),
     ...(v.server ? { server: v.server } : {}),
   };
 }

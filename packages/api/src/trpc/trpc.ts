@@ -4,6 +4,7 @@ import type { Identity } from '../auth/access-control.js';
 import { type Action, trpcAction } from '../auth/operations.js';
 import type { RequestContext } from '../context.js';
 import type { ConnectionService } from '../services/connections.service.js';
+import type { HistoryService } from '../services/history.service.js';
 import type { SchemaService } from '../services/schema.service.js';
 import type { VerificationService } from '../services/verification.service.js';
 
@@ -17,6 +18,7 @@ export interface TrpcContext extends Omit<RequestContext, 'organizationId' | 'su
   connections: ConnectionService;
   verification: VerificationService;
   schemas: SchemaService;
+  history: HistoryService;
 }
 
 interface IssueCarrier {

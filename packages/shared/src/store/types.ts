@@ -5,6 +5,7 @@ import type {
   SslMode,
   Verification,
 } from '../schemas/connection.schema.js';
+import type { ChangeHistoryEntry, VerificationHistoryEntry } from '../schemas/history.schema.js';
 
 /**
  * A stored connection. Secrets live only in `sealedSecrets` (see crypto/seal.ts); the API maps a
@@ -39,6 +40,27 @@ export interface ConnectionRecord {
   createdBy?: string | undefined;
   /** The subject of the last change made through the API; absent when auth was off for it. */
   updatedBy?: string | undefined;
+  /**
+   * When a verification last changed the settled status: its first result, or an outcome other
+   * than the previous one (active → failed, failed → active). Verifying/pending do not count.
+   */
+  lastStatusChangeAt?: Date | undefined;
+}
+
+type Stored<T> = Omit<T, 'at'> & {
+  organizationId: string;
+  /** The connection's product when the entry was written: scopes a deleted connection's history. */
+  productName?: string | undefined;
+  at: Date;
+};
+
+/** A history entry as the stores keep it (docs/contract.md §11); the id is a UUID v7 of `at`. */
+export type HistoryRecord = Stored<ChangeHistoryEntry> | Stored<VerificationHistoryEntry>;
+
+/** Successful and all verifications of one connection in a window (availability = passed / total). */
+export interface VerificationTally {
+  passed: number;
+  total: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -118,6 +140,8 @@ export interface StoreOptions {
   timeoutMs: number;
   /** Clients kept at most. */
   poolSize: number;
+  /** Days a history entry is kept (HISTORY_RETENTION_DAYS); 90 when not given. */
+  historyRetentionDays?: number;
 }
 
 /** The configuration's defaults, for stores made outside a configured process (tests, scripts). */
@@ -167,7 +191,8 @@ export interface ConnectionStore {
    * is not already settled (active/failed) by a dial that started later (two dials of the same
    * settings — a periodic one and a test — may end out of order; `checkedAt` is when a dial
    * started). A record pending or verifying always takes the result, so workers' clocks can never
-   * strand it. False = stale.
+   * strand it. With `statusChanged` (the caller compared the outcome with the previous result) it
+   * also sets `lastStatusChangeAt`. False = stale.
    */
   recordVerification(
     organizationId: string,
@@ -175,6 +200,7 @@ export interface ConnectionStore {
     dialVersion: number,
     status: 'active' | 'failed',
     verification: Verification,
+    options?: { statusChanged?: boolean },
   ): Promise<boolean>;
   /**
    * Sweeper: live records left pending/verifying since before `olderThan`, by (statusChangedAt, id);
@@ -215,4 +241,33 @@ export interface ConnectionStore {
     expected: string,
     replacement: string,
   ): Promise<boolean>;
+
+  /**
+   * History (docs/contract.md §11): appends one entry. Entries are never changed; they go when
+   * they are older than the retention (`purgeHistory`, or MongoDB's TTL index).
+   */
+  appendHistory(entry: HistoryRecord): Promise<void>;
+  /**
+   * The organization's entries for one connection (live or deleted), newest first (by id), at most
+   * `limit`, only those older than the entry `before` when given, and none older than the retention.
+   */
+  listHistory(
+    organizationId: string,
+    connectionId: string,
+    page: { limit: number; before?: string | undefined },
+  ): Promise<HistoryRecord[]>;
+  /** Verification entries since `since` per connection of the organization; connections with none are absent. */
+  tallyVerifications(
+    organizationId: string,
+    connectionIds: readonly string[],
+    since: Date,
+  ): Promise<Map<string, VerificationTally>>;
+  /** Deletes entries older than the retention; the number deleted (MongoDB's TTL index does it there: 0). */
+  purgeHistory(now?: Date): Promise<number>;
 }
+
+export const DEFAULT_HISTORY_RETENTION_DAYS = 90;
+
+/** The oldest `at` a history entry may have to still be kept. */
+export const historyCutoff = (retentionDays: number, now: Date = new Date()) =>
+  new Date(now.getTime() - retentionDays * DAY_MS);

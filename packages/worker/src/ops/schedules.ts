@@ -1,4 +1,5 @@
 import type { Config, Logger, Queue, Redis, VerifyConnectionJob } from '@dbconn/shared';
+import { schedulePurge } from './history-purge.js';
 import { reverifyTickMs, scheduleReverification } from './reverify.js';
 import { scheduleSweeper } from './sweeper.js';
 
@@ -26,7 +27,7 @@ export const scheduleCheckMs = (config: Pick<Config, 'reverify' | 'sweep'>) =>
     ? config.sweep.intervalMs
     : Math.min(config.sweep.intervalMs, reverifyTickMs(config.reverify.intervalMs));
 
-/** Upserts both job schedulers (re-verification and the sweeper); both upserts are idempotent. */
+/** Upserts the job schedulers (re-verification, the sweeper, the history purge); every upsert is idempotent. */
 export async function assertSchedules(
   queue: Queue<VerifyConnectionJob>,
   config: Pick<Config, 'reverify' | 'sweep'>,
@@ -34,6 +35,7 @@ export async function assertSchedules(
 ): Promise<void> {
   await scheduleReverification(queue, config, log);
   await scheduleSweeper(queue, config);
+  await schedulePurge(queue);
 }
 
 /**

@@ -19,13 +19,14 @@ describe('job handlers', () => {
     // Inherited properties are not handlers.
     expect(() => assertEveryJobHasAHandler('verify', Object.create({ 'verify-connection': noop }))).toThrow();
     expect(() => assertEveryJobHasAHandler('verify', { [JOB_NAMES.verifyConnection]: noop })).toThrow(
-      /no handler for job reverify-active, sweep-stranded of queue verify/,
+      /no handler for job reverify-active, sweep-stranded, purge-history of queue verify/,
     );
     expect(() =>
       assertEveryJobHasAHandler('verify', {
         [JOB_NAMES.verifyConnection]: noop,
         [JOB_NAMES.reverifyActive]: noop,
         [JOB_NAMES.sweepStranded]: noop,
+        [JOB_NAMES.purgeHistory]: noop,
       }),
     ).not.toThrow();
   });

@@ -7,6 +7,7 @@ import {
   type VerifyConnectionJob,
 } from '@dbconn/shared';
 import type { Job } from 'bullmq';
+import { createPurgeHistoryProcessor } from '../ops/history-purge.js';
 import { createReverifyActiveProcessor } from '../ops/reverify.js';
 import { createSweepStrandedProcessor } from '../ops/sweeper.js';
 import {
@@ -16,7 +17,12 @@ import {
 
 /** The job names each queue carries: a worker on a queue needs a processor for every one. */
 export const QUEUE_JOBS = {
-  [QUEUE_NAMES.verify]: [JOB_NAMES.verifyConnection, JOB_NAMES.reverifyActive, JOB_NAMES.sweepStranded],
+  [QUEUE_NAMES.verify]: [
+    JOB_NAMES.verifyConnection,
+    JOB_NAMES.reverifyActive,
+    JOB_NAMES.sweepStranded,
+    JOB_NAMES.purgeHistory,
+  ],
   [QUEUE_NAMES.interactive]: [JOB_NAMES.testConnection, JOB_NAMES.testSettings, JOB_NAMES.discoverSchema],
 } as const satisfies Record<QueueName, readonly string[]>;
 
@@ -43,6 +49,7 @@ export function createVerifyQueueHandlers(deps: VerifyQueueDeps): QueueHandlers<
     [JOB_NAMES.verifyConnection]: createVerifyConnectionProcessor(deps),
     [JOB_NAMES.reverifyActive]: createReverifyActiveProcessor(deps),
     [JOB_NAMES.sweepStranded]: createSweepStrandedProcessor(deps),
+    [JOB_NAMES.purgeHistory]: createPurgeHistoryProcessor(deps),
   };
 }
 

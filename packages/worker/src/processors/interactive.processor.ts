@@ -92,7 +92,7 @@ export function createInteractiveHandlers(
       await writeResult(
         deps,
         log,
-        key,
+        { ...key, reason: 'test', previous: record },
         verification.outcome === 'passed' ? 'active' : 'failed',
         verification,
       );

@@ -6,16 +6,19 @@ import {
   type ConnectionSecrets,
   type ConnectionStore,
   type ConnectionType,
+  HISTORY_REASON_OF,
   type Keyring,
   type Logger,
   openStoredSecrets,
   type QueueName,
   SealError,
   STAGE_NAMES,
+  uuidv7,
   VERIFICATION_CODES,
   type Verification,
   type VerificationCode,
   type VerificationError,
+  type VerificationReason,
   VerifyConnectionJobSchema,
 } from '@dbconn/shared';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
@@ -119,6 +122,7 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
       throw new UnrecoverableError(`invalid verify-connection payload (fields: ${fields.join(', ')})`);
     }
     const { connectionId, organizationId, dialVersion } = parsed.data;
+    const reason = HISTORY_REASON_OF[parsed.data.reason];
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const log = deps.log.child({ jobId: job.id, connectionId, organizationId, dialVersion, attempt });
@@ -141,7 +145,7 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
     if (!secrets) {
       const unreadable = secretsUnreadable(attempt);
       deps.onVerified?.(record.type, unreadable, 'verify');
-      return writeResult(deps, log, parsed.data, 'failed', unreadable);
+      return writeResult(deps, log, { ...parsed.data, reason, previous: record }, 'failed', unreadable);
     }
 
     const verification = await verifyConnection(dialSettings(record, secrets), {
@@ -175,25 +179,40 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
     }
 
     const status = verification.outcome === 'passed' ? 'active' : 'failed';
-    return writeResult(deps, log, parsed.data, status, { ...verification, attempts: attempt });
+    return writeResult(deps, log, { ...parsed.data, reason, previous: record }, status, {
+      ...verification,
+      attempts: attempt,
+    });
   };
 }
 
 export async function writeResult(
   deps: VerifyConnectionProcessorDeps,
   log: Logger,
-  job: { organizationId: string; connectionId: string; dialVersion: number },
+  job: {
+    organizationId: string;
+    connectionId: string;
+    dialVersion: number;
+    /** Why it ran, as the history says it. */
+    reason: VerificationReason;
+    /** The record as the job claimed it: its previous result tells whether the status changes. */
+    previous: Pick<ConnectionRecord, 'verification' | 'productName'>;
+  },
   status: 'active' | 'failed',
   verification: Verification,
 ): Promise<VerifyJobResult> {
   const attempt = verification.attempts ?? 1;
   const code = verification.error?.code;
+  // The settled status changes with the first result, or an outcome other than the last one;
+  // pending and verifying in between (an edit, a claim) do not count.
+  const statusChanged = job.previous.verification?.outcome !== verification.outcome;
   const written = await deps.store.recordVerification(
     job.organizationId,
     job.connectionId,
     job.dialVersion,
     status,
     verification,
+    { statusChanged },
   );
   if (!written) {
     log.info(
@@ -206,8 +225,39 @@ export async function writeResult(
     { status, stage: verification.error?.stage, code, latencyMs: verification.latencyMs },
     status === 'active' ? 'connection verified' : 'connection verification failed',
   );
+  await appendVerification(deps, log, job, status, statusChanged, verification);
   await announce(deps, log, { id: job.connectionId, status, dialVersion: job.dialVersion, verification });
   return { status, attempt, code };
+}
+
+/** Appends a written result to the history; a failure is logged (the result itself is stored). */
+async function appendVerification(
+  deps: Pick<VerifyConnectionProcessorDeps, 'store'>,
+  log: Logger,
+  job: Parameters<typeof writeResult>[2],
+  status: 'active' | 'failed',
+  statusChanged: boolean,
+  verification: Verification,
+): Promise<void> {
+  const at = new Date();
+  try {
+    await deps.store.appendHistory({
+      id: uuidv7(at.getTime()),
+      organizationId: job.organizationId,
+      connectionId: job.connectionId,
+      ...(job.previous.productName !== undefined ? { productName: job.previous.productName } : {}),
+      at,
+      kind: 'verification',
+      reason: job.reason,
+      status,
+      statusChanged,
+      ...(verification.error ? { stage: verification.error.stage, code: verification.error.code } : {}),
+      ...(verification.warnings ? { warnings: verification.warnings.map((w) => w.code) } : {}),
+      latencyMs: verification.latencyMs,
+    });
+  } catch (err) {
+    log.warn({ err, status }, 'could not append the verification to the history');
+  }
 }
 
 /** Tells watchers about a status change; a lost message only delays them (they also poll). */

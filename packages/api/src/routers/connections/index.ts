@@ -3,6 +3,7 @@ import { assignConnection, listUnassignedConnections } from './assign.procedure.
 import { createConnection } from './create.procedure.js';
 import { deleteConnection } from './delete.procedure.js';
 import { getConnection } from './get.procedure.js';
+import { connectionHistory } from './history.procedure.js';
 import { listConnections } from './list.procedure.js';
 import { connectionSchema, validateSchema } from './schema.procedure.js';
 import { testConnection, testSettings } from './test.procedure.js';
@@ -22,4 +23,5 @@ export const connectionsRouter = router({
   schema: connectionSchema,
   validateSchema,
   watch: watchConnection,
+  history: connectionHistory,
 });

@@ -13,13 +13,17 @@ import {
   type ConnectionRecord,
   type ConnectionStore,
   createdAtRange,
+  DEFAULT_HISTORY_RETENTION_DAYS,
   DEFAULT_STORE_OPTIONS,
+  type HistoryRecord,
+  historyCutoff,
   type ListResult,
   normaliseConfigName,
   type Scope,
   type SealedSecretsEntry,
   type StoreOptions,
   type StrandedCursor,
+  type VerificationTally,
 } from '../types.js';
 
 const CONFIG_NAME_INDEX = 'organization_config_name_live';
@@ -57,6 +61,7 @@ interface ConnectionDoc {
   lastVerifiedAt?: Date | null;
   createdBy?: string | null;
   updatedBy?: string | null;
+  lastStatusChangeAt?: Date | null;
   deleted: boolean;
   deletedAt: Date | null;
 }
@@ -92,6 +97,7 @@ const connectionSchema = new mongoose.Schema<ConnectionDoc>(
     // The subject of the caller (never the token); absent for records written while auth was off.
     createdBy: { type: String },
     updatedBy: { type: String },
+    lastStatusChangeAt: { type: Date },
     deleted: { type: Boolean, required: true, default: false },
     deletedAt: { type: Date, default: null },
   },
@@ -114,9 +120,52 @@ connectionSchema.index(
 );
 connectionSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'organization_created' });
 connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_changed' });
+// list(?warning=CODE): the latest verification's warning codes, per organization.
+connectionSchema.index(
+  { organizationId: 1, 'verification.warnings.code': 1 },
+  { name: 'verification_warnings', sparse: true },
+);
 // Periodic re-verification: oldest lastVerifiedAt first. Not partial on status: most live records
 // are active or failed anyway, so the filter on status and deleted costs little.
 connectionSchema.index({ lastVerifiedAt: 1, _id: 1 }, { name: 'last_verified' });
+
+/**
+ * A history entry (docs/contract.md §11). `details` holds the kind's own fields (action, fields,
+ * subject; or reason, status, stage, code, latencyMs) as written.
+ */
+interface HistoryDoc {
+  _id: string;
+  organizationId: string;
+  connectionId: string;
+  productName?: string | null;
+  at: Date;
+  kind: HistoryRecord['kind'];
+  details: Record<string, unknown>;
+}
+
+const historySchema = new mongoose.Schema<HistoryDoc>(
+  {
+    _id: { type: String, required: true },
+    organizationId: { type: String, required: true },
+    connectionId: { type: String, required: true },
+    productName: { type: String },
+    at: { type: Date, required: true },
+    kind: { type: String, required: true },
+    details: { type: mongoose.Schema.Types.Mixed, required: true },
+  },
+  {
+    collection: 'connection_history',
+    versionKey: false,
+    timestamps: false,
+    minimize: false,
+    autoIndex: false,
+    autoCreate: false,
+  },
+);
+historySchema.index({ organizationId: 1, connectionId: 1, _id: -1 }, { name: 'history_connection' });
+const HISTORY_TTL_INDEX = 'history_ttl';
+/** MongoDB's "an index of this name exists with other options" (a changed HISTORY_RETENTION_DAYS). */
+const INDEX_OPTIONS_CONFLICT = 85;
 
 /**
  * The MongoDB store through mongoose (docs/contract.md §10), on its own connection (not mongoose's global one).
@@ -130,8 +179,11 @@ export class MongoConnectionStore implements ConnectionStore {
   readonly kind = 'mongodb' as const;
   private readonly connection: Connection;
   private readonly model: Model<ConnectionDoc>;
+  private readonly history: Model<HistoryDoc>;
+  private readonly historyRetentionDays: number;
 
   constructor(url: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
+    this.historyRetentionDays = options.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS;
     // Every wait is bounded by STORE_TIMEOUT_MS unless the URL sets its own: finding a server
     // (serverSelectionTimeoutMS), connecting (connectTimeoutMS), an answer on the socket
     // (socketTimeoutMS: a silent socket is destroyed, never reused) and the server's own work
@@ -147,18 +199,48 @@ export class MongoConnectionStore implements ConnectionStore {
       ...fromUrl('connectTimeoutMS', options.timeoutMs),
       ...fromUrl('socketTimeoutMS', options.timeoutMs),
       ...fromUrl('maxPoolSize', options.poolSize),
+      // On a replica set an acknowledged write must survive a fail-over: retried once on the new
+      // primary (retryWrites) and acknowledged only once a majority has it (w). The URL can say otherwise.
+      ...(/[?&]retryWrites=/i.test(url) ? {} : { retryWrites: true }),
+      ...(/[?&]w=/i.test(url) ? {} : { writeConcern: { w: 'majority' as const } }),
     });
     this.connection.set('maxTimeMS', options.timeoutMs);
     // Errors reach callers through each operation (as UNAVAILABLE); a listener also keeps a failed
     // first connection from becoming an unhandled rejection.
     this.connection.on('error', () => {});
     this.model = this.connection.model<ConnectionDoc>('Connection', connectionSchema);
+    this.history = this.connection.model<HistoryDoc>('ConnectionHistory', historySchema);
   }
 
   async init(): Promise<void> {
     // createIndexes, not syncIndexes: it never drops an index, so processes starting together (or an
     // older version still running) cannot undo each other. Building an existing index is a no-op.
     await this.run(() => this.model.createIndexes());
+    await this.run(() => this.history.createIndexes());
+    await this.run(() => this.ensureHistoryTtl());
+  }
+
+  /**
+   * Retention on MongoDB is a TTL index on `at`: the server deletes expired entries itself. A new
+   * HISTORY_RETENTION_DAYS changes the existing index in place (collMod), since createIndexes
+   * refuses an index of the same name with other options.
+   */
+  private async ensureHistoryTtl(): Promise<void> {
+    const expireAfterSeconds = this.historyRetentionDays * 86_400;
+    const collection = this.connection.getClient().db().collection('connection_history');
+    try {
+      await collection.createIndex({ at: 1 }, { name: HISTORY_TTL_INDEX, expireAfterSeconds });
+    } catch (error) {
+      if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT)
+        throw error;
+      await this.connection
+        .getClient()
+        .db()
+        .command({
+          collMod: 'connection_history',
+          index: { name: HISTORY_TTL_INDEX, expireAfterSeconds },
+        });
+    }
   }
 
   async ping(): Promise<void> {
@@ -202,6 +284,7 @@ export class MongoConnectionStore implements ConnectionStore {
     }
     if (query.type) conditions.push({ type: query.type });
     if (query.status) conditions.push({ status: query.status });
+    if (query.warning) conditions.push({ 'verification.warnings.code': query.warning });
     const { from, before } = createdAtRange(query);
     if (from) conditions.push({ createdAt: { $gte: from } });
     if (before) conditions.push({ createdAt: { $lt: before } });
@@ -314,6 +397,7 @@ export class MongoConnectionStore implements ConnectionStore {
     dialVersion: number,
     status: 'active' | 'failed',
     verification: Verification,
+    options: { statusChanged?: boolean } = {},
   ): Promise<boolean> {
     const now = new Date();
     const result = await this.run(() =>
@@ -336,6 +420,7 @@ export class MongoConnectionStore implements ConnectionStore {
               lastVerifiedAt: new Date(verification.checkedAt),
               statusChangedAt: now,
               updatedAt: now,
+              ...(options.statusChanged ? { lastStatusChangeAt: now } : {}),
             },
           },
         )
@@ -443,6 +528,79 @@ export class MongoConnectionStore implements ConnectionStore {
     return result.matchedCount > 0;
   }
 
+  async appendHistory(entry: HistoryRecord): Promise<void> {
+    const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
+    await this.run(async () => {
+      await this.history.create({
+        _id: id.toLowerCase(),
+        organizationId,
+        connectionId: connectionId.toLowerCase(),
+        ...(productName !== undefined ? { productName } : {}),
+        at,
+        kind,
+        details,
+      });
+    });
+  }
+
+  async listHistory(
+    organizationId: string,
+    connectionId: string,
+    page: { limit: number; before?: string | undefined },
+  ): Promise<HistoryRecord[]> {
+    const docs = await this.run(() =>
+      this.history
+        .find({
+          organizationId,
+          connectionId: connectionId.toLowerCase(),
+          // The TTL monitor runs about once a minute: expired entries are hidden until it does.
+          at: { $gte: historyCutoff(this.historyRetentionDays) },
+          ...(page.before !== undefined ? { _id: { $lt: page.before.toLowerCase() } } : {}),
+        })
+        .sort({ _id: -1 })
+        .limit(page.limit)
+        .lean<HistoryDoc[]>()
+        .exec(),
+    );
+    return docs.map(toHistoryRecord);
+  }
+
+  async tallyVerifications(
+    organizationId: string,
+    connectionIds: readonly string[],
+    since: Date,
+  ): Promise<Map<string, VerificationTally>> {
+    if (connectionIds.length === 0) return new Map();
+    const groups = await this.run(() =>
+      this.history
+        .aggregate<{ _id: { connectionId: string; status: string }; n: number }>([
+          {
+            $match: {
+              organizationId,
+              connectionId: { $in: connectionIds.map((id) => id.toLowerCase()) },
+              kind: 'verification',
+              at: { $gte: since },
+            },
+          },
+          { $group: { _id: { connectionId: '$connectionId', status: '$details.status' }, n: { $sum: 1 } } },
+        ])
+        .exec(),
+    );
+    const tallies = new Map<string, VerificationTally>();
+    for (const { _id, n } of groups) {
+      const tally = tallies.get(_id.connectionId) ?? { passed: 0, total: 0 };
+      tally.total += Number(n);
+      if (_id.status === 'active') tally.passed += Number(n);
+      tallies.set(_id.connectionId, tally);
+    }
+    return tallies;
+  }
+
+  /** The TTL index on `at` deletes expired entries on the server; nothing to do here. */
+  async purgeHistory(): Promise<number> {
+    return 0;
+  }
+
   /** Waits for the first connection, runs `work`, and maps driver errors to AppErrors. */
   private async run<T>(work: () => Promise<T>): Promise<T> {
     try {
@@ -520,9 +678,22 @@ function toRecord(doc: ConnectionDoc): ConnectionRecord {
     updatedAt: doc.updatedAt,
     statusChangedAt: doc.statusChangedAt,
     ...(doc.lastVerifiedAt != null ? { lastVerifiedAt: doc.lastVerifiedAt } : {}),
+    ...(doc.lastStatusChangeAt != null ? { lastStatusChangeAt: doc.lastStatusChangeAt } : {}),
     ...(doc.createdBy != null ? { createdBy: doc.createdBy } : {}),
     ...(doc.updatedBy != null ? { updatedBy: doc.updatedBy } : {}),
   };
+}
+
+function toHistoryRecord(doc: HistoryDoc): HistoryRecord {
+  return {
+    ...doc.details,
+    id: doc._id,
+    organizationId: doc.organizationId,
+    connectionId: doc.connectionId,
+    ...(doc.productName != null ? { productName: doc.productName } : {}),
+    at: doc.at,
+    kind: doc.kind,
+  } as HistoryRecord;
 }
 
 /**

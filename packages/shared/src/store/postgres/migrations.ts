@@ -66,6 +66,40 @@ export const MIGRATIONS: Migration[] = [
       'ALTER TABLE connections ADD COLUMN IF NOT EXISTS updated_by text',
     ],
   },
+  {
+    version: 4,
+    name: 'connection history and last status change',
+    statements: [
+      'ALTER TABLE connections ADD COLUMN IF NOT EXISTS last_status_change_at timestamptz',
+      // No foreign key: a deleted connection's history stays readable, and the purge alone removes it.
+      `CREATE TABLE IF NOT EXISTS connection_history (
+        id uuid PRIMARY KEY,
+        organization_id text NOT NULL,
+        connection_id uuid NOT NULL,
+        product_name text,
+        at timestamptz NOT NULL,
+        kind text NOT NULL,
+        details jsonb NOT NULL
+      )`,
+      // A connection's page, newest first (ids are UUID v7: time-ordered).
+      `CREATE INDEX IF NOT EXISTS connection_history_connection
+        ON connection_history (organization_id, connection_id, id DESC)`,
+      // availability: a page of connections' verifications of the last 30 days.
+      `CREATE INDEX IF NOT EXISTS connection_history_verifications
+        ON connection_history (organization_id, connection_id, at) WHERE kind = 'verification'`,
+      // The periodic purge: everything older than the retention.
+      'CREATE INDEX IF NOT EXISTS connection_history_at ON connection_history (at)',
+    ],
+  },
+  {
+    version: 5,
+    name: 'index for the list filter by verification warning',
+    statements: [
+      // list(?warning=CODE): containment of [{"code": CODE}] in the latest verification's warnings.
+      `CREATE INDEX IF NOT EXISTS connections_verification_warnings
+        ON connections USING gin ((verification -> 'warnings') jsonb_path_ops) WHERE deleted_at IS NULL`,
+    ],
+  },
 ];
 
 /** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */

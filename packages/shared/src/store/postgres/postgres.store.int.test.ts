@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
 import { describeStoreContract, makeTestRecord } from '../contract.js';
+import { DEFAULT_STORE_OPTIONS } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresConnectionStore } from './postgres.store.js';
 
@@ -71,7 +72,11 @@ describe('PostgresConnectionStore', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
       [schema],
     );
-    expect(tables.map((row) => row.table_name)).toEqual(['connections', 'schema_migrations']);
+    expect(tables.map((row) => row.table_name)).toEqual([
+      'connection_history',
+      'connections',
+      'schema_migrations',
+    ]);
 
     const record = makeTestRecord();
     await third.insert(record);
@@ -122,6 +127,39 @@ describe('PostgresConnectionStore', () => {
         message: 'the store is unavailable',
       });
     }
+  });
+
+  it('purges history entries older than HISTORY_RETENTION_DAYS, and keeps the rest', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = new PostgresConnectionStore(storeUrl(schema), {
+      ...DEFAULT_STORE_OPTIONS,
+      historyRetentionDays: 10,
+    });
+    stores.push(store);
+    await store.init();
+    const organizationId = 'org-purge';
+    const connectionId = uuidv7();
+    const entry = (daysAgo: number) => {
+      const at = new Date(Date.now() - daysAgo * 86_400_000);
+      return {
+        id: uuidv7(at.getTime()),
+        organizationId,
+        connectionId,
+        at,
+        kind: 'verification' as const,
+        reason: 'periodic' as const,
+        status: 'active' as const,
+        statusChanged: false,
+        latencyMs: 3,
+      };
+    };
+    const [old, older, recent] = [entry(11), entry(30), entry(9)];
+    for (const e of [old, older, recent]) await store.appendHistory(e);
+    expect(await store.purgeHistory()).toBe(2);
+    const left = await queryIn<{ id: string }>(schema, 'SELECT id FROM connection_history');
+    expect(left).toEqual([{ id: recent.id }]);
+    expect(await store.purgeHistory()).toBe(0);
   });
 
   it('refuses a schema parameter that is not a plain lower-case identifier', () => {

@@ -13,13 +13,17 @@ import {
   type ConnectionRecord,
   type ConnectionStore,
   createdAtRange,
+  DEFAULT_HISTORY_RETENTION_DAYS,
   DEFAULT_STORE_OPTIONS,
+  type HistoryRecord,
+  historyCutoff,
   type ListResult,
   normaliseConfigName,
   type Scope,
   type SealedSecretsEntry,
   type StoreOptions,
   type StrandedCursor,
+  type VerificationTally,
 } from '../types.js';
 import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
 
@@ -32,7 +36,7 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const COLUMNS = `id, organization_id, config_name, product_name, type, host, port, database_name, user_name,
   schema, ssl_mode, sealed_secrets, metadata, status, verification, version, dial_version, created_at,
-  updated_at, status_changed_at, last_verified_at, created_by, updated_by`;
+  updated_at, status_changed_at, last_verified_at, created_by, updated_by, last_status_change_at`;
 
 interface ConnectionRow {
   id: string;
@@ -58,6 +62,17 @@ interface ConnectionRow {
   last_verified_at: Date | null;
   created_by: string | null;
   updated_by: string | null;
+  last_status_change_at: Date | null;
+}
+
+interface HistoryRow {
+  id: string;
+  organization_id: string;
+  connection_id: string;
+  product_name: string | null;
+  at: Date;
+  kind: HistoryRecord['kind'];
+  details: Record<string, unknown>;
 }
 
 /**
@@ -72,8 +87,10 @@ export class PostgresConnectionStore implements ConnectionStore {
   private readonly pool: Pool;
   private readonly schemaName: string | undefined;
   private readonly timeoutMs: number;
+  private readonly historyRetentionDays: number;
 
   constructor(url: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
+    this.historyRetentionDays = options.historyRetentionDays ?? DEFAULT_HISTORY_RETENTION_DAYS;
     const parsed = new URL(url);
     const schemaName = parsed.searchParams.get('schema') ?? undefined;
     if (schemaName !== undefined && !SCHEMA_NAME.test(schemaName)) {
@@ -141,9 +158,10 @@ export class PostgresConnectionStore implements ConnectionStore {
     await this.query(
       `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host, port,
         database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, verification, version,
-        dial_version, created_at, updated_at, status_changed_at, last_verified_at, created_by, updated_by)
+        dial_version, created_at, updated_at, status_changed_at, last_verified_at, created_by, updated_by,
+        last_status_change_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19,
-        $20, $21, $22, $23, $24)`,
+        $20, $21, $22, $23, $24, $25)`,
       [
         record.id,
         record.organizationId,
@@ -169,6 +187,7 @@ export class PostgresConnectionStore implements ConnectionStore {
         record.lastVerifiedAt ?? null,
         record.createdBy ?? null,
         record.updatedBy ?? null,
+        record.lastStatusChangeAt ?? null,
       ],
     );
   }
@@ -200,6 +219,13 @@ export class PostgresConnectionStore implements ConnectionStore {
     whereProduct(where, query.productName);
     if (query.type) where.add((p) => `type = ${p}`, query.type);
     if (query.status) where.add((p) => `status = ${p}`, query.status);
+    if (query.warning) {
+      // The latest verification carries this warning (migration 5 indexes the expression).
+      where.add(
+        (p) => `verification -> 'warnings' @> ${p}::jsonb`,
+        JSON.stringify([{ code: query.warning }]),
+      );
+    }
     const { from, before } = createdAtRange(query);
     if (from) where.add((p) => `created_at >= ${p}`, from);
     if (before) where.add((p) => `created_at < ${p}`, before);
@@ -316,11 +342,13 @@ export class PostgresConnectionStore implements ConnectionStore {
     dialVersion: number,
     status: 'active' | 'failed',
     verification: Verification,
+    options: { statusChanged?: boolean } = {},
   ): Promise<boolean> {
     if (!UUID.test(id)) return false;
     const rows = await this.query(
       `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
-         status_changed_at = $7, updated_at = $7
+         status_changed_at = $7, updated_at = $7,
+         last_status_change_at = CASE WHEN $8::boolean THEN $7 ELSE last_status_change_at END
        WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
          AND (status NOT IN ('active', 'failed') OR last_verified_at IS NULL OR last_verified_at <= $6)
        RETURNING id`,
@@ -332,9 +360,68 @@ export class PostgresConnectionStore implements ConnectionStore {
         JSON.stringify(verification),
         new Date(verification.checkedAt),
         new Date(),
+        options.statusChanged === true,
       ],
     );
     return rows.length > 0;
+  }
+
+  async appendHistory(entry: HistoryRecord): Promise<void> {
+    const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
+    await this.query(
+      `INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
+      [id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
+    );
+  }
+
+  async listHistory(
+    organizationId: string,
+    connectionId: string,
+    page: { limit: number; before?: string | undefined },
+  ): Promise<HistoryRecord[]> {
+    if (!UUID.test(connectionId) || (page.before !== undefined && !UUID.test(page.before))) return [];
+    const params: unknown[] = [organizationId, connectionId, this.historyCutoff(), page.limit];
+    if (page.before !== undefined) params.push(page.before);
+    const rows = await this.query<HistoryRow>(
+      `SELECT id, organization_id, connection_id, product_name, at, kind, details FROM connection_history
+       WHERE organization_id = $1 AND connection_id = $2 AND at >= $3
+         ${page.before !== undefined ? 'AND id < $5' : ''}
+       ORDER BY id DESC LIMIT $4`,
+      params,
+    );
+    return rows.map(toHistoryRecord);
+  }
+
+  async tallyVerifications(
+    organizationId: string,
+    connectionIds: readonly string[],
+    since: Date,
+  ): Promise<Map<string, VerificationTally>> {
+    const ids = connectionIds.filter((id) => UUID.test(id));
+    if (ids.length === 0) return new Map();
+    const rows = await this.query<{ connection_id: string; passed: string; total: string }>(
+      `SELECT connection_id, count(*) FILTER (WHERE details->>'status' = 'active') AS passed, count(*) AS total
+       FROM connection_history
+       WHERE organization_id = $1 AND connection_id = ANY($2::uuid[]) AND kind = 'verification' AND at >= $3
+       GROUP BY connection_id`,
+      [organizationId, ids, since],
+    );
+    return new Map(
+      rows.map((row) => [row.connection_id, { passed: Number(row.passed), total: Number(row.total) }]),
+    );
+  }
+
+  async purgeHistory(now: Date = new Date()): Promise<number> {
+    const rows = await this.query<{ id: string }>(
+      'DELETE FROM connection_history WHERE at < $1 RETURNING id',
+      [this.historyCutoff(now)],
+    );
+    return rows.length;
+  }
+
+  private historyCutoff(now: Date = new Date()): Date {
+    return historyCutoff(this.historyRetentionDays, now);
   }
 
   async findStranded(olderThan: Date, limit: number, after?: StrandedCursor): Promise<ConnectionRecord[]> {
@@ -523,7 +610,20 @@ function toRecord(row: ConnectionRow): ConnectionRecord {
     ...(row.last_verified_at !== null ? { lastVerifiedAt: row.last_verified_at } : {}),
     ...(row.created_by !== null ? { createdBy: row.created_by } : {}),
     ...(row.updated_by !== null ? { updatedBy: row.updated_by } : {}),
+    ...(row.last_status_change_at !== null ? { lastStatusChangeAt: row.last_status_change_at } : {}),
   };
+}
+
+function toHistoryRecord(row: HistoryRow): HistoryRecord {
+  return {
+    ...row.details,
+    id: row.id,
+    organizationId: row.organization_id,
+    connectionId: row.connection_id,
+    ...(row.product_name !== null ? { productName: row.product_name } : {}),
+    at: row.at,
+    kind: row.kind,
+  } as HistoryRecord;
 }
 
 /** SQLSTATEs that mean "the server cannot serve us now", beyond class 08 (connection exception). */
