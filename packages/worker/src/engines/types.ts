@@ -6,6 +6,7 @@ import type {
   Logger,
   SelfTargets,
   StageName,
+  StageResult,
   Verification,
   VerificationCode,
   WarningCode,
@@ -40,6 +41,8 @@ export interface VerifyOptions {
    * chosen addresses with it.
    */
   lookup?: HostLookup;
+  /** Told of each stage as it finishes, in order (the processors publish it for live progress). */
+  onStage?: (result: StageResult) => void;
   /** SRV records for `mongodb+srv://` names (the dns stage); node's resolveSrv by default. */
   srvLookup?: SrvLookup;
   /** Receives the cause of unexpected errors and the egress rule behind a refusal; never shown to users. */
