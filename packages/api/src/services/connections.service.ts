@@ -164,8 +164,12 @@ export class ConnectionService {
       { connectionId: id, type: record.type, configNameKey: normaliseConfigName(record.configName) },
       'connection created',
     );
-    await this.deps.history.recordChange(ctx, record, 'created');
-    await this.requestVerification(ctx, record, 'created');
+    // Side by side: neither waits for the other (both only log a failure), and the history orders
+    // its entries by their time, not by when they were written (bench/README.md, P1).
+    await Promise.all([
+      this.deps.history.recordChange(ctx, record, 'created'),
+      this.requestVerification(ctx, record, 'created'),
+    ]);
     return toConnection(record, undefined);
   }
 
