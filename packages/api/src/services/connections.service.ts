@@ -349,14 +349,14 @@ export class ConnectionService {
   ): Promise<T | null> {
     if (!dials) return write();
     const { limiter, perOrganization } = this.deps.dials;
-    const limits: Limit[] = [{ key: `organization:${ctx.organizationId}`, max: perOrganization }];
-    await limiter.consume('dial', limits);
+    const limit: Limit = { key: `organization:${ctx.organizationId}`, max: perOrganization };
+    await limiter.consumeLeased('dial', limit);
     let written: T | null = null;
     try {
       written = await write();
       return written;
     } finally {
-      if (written === null) await limiter.refund('dial', limits).catch(() => undefined);
+      if (written === null) await limiter.refundLeased('dial', limit).catch(() => undefined);
     }
   }
 
