@@ -15,7 +15,7 @@ import {
   SelfTargets,
   selfTargetsOf,
 } from '@dbconn/shared';
-import { createWorkerMetrics, keepSchedules, startOpsServer } from './ops/index.js';
+import { createWorkerMetrics, keepSchedules, startOpsServer, yieldCpu } from './ops/index.js';
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
 import { createInteractiveHandlers } from './processors/interactive.processor.js';
@@ -137,6 +137,7 @@ try {
   process.exit(1);
 }
 const log = createLogger({ level: config.log.level, name: 'worker' });
+yieldCpu(config.worker.nice, log);
 main(config, log).catch((err: unknown) => {
   log.fatal({ err }, 'worker failed to start');
   process.exit(1);
