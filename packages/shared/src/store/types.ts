@@ -153,6 +153,11 @@ export interface ConnectionStore {
 
   /** Throws AppError CONFIG_NAME_TAKEN when a live connection of the organization has the name. */
   insert(record: ConnectionRecord): Promise<void>;
+  /**
+   * `insert` and `appendHistory` in one statement, where the store has one (PostgreSQL): both are
+   * written or neither, in one round trip (bench/README.md, P1). Absent: insert, then append.
+   */
+  insertWithHistory?(record: ConnectionRecord, entry: HistoryRecord): Promise<void>;
   findById(scope: Scope, id: string): Promise<ConnectionRecord | null>;
   /** The live connection of the scope with this configName (compared case-insensitively). */
   findByConfigName(scope: Scope, configName: string): Promise<ConnectionRecord | null>;

@@ -162,6 +162,36 @@ describe('PostgresConnectionStore', () => {
     expect(await store.purgeHistory()).toBe(0);
   });
 
+  it('insertWithHistory writes the record and its entry together, or neither (a taken name)', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = open(schema);
+    await store.init();
+    const created = (record: ReturnType<typeof makeTestRecord>) => ({
+      id: uuidv7(),
+      organizationId: record.organizationId,
+      connectionId: record.id,
+      at: new Date(),
+      kind: 'change' as const,
+      action: 'created' as const,
+      subject: null,
+    });
+    const first = makeTestRecord({ organizationId: 'org-h', configName: 'history-one' });
+    await store.insertWithHistory(first, created(first));
+    expect(await store.findById({ organizationId: 'org-h' }, first.id)).toMatchObject({ id: first.id });
+    expect(await store.listHistory('org-h', first.id, { limit: 10 })).toMatchObject([
+      { connectionId: first.id, kind: 'change', action: 'created' },
+    ]);
+
+    const clash = makeTestRecord({ organizationId: 'org-h', configName: 'HISTORY-ONE' });
+    await expect(store.insertWithHistory(clash, created(clash))).rejects.toMatchObject({
+      code: 'CONFIG_NAME_TAKEN',
+    });
+    expect(
+      await queryIn(schema, 'SELECT id FROM connection_history WHERE connection_id = $1', [clash.id]),
+    ).toEqual([]);
+  });
+
   it('refuses a schema parameter that is not a plain lower-case identifier', () => {
     expect(() => new PostgresConnectionStore(`${DATABASE_URL}?schema=bad;name`)).toThrow(/schema/);
     expect(() => new PostgresConnectionStore(`${DATABASE_URL}?schema=Upper`)).toThrow(/schema/);

@@ -152,40 +152,19 @@ export class PostgresConnectionStore implements ConnectionStore {
   }
 
   async insert(record: ConnectionRecord): Promise<void> {
+    const [sql, params] = insertStatement(record);
+    await this.query(sql, params);
+  }
+
+  async insertWithHistory(record: ConnectionRecord, entry: HistoryRecord): Promise<void> {
+    const [sql, params] = insertStatement(record);
+    const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
+    const n = params.length;
     await this.query(
-      `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host, port,
-        database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, verification, version,
-        dial_version, created_at, updated_at, status_changed_at, last_verified_at, created_by, updated_by,
-        last_status_change_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25)`,
-      [
-        record.id,
-        record.organizationId,
-        record.configName,
-        normaliseConfigName(record.configName),
-        record.productName ?? null,
-        record.type,
-        record.host,
-        record.port,
-        record.databaseName,
-        record.userName,
-        record.schema ?? null,
-        record.sslMode ?? null,
-        record.sealedSecrets,
-        JSON.stringify(record.metadata),
-        record.status,
-        record.verification ? JSON.stringify(record.verification) : null,
-        record.version,
-        record.dialVersion,
-        record.createdAt,
-        record.updatedAt,
-        record.statusChangedAt,
-        record.lastVerifiedAt ?? null,
-        record.createdBy ?? null,
-        record.updatedBy ?? null,
-        record.lastStatusChangeAt ?? null,
-      ],
+      `WITH stored AS (${sql} RETURNING id)
+       INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
+       SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}::jsonb FROM stored`,
+      [...params, id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
     );
   }
 
@@ -561,6 +540,45 @@ export class PostgresConnectionStore implements ConnectionStore {
     client.release(always || isUnavailable(storeError) ? asError(error) : undefined);
     return storeError;
   }
+}
+
+/** The INSERT of a connection and its parameters ($1–$25). */
+function insertStatement(record: ConnectionRecord): [string, unknown[]] {
+  return [
+    `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host, port,
+        database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, verification, version,
+        dial_version, created_at, updated_at, status_changed_at, last_verified_at, created_by, updated_by,
+        last_status_change_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19,
+        $20, $21, $22, $23, $24, $25)`,
+    [
+      record.id,
+      record.organizationId,
+      record.configName,
+      normaliseConfigName(record.configName),
+      record.productName ?? null,
+      record.type,
+      record.host,
+      record.port,
+      record.databaseName,
+      record.userName,
+      record.schema ?? null,
+      record.sslMode ?? null,
+      record.sealedSecrets,
+      JSON.stringify(record.metadata),
+      record.status,
+      record.verification ? JSON.stringify(record.verification) : null,
+      record.version,
+      record.dialVersion,
+      record.createdAt,
+      record.updatedAt,
+      record.statusChangedAt,
+      record.lastVerifiedAt ?? null,
+      record.createdBy ?? null,
+      record.updatedBy ?? null,
+      record.lastStatusChangeAt ?? null,
+    ],
+  ];
 }
 
 /** A WHERE clause built with numbered parameters. */
