@@ -161,6 +161,16 @@ export const EnvSchema = z.object({
    * MongoDB, a periodic purge on PostgreSQL.
    */
   HISTORY_RETENTION_DAYS: int(90, 1, 3_650),
+  /** Webhook deliveries: how long one attempt waits for the receiver's answer. */
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
+  /** Webhook deliveries: the first retry delay; it doubles at each attempt. */
+  WEBHOOK_RETRY_BASE_MS: int(30_000, 10, 3_600_000),
+  /** Webhook deliveries: retries stop once the next one would start later than this after the first attempt. */
+  WEBHOOK_RETRY_WINDOW_MS: int(86_400_000, 100, 604_800_000),
+  /** Failed attempts in a row after which an endpoint is turned off (and says so). */
+  WEBHOOK_DISABLE_AFTER_FAILURES: int(30, 1, 100_000),
+  /** Webhook deliveries one worker process runs at once. */
+  WORKER_WEBHOOK_CONCURRENCY: int(4, 1, 1000),
   /**
    * Deadline of every store call (waiting for a pooled client included): past it the call fails
    * with 503 UNAVAILABLE and a client that may still have the call on the wire is destroyed, so a
@@ -471,6 +481,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       health: { host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
     },
     interactive: { timeoutMs: e.INTERACTIVE_TIMEOUT_MS },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryWindowMs: e.WEBHOOK_RETRY_WINDOW_MS,
+      disableAfterFailures: e.WEBHOOK_DISABLE_AFTER_FAILURES,
+      concurrency: e.WORKER_WEBHOOK_CONCURRENCY,
+    },
     rateLimit: {
       perConnection: e.RATE_LIMIT_PER_CONNECTION,
       perCaller: e.RATE_LIMIT_PER_CALLER,

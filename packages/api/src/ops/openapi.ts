@@ -6,6 +6,7 @@ import {
   ConnectionSchemaResponseSchema,
   ConnectionTypeSchema,
   CreateConnectionRequestSchema,
+  CreateWebhookInputSchema,
   ERROR_CATALOGUE,
   ERROR_CODES,
   type ErrorCode,
@@ -20,12 +21,19 @@ import {
   TestResultSchema,
   TestSettingsRequestSchema,
   UpdateConnectionRequestSchema,
+  UpdateWebhookInputSchema,
   ValidateSchemaInputSchema,
   ValidateSchemaResultSchema,
+  WebhookDeliveriesQuerySchema,
+  WebhookDeliveryListSchema,
+  WebhookListSchema,
+  WebhookSchema,
+  WebhookWithSecretSchema,
 } from '@dbconn/shared';
 import { z } from 'zod';
 import { CONNECTIONS_PATH } from '../rest/connections.rest.js';
 import { IfMatchSchema } from '../rest/request.js';
+import { WEBHOOKS_PATH } from '../rest/webhooks.rest.js';
 
 /**
  * The OpenAPI 3.1 document of the REST door and the probes, generated from the zod schemas the
@@ -102,6 +110,8 @@ const INPUT_COMPONENTS = {
   UpdateConnectionInput: UpdateConnectionRequestSchema,
   TestSettingsInput: TestSettingsRequestSchema,
   ValidateSchemaInput: ValidateSchemaInputSchema,
+  CreateWebhookInput: CreateWebhookInputSchema,
+  UpdateWebhookInput: UpdateWebhookInputSchema,
 };
 
 /** The bodies that take `connectionString` (read into the fields before their rules run). */
@@ -157,6 +167,10 @@ const OUTPUT_COMPONENTS = {
   ConnectionSchemaResponse: ConnectionSchemaResponseSchema,
   ValidateSchemaResult: ValidateSchemaResultSchema,
   HistoryPage: HistoryPageSchema,
+  Webhook: WebhookSchema,
+  WebhookWithSecret: WebhookWithSecretSchema,
+  WebhookList: WebhookListSchema,
+  WebhookDeliveryList: WebhookDeliveryListSchema,
   SchemaValidationError: SchemaValidationErrorSchema,
   FieldError: FieldErrorSchema,
   Problem: ProblemSchema,
@@ -384,7 +398,7 @@ interface OperationSpec {
   operationId: string;
   summary: string;
   description?: string;
-  tag?: 'connections' | 'operations';
+  tag?: 'connections' | 'webhooks' | 'operations';
   parameters?: JsonObject[];
   body?: ComponentName;
   success: { status: number; description: string; schema?: ComponentName; headers?: Record<string, unknown> };
@@ -608,6 +622,7 @@ function paths(): OpenApiDocument['paths'] {
         errors: ['VALIDATION_FAILED', 'INVALID_HEADER', 'NOT_FOUND', 'ALREADY_ASSIGNED', ...BODY, ...ALWAYS],
       }),
     },
+    ...webhookPaths(),
     '/health': {
       get: operation({
         operationId: 'health',
@@ -624,6 +639,102 @@ function paths(): OpenApiDocument['paths'] {
         tag: 'operations',
         success: { status: 200, description: 'ready', schema: 'Ready' },
         errors: ['UNAVAILABLE', 'INTERNAL'],
+      }),
+    },
+  };
+}
+
+/** Webhooks (docs/contract.md §11): per organization, signed per Standard Webhooks. */
+function webhookPaths(): OpenApiDocument['paths'] {
+  const base = WEBHOOKS_PATH;
+  const byId = `${base}/{id}`;
+  const webhookId = { ...idParameter, description: 'the webhook id' };
+  const tag = 'webhooks' as const;
+  return {
+    [base]: {
+      post: operation({
+        operationId: 'createWebhook',
+        summary: 'Register a webhook endpoint',
+        description:
+          'Answers the signing secret (`whsec_…`) this once. Deliveries are POSTs from the worker (through the egress policy) with the Standard Webhooks headers `webhook-id`, `webhook-timestamp` and `webhook-signature`.',
+        tag,
+        body: 'CreateWebhookInput',
+        success: {
+          status: 201,
+          description: 'created, with its secret',
+          schema: 'WebhookWithSecret',
+          headers: { Location: header('the new webhook’s URL') },
+        },
+        errors: ['VALIDATION_FAILED', ...BODY, ...ALWAYS],
+      }),
+      get: operation({
+        operationId: 'listWebhooks',
+        summary: 'The organization’s webhook endpoints',
+        tag,
+        success: { status: 200, description: 'every endpoint', schema: 'WebhookList' },
+        errors: [...ALWAYS],
+      }),
+    },
+    [byId]: {
+      get: operation({
+        operationId: 'getWebhook',
+        summary: 'One webhook endpoint (whether it is turned off, and why)',
+        tag,
+        parameters: [webhookId],
+        success: { status: 200, description: 'the endpoint', schema: 'Webhook' },
+        errors: ['VALIDATION_FAILED', 'NOT_FOUND', ...ALWAYS],
+      }),
+      patch: operation({
+        operationId: 'updateWebhook',
+        summary: 'Change an endpoint; `enabled: true` turns it on again',
+        tag,
+        parameters: [webhookId],
+        body: 'UpdateWebhookInput',
+        success: { status: 200, description: 'the endpoint', schema: 'Webhook' },
+        errors: ['VALIDATION_FAILED', 'NOT_FOUND', ...BODY, ...ALWAYS],
+      }),
+      delete: operation({
+        operationId: 'deleteWebhook',
+        summary: 'Remove an endpoint',
+        tag,
+        parameters: [webhookId],
+        success: { status: 204, description: 'deleted' },
+        errors: ['VALIDATION_FAILED', 'NOT_FOUND', ...BODY, ...ALWAYS],
+      }),
+    },
+    [`${byId}/rotate-secret`]: {
+      post: operation({
+        operationId: 'rotateWebhookSecret',
+        summary: 'A new signing secret; the old one keeps signing beside it for 24 h',
+        tag,
+        parameters: [webhookId],
+        success: {
+          status: 200,
+          description: 'the endpoint with its new secret',
+          schema: 'WebhookWithSecret',
+        },
+        errors: ['VALIDATION_FAILED', 'NOT_FOUND', ...BODY, ...ALWAYS],
+      }),
+    },
+    [`${byId}/deliveries`]: {
+      get: operation({
+        operationId: 'listWebhookDeliveries',
+        summary: 'Delivery attempts, newest first',
+        tag,
+        parameters: [
+          webhookId,
+          {
+            name: 'limit',
+            in: 'query',
+            required: false,
+            description: 'attempts to list, 1–100 (default 20)',
+            schema: (
+              toJsonSchema(WebhookDeliveriesQuerySchema, 'input').properties as Record<string, JsonSchema>
+            ).limit,
+          },
+        ],
+        success: { status: 200, description: 'the attempts', schema: 'WebhookDeliveryList' },
+        errors: ['VALIDATION_FAILED', 'NOT_FOUND', ...ALWAYS],
       }),
     },
   };
@@ -650,6 +761,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     servers: [{ url: '/' }],
     tags: [
       { name: 'connections', description: 'the management API (REST)' },
+      { name: 'webhooks', description: 'signed notifications of connection status changes' },
       { name: 'operations', description: 'probes' },
     ],
     paths: paths(),

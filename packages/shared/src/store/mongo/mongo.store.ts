@@ -15,6 +15,7 @@ import {
   createdAtRange,
   DEFAULT_HISTORY_RETENTION_DAYS,
   DEFAULT_STORE_OPTIONS,
+  disabledAfter,
   type HistoryRecord,
   historyCutoff,
   type ListResult,
@@ -24,6 +25,9 @@ import {
   type StoreOptions,
   type StrandedCursor,
   type VerificationTally,
+  type WebhookChanges,
+  type WebhookDeliveryRecord,
+  type WebhookRecord,
 } from '../types.js';
 
 const CONFIG_NAME_INDEX = 'organization_config_name_live';
@@ -159,6 +163,54 @@ const historySchema = new mongoose.Schema<HistoryDoc>(
 );
 historySchema.index({ organizationId: 1, connectionId: 1, _id: -1 }, { name: 'history_connection' });
 const HISTORY_TTL_INDEX = 'history_ttl';
+const DELIVERIES_TTL_INDEX = 'deliveries_ttl';
+
+/** A webhook as MongoDB holds it: the record with `_id`, and `deleted` for the live filter. */
+type WebhookDoc = Omit<WebhookRecord, 'id'> & { _id: string; deleted: boolean };
+const webhookSchema = new mongoose.Schema<WebhookDoc>(
+  {
+    _id: { type: String, required: true },
+    organizationId: { type: String, required: true },
+    url: { type: String, required: true },
+    events: { type: [String], required: true },
+    productName: { type: String },
+    sealedSecrets: { type: String, required: true },
+    enabled: { type: Boolean, required: true },
+    disabledReason: { type: String },
+    failureStreak: { type: Number, required: true },
+    secretRotatedAt: { type: Date },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    deleted: { type: Boolean, required: true, default: false },
+  },
+  { collection: 'webhooks', versionKey: false, timestamps: false, autoIndex: false, autoCreate: false },
+);
+webhookSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'webhooks_organization' });
+
+type DeliveryDoc = Omit<WebhookDeliveryRecord, 'id'> & { _id: string };
+const deliverySchema = new mongoose.Schema<DeliveryDoc>(
+  {
+    _id: { type: String, required: true },
+    organizationId: { type: String, required: true },
+    webhookId: { type: String, required: true },
+    messageId: { type: String, required: true },
+    event: { type: String, required: true },
+    attempt: { type: Number, required: true },
+    at: { type: Date, required: true },
+    outcome: { type: String, required: true },
+    statusCode: { type: Number },
+    latencyMs: { type: Number, required: true },
+    error: { type: String },
+  },
+  {
+    collection: 'webhook_deliveries',
+    versionKey: false,
+    timestamps: false,
+    autoIndex: false,
+    autoCreate: false,
+  },
+);
+deliverySchema.index({ organizationId: 1, webhookId: 1, _id: -1 }, { name: 'deliveries_webhook' });
 /** MongoDB's "an index of this name exists with other options" (a changed HISTORY_RETENTION_DAYS). */
 const INDEX_OPTIONS_CONFLICT = 85;
 
@@ -175,6 +227,8 @@ export class MongoConnectionStore implements ConnectionStore {
   private readonly connection: Connection;
   private readonly model: Model<ConnectionDoc>;
   private readonly history: Model<HistoryDoc>;
+  private readonly webhooks: Model<WebhookDoc>;
+  private readonly deliveries: Model<DeliveryDoc>;
   private readonly historyRetentionDays: number;
 
   constructor(url: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
@@ -201,6 +255,8 @@ export class MongoConnectionStore implements ConnectionStore {
     this.connection.on('error', () => {});
     this.model = this.connection.model<ConnectionDoc>('Connection', connectionSchema);
     this.history = this.connection.model<HistoryDoc>('ConnectionHistory', historySchema);
+    this.webhooks = this.connection.model<WebhookDoc>('Webhook', webhookSchema);
+    this.deliveries = this.connection.model<DeliveryDoc>('WebhookDelivery', deliverySchema);
   }
 
   async init(): Promise<void> {
@@ -208,6 +264,8 @@ export class MongoConnectionStore implements ConnectionStore {
     // older version still running) cannot undo each other. Building an existing index is a no-op.
     await this.run(() => this.model.createIndexes());
     await this.run(() => this.history.createIndexes());
+    await this.run(() => this.webhooks.createIndexes());
+    await this.run(() => this.deliveries.createIndexes());
     await this.run(() => this.ensureHistoryTtl());
   }
 
@@ -218,19 +276,22 @@ export class MongoConnectionStore implements ConnectionStore {
    */
   private async ensureHistoryTtl(): Promise<void> {
     const expireAfterSeconds = this.historyRetentionDays * 86_400;
-    const collection = this.connection.getClient().db().collection('connection_history');
-    try {
-      await collection.createIndex({ at: 1 }, { name: HISTORY_TTL_INDEX, expireAfterSeconds });
-    } catch (error) {
-      if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT)
-        throw error;
-      await this.connection
-        .getClient()
-        .db()
-        .command({
-          collMod: 'connection_history',
-          index: { name: HISTORY_TTL_INDEX, expireAfterSeconds },
-        });
+    // Delivery attempts of webhooks follow the same retention.
+    for (const [name, index] of [
+      ['connection_history', HISTORY_TTL_INDEX],
+      ['webhook_deliveries', DELIVERIES_TTL_INDEX],
+    ] as const) {
+      const collection = this.connection.getClient().db().collection(name);
+      try {
+        await collection.createIndex({ at: 1 }, { name: index, expireAfterSeconds });
+      } catch (error) {
+        if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT)
+          throw error;
+        await this.connection
+          .getClient()
+          .db()
+          .command({ collMod: name, index: { name: index, expireAfterSeconds } });
+      }
     }
   }
 
@@ -586,6 +647,115 @@ export class MongoConnectionStore implements ConnectionStore {
     return tallies;
   }
 
+  async insertWebhook(record: WebhookRecord): Promise<void> {
+    const { id, ...rest } = record;
+    await this.run(async () => {
+      await this.webhooks.create({ ...rest, _id: id.toLowerCase(), deleted: false });
+    });
+  }
+
+  async findWebhook(organizationId: string, id: string): Promise<WebhookRecord | null> {
+    const doc = await this.run(() =>
+      this.webhooks
+        .findOne({ _id: id.toLowerCase(), organizationId, deleted: false })
+        .lean<WebhookDoc>()
+        .exec(),
+    );
+    return doc ? toWebhookRecord(doc) : null;
+  }
+
+  async listWebhooks(organizationId: string): Promise<WebhookRecord[]> {
+    const docs = await this.run(() =>
+      this.webhooks
+        .find({ organizationId, deleted: false })
+        .sort({ createdAt: 1, _id: 1 })
+        .lean<WebhookDoc[]>()
+        .exec(),
+    );
+    return docs.map(toWebhookRecord);
+  }
+
+  async updateWebhook(
+    organizationId: string,
+    id: string,
+    changes: WebhookChanges,
+  ): Promise<WebhookRecord | null> {
+    const $set: Record<string, unknown> = { updatedAt: new Date() };
+    const $unset: Record<string, 1> = {};
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      if (value === null) $unset[key] = 1;
+      else $set[key] = value;
+    }
+    const doc = await this.run(() =>
+      this.webhooks
+        .findOneAndUpdate(
+          { _id: id.toLowerCase(), organizationId, deleted: false },
+          { $set, ...(Object.keys($unset).length > 0 ? { $unset } : {}) },
+          { returnDocument: 'after' },
+        )
+        .lean<WebhookDoc>()
+        .exec(),
+    );
+    return doc ? toWebhookRecord(doc) : null;
+  }
+
+  async deleteWebhook(organizationId: string, id: string): Promise<boolean> {
+    const result = await this.run(() =>
+      this.webhooks
+        .updateOne({ _id: id.toLowerCase(), organizationId, deleted: false }, { $set: { deleted: true } })
+        .exec(),
+    );
+    return result.matchedCount > 0;
+  }
+
+  async recordDeliveryAttempt(delivery: WebhookDeliveryRecord, disableAfter: number): Promise<void> {
+    const { id, ...rest } = delivery;
+    await this.run(async () => {
+      await this.deliveries.create({ ...rest, _id: id });
+    });
+    const filter = {
+      _id: delivery.webhookId.toLowerCase(),
+      organizationId: delivery.organizationId,
+      deleted: false,
+    };
+    if (delivery.outcome === 'delivered') {
+      await this.run(() => this.webhooks.updateOne(filter, { $set: { failureStreak: 0 } }).exec());
+      return;
+    }
+    // $inc is atomic; turning off is a second, conditional write on the counted streak.
+    await this.run(() => this.webhooks.updateOne(filter, { $inc: { failureStreak: 1 } }).exec());
+    await this.run(() =>
+      this.webhooks
+        .updateOne(
+          { ...filter, enabled: true, failureStreak: { $gte: disableAfter } },
+          { $set: { enabled: false, disabledReason: disabledAfter(disableAfter) } },
+        )
+        .exec(),
+    );
+  }
+
+  async listDeliveries(
+    organizationId: string,
+    webhookId: string,
+    limit: number,
+  ): Promise<WebhookDeliveryRecord[]> {
+    const docs = await this.run(() =>
+      this.deliveries
+        .find({ organizationId, webhookId: webhookId.toLowerCase() })
+        .sort({ _id: -1 })
+        .limit(limit)
+        .lean<DeliveryDoc[]>()
+        .exec(),
+    );
+    return docs.map(({ _id, statusCode, error, ...rest }) => ({
+      id: _id,
+      ...rest,
+      ...(statusCode != null ? { statusCode } : {}),
+      ...(error != null ? { error } : {}),
+    }));
+  }
+
   /** The TTL index on `at` deletes expired entries on the server; nothing to do here. */
   async purgeHistory(): Promise<number> {
     return 0;
@@ -671,6 +841,23 @@ function toRecord(doc: ConnectionDoc): ConnectionRecord {
     ...(doc.lastStatusChangeAt != null ? { lastStatusChangeAt: doc.lastStatusChangeAt } : {}),
     ...(doc.createdBy != null ? { createdBy: doc.createdBy } : {}),
     ...(doc.updatedBy != null ? { updatedBy: doc.updatedBy } : {}),
+  };
+}
+
+function toWebhookRecord(doc: WebhookDoc): WebhookRecord {
+  return {
+    id: doc._id,
+    organizationId: doc.organizationId,
+    url: doc.url,
+    events: [...doc.events],
+    ...(doc.productName != null ? { productName: doc.productName } : {}),
+    sealedSecrets: doc.sealedSecrets,
+    enabled: doc.enabled,
+    ...(doc.disabledReason != null ? { disabledReason: doc.disabledReason } : {}),
+    failureStreak: doc.failureStreak,
+    ...(doc.secretRotatedAt != null ? { secretRotatedAt: doc.secretRotatedAt } : {}),
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
   };
 }
 

@@ -15,6 +15,7 @@ import {
   createdAtRange,
   DEFAULT_HISTORY_RETENTION_DAYS,
   DEFAULT_STORE_OPTIONS,
+  disabledAfter,
   type HistoryRecord,
   historyCutoff,
   type ListResult,
@@ -24,6 +25,9 @@ import {
   type StoreOptions,
   type StrandedCursor,
   type VerificationTally,
+  type WebhookChanges,
+  type WebhookDeliveryRecord,
+  type WebhookRecord,
 } from '../types.js';
 import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
 
@@ -63,6 +67,41 @@ interface ConnectionRow {
   created_by: string | null;
   updated_by: string | null;
   last_status_change_at: Date | null;
+}
+
+const WEBHOOK_COLUMNS = `id, organization_id, url, events, product_name, sealed_secrets, enabled, disabled_reason,
+  failure_streak, secret_rotated_at, created_at, updated_at`;
+
+interface WebhookRow {
+  id: string;
+  organization_id: string;
+  url: string;
+  events: WebhookRecord['events'];
+  product_name: string | null;
+  sealed_secrets: string;
+  enabled: boolean;
+  disabled_reason: string | null;
+  failure_streak: number;
+  secret_rotated_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toWebhookRecord(row: WebhookRow): WebhookRecord {
+  return {
+    id: row.id,
+    organizationId: row.organization_id,
+    url: row.url,
+    events: row.events,
+    ...(row.product_name !== null ? { productName: row.product_name } : {}),
+    sealedSecrets: row.sealed_secrets,
+    enabled: row.enabled,
+    ...(row.disabled_reason !== null ? { disabledReason: row.disabled_reason } : {}),
+    failureStreak: row.failure_streak,
+    ...(row.secret_rotated_at !== null ? { secretRotatedAt: row.secret_rotated_at } : {}),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
 }
 
 interface HistoryRow {
@@ -410,7 +449,130 @@ export class PostgresConnectionStore implements ConnectionStore {
       'DELETE FROM connection_history WHERE at < $1 RETURNING id',
       [this.historyCutoff(now)],
     );
+    // Delivery attempts follow the same retention.
+    await this.query('DELETE FROM webhook_deliveries WHERE at < $1', [this.historyCutoff(now)]);
     return rows.length;
+  }
+
+  async insertWebhook(record: WebhookRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        record.id,
+        record.organizationId,
+        record.url,
+        JSON.stringify(record.events),
+        record.productName ?? null,
+        record.sealedSecrets,
+        record.enabled,
+        record.disabledReason ?? null,
+        record.failureStreak,
+        record.secretRotatedAt ?? null,
+        record.createdAt,
+        record.updatedAt,
+      ],
+    );
+  }
+
+  async findWebhook(organizationId: string, id: string): Promise<WebhookRecord | null> {
+    if (!UUID.test(id)) return null;
+    const rows = await this.query<WebhookRow>(
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL`,
+      [id, organizationId],
+    );
+    return rows[0] ? toWebhookRecord(rows[0]) : null;
+  }
+
+  async listWebhooks(organizationId: string): Promise<WebhookRecord[]> {
+    const rows = await this.query<WebhookRow>(
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE organization_id = $1 AND deleted_at IS NULL
+       ORDER BY created_at, id`,
+      [organizationId],
+    );
+    return rows.map(toWebhookRecord);
+  }
+
+  async updateWebhook(
+    organizationId: string,
+    id: string,
+    changes: WebhookChanges,
+  ): Promise<WebhookRecord | null> {
+    if (!UUID.test(id)) return null;
+    const params: unknown[] = [id, organizationId, new Date()];
+    const sets = ['updated_at = $3'];
+    const set = (column: string, value: unknown, cast = '') => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    if (changes.url !== undefined) set('url', changes.url);
+    if (changes.events !== undefined) set('events', JSON.stringify(changes.events), '::jsonb');
+    if (changes.productName !== undefined) set('product_name', changes.productName);
+    if (changes.sealedSecrets !== undefined) set('sealed_secrets', changes.sealedSecrets);
+    if (changes.enabled !== undefined) set('enabled', changes.enabled);
+    if (changes.disabledReason !== undefined) set('disabled_reason', changes.disabledReason);
+    if (changes.failureStreak !== undefined) set('failure_streak', changes.failureStreak);
+    if (changes.secretRotatedAt !== undefined) set('secret_rotated_at', changes.secretRotatedAt);
+    const rows = await this.query<WebhookRow>(
+      `UPDATE webhooks SET ${sets.join(', ')}
+       WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL RETURNING ${WEBHOOK_COLUMNS}`,
+      params,
+    );
+    return rows[0] ? toWebhookRecord(rows[0]) : null;
+  }
+
+  async deleteWebhook(organizationId: string, id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const rows = await this.query<{ id: string }>(
+      `UPDATE webhooks SET deleted_at = $3 WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL
+       RETURNING id`,
+      [id, organizationId, new Date()],
+    );
+    return rows.length > 0;
+  }
+
+  async recordDeliveryAttempt(delivery: WebhookDeliveryRecord, disableAfter: number): Promise<void> {
+    const { id, organizationId, webhookId, at, ...details } = delivery;
+    await this.query(
+      `INSERT INTO webhook_deliveries (id, organization_id, webhook_id, at, details)
+       VALUES ($1, $2, $3, $4, $5::jsonb)`,
+      [id, organizationId, webhookId, at, JSON.stringify(details)],
+    );
+    const failed = delivery.outcome === 'failed';
+    // One statement: two workers finishing attempts together cannot lose a count.
+    await this.query(
+      `UPDATE webhooks SET
+         failure_streak = CASE WHEN $3 THEN failure_streak + 1 ELSE 0 END,
+         disabled_reason = CASE WHEN $3 AND enabled AND failure_streak + 1 >= $4 THEN $5 ELSE disabled_reason END,
+         enabled = CASE WHEN $3 AND failure_streak + 1 >= $4 THEN false ELSE enabled END
+       WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL`,
+      [webhookId, organizationId, failed, disableAfter, disabledAfter(disableAfter)],
+    );
+  }
+
+  async listDeliveries(
+    organizationId: string,
+    webhookId: string,
+    limit: number,
+  ): Promise<WebhookDeliveryRecord[]> {
+    if (!UUID.test(webhookId)) return [];
+    const rows = await this.query<{
+      id: string;
+      organization_id: string;
+      webhook_id: string;
+      at: Date;
+      details: Omit<WebhookDeliveryRecord, 'id' | 'organizationId' | 'webhookId' | 'at'>;
+    }>(
+      `SELECT id, organization_id, webhook_id, at, details FROM webhook_deliveries
+       WHERE organization_id = $1 AND webhook_id = $2 ORDER BY id DESC LIMIT $3`,
+      [organizationId, webhookId, limit],
+    );
+    return rows.map((row) => ({
+      ...row.details,
+      id: row.id,
+      organizationId: row.organization_id,
+      webhookId: row.webhook_id,
+      at: row.at,
+    }));
   }
 
   private historyCutoff(now: Date = new Date()): Date {
