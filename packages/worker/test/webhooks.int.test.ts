@@ -199,8 +199,11 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
       });
       expect(attempt).toMatchObject({ outcome: 'failed', error: 'the address is not allowed', attempt: 1 });
       expect(attempt?.statusCode).toBeUndefined();
-      const job = (await queue.getJobs(['failed'])).find((j) => j.data.webhookId === hook.id);
-      expect(job?.attemptsMade).toBe(1);
+      // The attempt is recorded before the job fails for good: wait for that, and see it was the only one.
+      const job = await eventually(async () =>
+        (await queue.getJobs(['failed'])).find((j) => j.data.webhookId === hook.id),
+      );
+      expect(job.attemptsMade).toBe(1);
       expect(refused.received).toEqual([]);
     } finally {
       await refused.close();
