@@ -107,6 +107,12 @@ describe('config', () => {
     });
   });
 
+  it('runs the worker at niceness 10 unless WORKER_NICE says otherwise (0–19)', () => {
+    expect(load({}).worker.nice).toBe(10);
+    expect(load({ WORKER_NICE: '0' }).worker.nice).toBe(0);
+    expect(() => load({ WORKER_NICE: '20' })).toThrow(/WORKER_NICE/);
+  });
+
   it('lists its variables', () => {
     expect(ENV_VARIABLES).toContain('STORE_URL');
     expect(ENV_VARIABLES).toContain('MASTER_KEYS');

@@ -222,6 +222,12 @@ export const EnvSchema = z.object({
   WORKER_CONCURRENCY: int(8, 1, 1000),
   /** Interactive jobs (test now, try before save, schema discovery) one worker process runs at once. */
   WORKER_INTERACTIVE_CONCURRENCY: int(4, 1, 1000),
+  /**
+   * The niceness the worker process gives itself at start (0–19; 0 = as started). Where the worker
+   * shares CPUs with the API, background verifications then yield them to requests: a worker
+   * draining a backlog beside the API cut its creates per second (bench/README.md, P1b).
+   */
+  WORKER_NICE: int(10, 0, 19),
   /** How long POST /{id}/test, POST /test and GET /{id}/schema wait for the worker before answering 504 WORKER_TIMEOUT. */
   INTERACTIVE_TIMEOUT_MS: int(15_000, 100, 600_000),
   /** Test and schema requests allowed per connection in each rate-limit window. */
@@ -477,6 +483,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       interactiveConcurrency: e.WORKER_INTERACTIVE_CONCURRENCY,
+      nice: e.WORKER_NICE,
       /** The worker's /health, /ready and /metrics. */
       health: { host: e.WORKER_HEALTH_HOST, port: e.WORKER_HEALTH_PORT },
     },

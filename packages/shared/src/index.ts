@@ -15,6 +15,7 @@ export * from './schemas/connection.schema.js';
 export * from './schemas/history.schema.js';
 export * from './schemas/validation.js';
 export * from './schemas/verification-codes.js';
+export * from './schemas/warnings.js';
 export * from './schemas/webhook.schema.js';
 export * from './store/index.js';
 export * from './timeout.js';

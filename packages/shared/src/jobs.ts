@@ -3,6 +3,7 @@ import {
   CONNECTION_STATUSES,
   CONNECTION_TYPES,
   SSL_MODES,
+  StageResultSchema,
   VerificationErrorSchema,
   VerificationSchema,
 } from './schemas/connection.schema.js';
@@ -158,6 +159,8 @@ export const ConnectionEventSchema = z.object({
   status: z.enum(CONNECTION_STATUSES),
   dialVersion: z.number().int().positive(),
   verification: VerificationSchema.optional(),
+  /** A stage of the running verification finished (live progress; status stays `verifying`). */
+  stage: StageResultSchema.optional(),
   /** The connection was deleted: watchers stop with NOT_FOUND. */
   deleted: z.literal(true).optional(),
 });

@@ -18,7 +18,7 @@ import {
   SelfTargets,
   selfTargetsOf,
 } from '@dbconn/shared';
-import { createWorkerMetrics, keepSchedules, startOpsServer } from './ops/index.js';
+import { createWorkerMetrics, keepSchedules, startOpsServer, yieldCpu } from './ops/index.js';
 import { createDeliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
@@ -165,6 +165,7 @@ try {
   process.exit(1);
 }
 const log = createLogger({ level: config.log.level, name: 'worker' });
+yieldCpu(config.worker.nice, log);
 main(config, log).catch((err: unknown) => {
   log.fatal({ err }, 'worker failed to start');
   process.exit(1);

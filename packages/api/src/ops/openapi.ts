@@ -282,6 +282,7 @@ const LIST_PARAMETER_DESCRIPTIONS: Record<string, string> = {
   status: 'only connections in this status',
   startDate: 'created on or after this UTC day (YYYY-MM-DD)',
   endDate: 'created on or before this UTC day (YYYY-MM-DD)',
+  warning: 'only connections whose latest verification carries this warning code (any letter case)',
 };
 
 /** The list filters as query parameters; `metadata` is spelt `metadata.<key>=<value>` in a URL. */

@@ -2,6 +2,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { STAGE_NAMES, VERIFICATION_CODE_NAMES } from './verification-codes.js';
+import { WARNING_CODES, WarningSchema } from './warnings.js';
 
 export const CONNECTION_TYPES = ['ORACLE', 'SQL_SERVER', 'POSTGRESQL', 'MONGODB', 'MYSQL'] as const;
 export const CONNECTION_STATUSES = ['pending', 'verifying', 'active', 'failed'] as const;
@@ -386,6 +387,8 @@ export const VerificationSchema = z.object({
   attempts: z.number().int().positive().optional(),
   stages: z.array(StageResultSchema),
   error: VerificationErrorSchema.optional(),
+  /** A passing verification's warnings (docs/contract.md §12); absent when there are none. */
+  warnings: z.array(WarningSchema).optional(),
   server: z
     .object({
       version: z.string().optional(),
@@ -485,6 +488,12 @@ const listFilters = {
     .optional(),
   startDate: dateParam('startDate').optional(),
   endDate: dateParam('endDate').optional(),
+  warning: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .pipe(z.enum(WARNING_CODES, { error: `warning must be one of ${WARNING_CODES.join(', ')}` }))
+    .optional(),
   metadata: z
     .record(
       z.string().min(1).max(100, 'metadata keys must be at most 100 characters'),
@@ -557,6 +566,7 @@ export const TestResultSchema = z.object({
   checkedAt: z.iso.datetime(),
   stages: z.array(StageResultSchema),
   error: VerificationErrorSchema.optional(),
+  warnings: VerificationSchema.shape.warnings,
   server: VerificationSchema.shape.server,
 });
 export type TestResult = z.infer<typeof TestResultSchema>;

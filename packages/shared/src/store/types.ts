@@ -165,7 +165,7 @@ export type ConnectionChanges = Partial<
 
 /**
  * The store behind one interface (docs/contract.md §10). Every implementation passes the same contract
- * suite (store/contract.ts). Writes by the worker are conditional on `dialVersion`, writes by the
+ * suite (test/store-contract/). Writes by the worker are conditional on `dialVersion`, writes by the
  * API on `version`, so no update is lost.
  */
 /** A position in the sweeper's order: the last record a page returned. */

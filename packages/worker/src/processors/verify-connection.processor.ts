@@ -166,6 +166,8 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
       // Where the egress rule behind HOST_FORBIDDEN and the cause of UNEXPECTED_ERROR go.
       log,
       ...(signal ? { signal } : {}),
+      onStage: (stage) =>
+        void announce(deps, log, { id: connectionId, status: 'verifying', dialVersion, stage }),
     });
 
     if (signal?.aborted && verification.outcome === 'failed') {
@@ -289,6 +291,7 @@ async function appendVerification(
       status,
       statusChanged,
       ...(verification.error ? { stage: verification.error.stage, code: verification.error.code } : {}),
+      ...(verification.warnings ? { warnings: verification.warnings.map((w) => w.code) } : {}),
       latencyMs: verification.latencyMs,
     });
   } catch (err) {
@@ -296,7 +299,10 @@ async function appendVerification(
   }
 }
 
-/** Tells watchers about a status change; a lost message only delays them (they also poll). */
+/**
+ * Tells watchers about a status change, or a stage that finished (`stage`: live progress); a lost
+ * message only delays them (they also poll).
+ */
 export async function announce(
   deps: Pick<VerifyConnectionProcessorDeps, 'publish'>,
   log: Logger,

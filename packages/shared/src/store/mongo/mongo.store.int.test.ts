@@ -1,9 +1,9 @@
 import { type FakeMongoServer, startFakeMongo } from '@dbconn/shared/test-fixtures/mongo-wire';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeStoreContract, makeTestRecord } from '../../../test/store-contract/index.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
-import { describeStoreContract, makeTestRecord } from '../contract.js';
 import { MongoConnectionStore } from './mongo.store.js';
 
 /**
@@ -96,5 +96,43 @@ describe('MongoConnectionStore without a server', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('MongoConnectionStore on a replica set (the fake mongod as its primary)', () => {
+  /** The store's writes as the primary received them. */
+  async function writesThrough(query: string) {
+    const replicaSet = { setName: 'rs0', hosts: [] as string[], primary: undefined as string | undefined };
+    const fake = await startFakeMongo({ replicaSet });
+    // The member advertises itself once its port is known (the fake reads these at every hello).
+    replicaSet.hosts = [`127.0.0.1:${fake.port}`];
+    replicaSet.primary = `127.0.0.1:${fake.port}`;
+    const store = new MongoConnectionStore(
+      `mongodb://127.0.0.1:${fake.port}/dbconn_rs?replicaSet=rs0${query}`,
+    );
+    try {
+      await store.init();
+      await store.insert(makeTestRecord());
+      return fake
+        .commands()
+        .filter((c) => c.name === 'insert')
+        .map((c) => c.body);
+    } finally {
+      await store.close();
+      await fake.stop();
+    }
+  }
+
+  it('writes with majority write concern and as retryable writes by default', async () => {
+    const [insert] = await writesThrough('');
+    expect(insert?.writeConcern).toEqual({ w: 'majority' });
+    // A retryable write carries a transaction number within its session (the driver retries it once).
+    expect(insert?.txnNumber).toBeDefined();
+  });
+
+  it('keeps what the URL says instead', async () => {
+    const [insert] = await writesThrough('&w=1&retryWrites=false');
+    expect(insert?.writeConcern).toEqual({ w: 1 });
+    expect(insert?.txnNumber).toBeUndefined();
   });
 });

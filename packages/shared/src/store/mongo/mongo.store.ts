@@ -124,6 +124,11 @@ connectionSchema.index(
 );
 connectionSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'organization_created' });
 connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_changed' });
+// list(?warning=CODE): the latest verification's warning codes, per organization.
+connectionSchema.index(
+  { organizationId: 1, 'verification.warnings.code': 1 },
+  { name: 'verification_warnings', sparse: true },
+);
 // Periodic re-verification: oldest lastVerifiedAt first. Not partial on status: most live records
 // are active or failed anyway, so the filter on status and deleted costs little.
 connectionSchema.index({ lastVerifiedAt: 1, _id: 1 }, { name: 'last_verified' });
@@ -248,6 +253,10 @@ export class MongoConnectionStore implements ConnectionStore {
       ...fromUrl('connectTimeoutMS', options.timeoutMs),
       ...fromUrl('socketTimeoutMS', options.timeoutMs),
       ...fromUrl('maxPoolSize', options.poolSize),
+      // On a replica set an acknowledged write must survive a fail-over: retried once on the new
+      // primary (retryWrites) and acknowledged only once a majority has it (w). The URL can say otherwise.
+      ...(/[?&]retryWrites=/i.test(url) ? {} : { retryWrites: true }),
+      ...(/[?&]w=/i.test(url) ? {} : { writeConcern: { w: 'majority' as const } }),
     });
     this.connection.set('maxTimeMS', options.timeoutMs);
     // Errors reach callers through each operation (as UNAVAILABLE); a listener also keeps a failed
@@ -336,6 +345,7 @@ export class MongoConnectionStore implements ConnectionStore {
     }
     if (query.type) conditions.push({ type: query.type });
     if (query.status) conditions.push({ status: query.status });
+    if (query.warning) conditions.push({ 'verification.warnings.code': query.warning });
     const { from, before } = createdAtRange(query);
     if (from) conditions.push({ createdAt: { $gte: from } });
     if (before) conditions.push({ createdAt: { $lt: before } });

@@ -93,6 +93,15 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 5,
+    name: 'index for the list filter by verification warning',
+    statements: [
+      // list(?warning=CODE): containment of [{"code": CODE}] in the latest verification's warnings.
+      `CREATE INDEX IF NOT EXISTS connections_verification_warnings
+        ON connections USING gin ((verification -> 'warnings') jsonb_path_ops) WHERE deleted_at IS NULL`,
+    ],
+  },
+  {
+    version: 6,
     name: 'webhooks and their deliveries',
     statements: [
       `CREATE TABLE IF NOT EXISTS webhooks (

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeStoreContract, makeTestRecord } from '../../../test/store-contract/index.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
-import { describeStoreContract, makeTestRecord } from '../contract.js';
 import { DEFAULT_STORE_OPTIONS } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresConnectionStore } from './postgres.store.js';

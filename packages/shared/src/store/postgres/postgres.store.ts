@@ -258,6 +258,13 @@ export class PostgresConnectionStore implements ConnectionStore {
     whereProduct(where, query.productName);
     if (query.type) where.add((p) => `type = ${p}`, query.type);
     if (query.status) where.add((p) => `status = ${p}`, query.status);
+    if (query.warning) {
+      // The latest verification carries this warning (migration 5 indexes the expression).
+      where.add(
+        (p) => `verification -> 'warnings' @> ${p}::jsonb`,
+        JSON.stringify([{ code: query.warning }]),
+      );
+    }
     const { from, before } = createdAtRange(query);
     if (from) where.add((p) => `created_at >= ${p}`, from);
     if (before) where.add((p) => `created_at < ${p}`, before);
