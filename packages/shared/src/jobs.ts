@@ -1,13 +1,12 @@
 import { z } from 'zod';
+import { CONNECTION_STATUSES, CONNECTION_TYPES } from './schemas/connection.schema.js';
+import type { VerificationReason } from './schemas/history.schema.js';
+import { SSL_MODES } from './schemas/ssl.schema.js';
 import {
-  CONNECTION_STATUSES,
-  CONNECTION_TYPES,
-  SSL_MODES,
   StageResultSchema,
   VerificationErrorSchema,
   VerificationSchema,
-} from './schemas/connection.schema.js';
-import type { VerificationReason } from './schemas/history.schema.js';
+} from './schemas/verification.schema.js';
 
 /**
  * Queue and job definitions shared by the API (producer) and the worker (consumer).

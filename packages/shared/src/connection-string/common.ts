@@ -1,4 +1,5 @@
-import { type ConnectionType, SSL_MODE_ALIASES, type SslMode } from '../schemas/connection.schema.js';
+import type { ConnectionType } from '../schemas/connection.schema.js';
+import { SSL_MODE_ALIASES, type SslMode } from '../schemas/ssl.schema.js';
 
 /**
  * What a connection string says, in the create body's own fields (docs/contract.md §12). Every

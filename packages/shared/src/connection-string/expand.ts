@@ -6,11 +6,11 @@ import {
   HostSchema,
   PortSchema,
   SchemaNameSchema,
-  SslModeSchema,
   TestSettingsInputSchema,
   UpdateConnectionInputSchema,
   UserNameSchema,
 } from '../schemas/connection.schema.js';
+import { SslModeSchema } from '../schemas/ssl.schema.js';
 import { ConnectionStringError, type ConnectionStringFields } from './common.js';
 import { parseConnectionString } from './parse.js';
 

@@ -1,5 +1,5 @@
 import { ConnectionString } from 'mongodb-connection-string-url';
-import type { SslMode } from '../schemas/connection.schema.js';
+import type { SslMode } from '../schemas/ssl.schema.js';
 import {
   build,
   type ConnectionStringFields,

@@ -1,4 +1,4 @@
-import type { SslMode } from '../schemas/connection.schema.js';
+import type { SslMode } from '../schemas/ssl.schema.js';
 import {
   build,
   type ConnectionStringFields,

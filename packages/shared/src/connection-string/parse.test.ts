@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONNECTION_STRING_FORMS as FORMS, SECRET } from '../../test/fixtures/connection-strings.js';
-import { SSL_MODES } from '../schemas/connection.schema.js';
+import { SSL_MODES } from '../schemas/ssl.schema.js';
 import { ConnectionStringError } from './common.js';
 import { parseConnectionString } from './parse.js';
 import { toConnectionUrl } from './url.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { intParam } from './connection.schema.js';
+import { intParam } from './list.schema.js';
 import { WARNING_CODES } from './warnings.js';
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { ConnectionType, SslMode } from './connection.schema.js';
+import type { ConnectionType } from './connection.schema.js';
+import type { SslMode } from './ssl.schema.js';
 
 /**
  * What a passing verification may warn about (docs/contract.md §12): it works today, and this is

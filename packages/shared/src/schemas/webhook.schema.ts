@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { ConnectionSchema, intParam, ProductNameSchema, VerificationSchema } from './connection.schema.js';
+import { ConnectionSchema, ProductNameSchema } from './connection.schema.js';
+import { intParam } from './list.schema.js';
+import { VerificationSchema } from './verification.schema.js';
 
 /**
  * Webhooks (docs/contract.md §11): endpoints an organization registers to hear about its

@@ -1,11 +1,8 @@
-import type {
-  ConnectionStatus,
-  ConnectionType,
-  ListConnectionsQuery,
-  SslMode,
-  Verification,
-} from '../schemas/connection.schema.js';
+import type { ConnectionStatus, ConnectionType } from '../schemas/connection.schema.js';
 import type { ChangeHistoryEntry, VerificationHistoryEntry } from '../schemas/history.schema.js';
+import type { ListConnectionsQuery } from '../schemas/list.schema.js';
+import type { SslMode } from '../schemas/ssl.schema.js';
+import type { Verification } from '../schemas/verification.schema.js';
 import type { WebhookEvent } from '../schemas/webhook.schema.js';
 
 /**

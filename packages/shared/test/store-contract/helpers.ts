@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import { AppError } from '../../src/errors.js';
-import type { ListConnectionsQuery, Verification } from '../../src/schemas/connection.schema.js';
+import type { ListConnectionsQuery } from '../../src/schemas/list.schema.js';
+import type { Verification } from '../../src/schemas/verification.schema.js';
 import type { ConnectionRecord, ConnectionStore } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/uuid.js';
 

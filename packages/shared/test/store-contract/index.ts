@@ -10,7 +10,7 @@
  * listing reads across organizations too, and alone uses ids (UUID v7, from createdAt) of 2900.
  */
 import { afterAll, beforeAll, describe } from 'vitest';
-import type { ListConnectionsQuery } from '../../src/schemas/connection.schema.js';
+import type { ListConnectionsQuery } from '../../src/schemas/list.schema.js';
 import type { ConnectionRecord, ConnectionStore } from '../../src/store/types.js';
 import { makeTestRecord, type StoreContractContext } from './helpers.js';
 import { describeHistoryContract } from './history.contract.js';

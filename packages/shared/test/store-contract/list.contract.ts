@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ListConnectionsQuery, Verification } from '../../src/schemas/connection.schema.js';
+import type { ListConnectionsQuery } from '../../src/schemas/list.schema.js';
+import type { Verification } from '../../src/schemas/verification.schema.js';
 import type { WarningCode } from '../../src/schemas/warnings.js';
 import type { ConnectionRecord, ConnectionStore } from '../../src/store/types.js';
 import { at, ids, newOrganization, type StoreContractContext, verificationResult } from './helpers.js';

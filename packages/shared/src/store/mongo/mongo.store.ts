@@ -1,13 +1,10 @@
 import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import mongoose from 'mongoose';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
-import type {
-  ConnectionStatus,
-  ConnectionType,
-  ListConnectionsQuery,
-  SslMode,
-  Verification,
-} from '../../schemas/connection.schema.js';
+import type { ConnectionStatus, ConnectionType } from '../../schemas/connection.schema.js';
+import type { ListConnectionsQuery } from '../../schemas/list.schema.js';
+import type { SslMode } from '../../schemas/ssl.schema.js';
+import type { Verification } from '../../schemas/verification.schema.js';
 import {
   type ConnectionChanges,
   type ConnectionRecord,

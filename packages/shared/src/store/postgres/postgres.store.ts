@@ -1,13 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
 import pg from 'pg';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
-import type {
-  ConnectionStatus,
-  ConnectionType,
-  ListConnectionsQuery,
-  SslMode,
-  Verification,
-} from '../../schemas/connection.schema.js';
+import type { ConnectionStatus, ConnectionType } from '../../schemas/connection.schema.js';
+import type { ListConnectionsQuery } from '../../schemas/list.schema.js';
+import type { SslMode } from '../../schemas/ssl.schema.js';
+import type { Verification } from '../../schemas/verification.schema.js';
 import {
   type ConnectionChanges,
   type ConnectionRecord,
