@@ -168,8 +168,12 @@ export class ConnectionService {
       { connectionId: id, type: record.type, configNameKey: normaliseConfigName(record.configName) },
       'connection created',
     );
-    await this.deps.history.recordChange(ctx, record, 'created');
-    await this.requestVerification(ctx, record, 'created');
+    // Side by side: neither waits for the other (both only log a failure), and the history orders
+    // its entries by their time, not by when they were written (bench/README.md, P1).
+    await Promise.all([
+      this.deps.history.recordChange(ctx, record, 'created'),
+      this.requestVerification(ctx, record, 'created'),
+    ]);
     return toConnection(record, undefined);
   }
 
@@ -349,14 +353,14 @@ export class ConnectionService {
   ): Promise<T | null> {
     if (!dials) return write();
     const { limiter, perOrganization } = this.deps.dials;
-    const limits: Limit[] = [{ key: `organization:${ctx.organizationId}`, max: perOrganization }];
-    await limiter.consume('dial', limits);
+    const limit: Limit = { key: `organization:${ctx.organizationId}`, max: perOrganization };
+    await limiter.consumeLeased('dial', limit);
     let written: T | null = null;
     try {
       written = await write();
       return written;
     } finally {
-      if (written === null) await limiter.refund('dial', limits).catch(() => undefined);
+      if (written === null) await limiter.refundLeased('dial', limit).catch(() => undefined);
     }
   }
 

@@ -55,7 +55,14 @@ export function describeStoreContract(
       return records;
     }
 
-    const context: StoreContractContext = { store: () => store, query, seed };
+    // The parts are declared before beforeAll opens the store: they get one that forwards to it.
+    const opened = new Proxy({} as ConnectionStore, {
+      get: (_target, name) => {
+        const value = Reflect.get(store, name);
+        return typeof value === 'function' ? value.bind(store) : value;
+      },
+    });
+    const context: StoreContractContext = { store: opened, query, seed };
     describeRecordContract(context);
     describeListContract(context);
     describeUpdateContract(context);

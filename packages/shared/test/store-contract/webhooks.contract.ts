@@ -1,15 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type ConnectionStore, disabledAfter, type WebhookRecord } from '../../src/store/types.js';
+import { describe, expect, it } from 'vitest';
+import { disabledAfter, type WebhookRecord } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/uuid.js';
 import { at, newOrganization, type StoreContractContext } from './helpers.js';
 
 /** The store contract: webhook endpoints and their delivery attempts (docs/contract.md §11). */
-export function describeWebhookContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-
+export function describeWebhookContract({ store }: StoreContractContext): void {
   describe('webhooks', () => {
     const webhook = (organizationId: string, overrides: Partial<WebhookRecord> = {}): WebhookRecord => {
       const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);

@@ -1,9 +1,6 @@
 import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import mongoose from 'mongoose';
-import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
-import type { ConnectionStatus, ConnectionType } from '../../schemas/connection.schema.js';
 import type { ListConnectionsQuery } from '../../schemas/list.schema.js';
-import type { SslMode } from '../../schemas/ssl.schema.js';
 import type { Verification } from '../../schemas/verification.schema.js';
 import {
   type ConnectionChanges,
@@ -26,193 +23,25 @@ import {
   type WebhookDeliveryRecord,
   type WebhookRecord,
 } from '../types.js';
+import {
+  type ConnectionDoc,
+  connectionSchema,
+  DELIVERIES_TTL_INDEX,
+  type DeliveryDoc,
+  deliverySchema,
+  HISTORY_TTL_INDEX,
+  type HistoryDoc,
+  historySchema,
+  toDoc,
+  toHistoryRecord,
+  toPairs,
+  toRecord,
+  toWebhookRecord,
+  type WebhookDoc,
+  webhookSchema,
+} from './documents.js';
+import { toStoreError } from './errors.js';
 
-const CONFIG_NAME_INDEX = 'organization_config_name_live';
-
-/**
- * A stored connection as MongoDB holds it. It differs from ConnectionRecord where MongoDB needs it:
- * - `_id` is the UUID string;
- * - `schemaName` instead of `schema` (a mongoose document already has a `schema` property);
- * - `metadata` is a list of `{k, v}` pairs: user keys may contain `.` or start with `$`, which
- *   MongoDB cannot query (or `$set`) safely as field names;
- * - `deleted` next to `deletedAt`, because a partial index filter cannot match a missing/null date.
- */
-interface ConnectionDoc {
-  _id: string;
-  organizationId: string;
-  configName: string;
-  configNameKey: string;
-  productName?: string | null;
-  type: ConnectionType;
-  host: string;
-  port: number;
-  databaseName: string;
-  userName: string;
-  schemaName?: string | null;
-  sslMode?: SslMode | null;
-  sealedSecrets: string;
-  metadata: { k: string; v: string }[];
-  status: ConnectionStatus;
-  verification?: Verification | null;
-  version: number;
-  dialVersion: number;
-  createdAt: Date;
-  updatedAt: Date;
-  statusChangedAt: Date;
-  lastVerifiedAt?: Date | null;
-  createdBy?: string | null;
-  updatedBy?: string | null;
-  lastStatusChangeAt?: Date | null;
-  deleted: boolean;
-  deletedAt: Date | null;
-}
-
-const connectionSchema = new mongoose.Schema<ConnectionDoc>(
-  {
-    _id: { type: String, required: true },
-    organizationId: { type: String, required: true },
-    configName: { type: String, required: true },
-    configNameKey: { type: String, required: true },
-    productName: { type: String },
-    type: { type: String, required: true },
-    host: { type: String, required: true },
-    port: { type: Number, required: true },
-    databaseName: { type: String, required: true },
-    userName: { type: String, required: true },
-    schemaName: { type: String },
-    sslMode: { type: String },
-    sealedSecrets: { type: String, required: true },
-    // `v` is not `required`: mongoose's required rejects '', and an empty value is valid metadata.
-    metadata: {
-      type: [{ _id: false, k: { type: String, required: true }, v: { type: String } }],
-      default: [],
-    },
-    status: { type: String, required: true },
-    verification: { type: mongoose.Schema.Types.Mixed },
-    version: { type: Number, required: true },
-    dialVersion: { type: Number, required: true },
-    createdAt: { type: Date, required: true },
-    updatedAt: { type: Date, required: true },
-    statusChangedAt: { type: Date, required: true },
-    lastVerifiedAt: { type: Date },
-    // The subject of the caller (never the token); absent for records written while auth was off.
-    createdBy: { type: String },
-    updatedBy: { type: String },
-    lastStatusChangeAt: { type: Date },
-    deleted: { type: Boolean, required: true, default: false },
-    deletedAt: { type: Date, default: null },
-  },
-  {
-    collection: 'connections',
-    // Timestamps and versions are ours (spec semantics), not mongoose's `timestamps` / `__v`.
-    versionKey: false,
-    timestamps: false,
-    // Keep `{}` inside a verification result as written.
-    minimize: false,
-    // Indexes are built by init(), not in the background when the model is first used.
-    autoIndex: false,
-    autoCreate: false,
-  },
-);
-
-connectionSchema.index(
-  { organizationId: 1, configNameKey: 1 },
-  { name: CONFIG_NAME_INDEX, unique: true, partialFilterExpression: { deleted: false } },
-);
-connectionSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'organization_created' });
-connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_changed' });
-// list(?warning=CODE): the latest verification's warning codes, per organization.
-connectionSchema.index(
-  { organizationId: 1, 'verification.warnings.code': 1 },
-  { name: 'verification_warnings', sparse: true },
-);
-// Periodic re-verification: oldest lastVerifiedAt first. Not partial on status: most live records
-// are active or failed anyway, so the filter on status and deleted costs little.
-connectionSchema.index({ lastVerifiedAt: 1, _id: 1 }, { name: 'last_verified' });
-
-/**
- * A history entry (docs/contract.md §11). `details` holds the kind's own fields (action, fields,
- * subject; or reason, status, stage, code, latencyMs) as written.
- */
-interface HistoryDoc {
-  _id: string;
-  organizationId: string;
-  connectionId: string;
-  productName?: string | null;
-  at: Date;
-  kind: HistoryRecord['kind'];
-  details: Record<string, unknown>;
-}
-
-const historySchema = new mongoose.Schema<HistoryDoc>(
-  {
-    _id: { type: String, required: true },
-    organizationId: { type: String, required: true },
-    connectionId: { type: String, required: true },
-    productName: { type: String },
-    at: { type: Date, required: true },
-    kind: { type: String, required: true },
-    details: { type: mongoose.Schema.Types.Mixed, required: true },
-  },
-  {
-    collection: 'connection_history',
-    versionKey: false,
-    timestamps: false,
-    minimize: false,
-    autoIndex: false,
-    autoCreate: false,
-  },
-);
-historySchema.index({ organizationId: 1, connectionId: 1, _id: -1 }, { name: 'history_connection' });
-const HISTORY_TTL_INDEX = 'history_ttl';
-const DELIVERIES_TTL_INDEX = 'deliveries_ttl';
-
-/** A webhook as MongoDB holds it: the record with `_id`, and `deleted` for the live filter. */
-type WebhookDoc = Omit<WebhookRecord, 'id'> & { _id: string; deleted: boolean };
-const webhookSchema = new mongoose.Schema<WebhookDoc>(
-  {
-    _id: { type: String, required: true },
-    organizationId: { type: String, required: true },
-    url: { type: String, required: true },
-    events: { type: [String], required: true },
-    productName: { type: String },
-    sealedSecrets: { type: String, required: true },
-    enabled: { type: Boolean, required: true },
-    disabledReason: { type: String },
-    failureStreak: { type: Number, required: true },
-    secretRotatedAt: { type: Date },
-    createdAt: { type: Date, required: true },
-    updatedAt: { type: Date, required: true },
-    deleted: { type: Boolean, required: true, default: false },
-  },
-  { collection: 'webhooks', versionKey: false, timestamps: false, autoIndex: false, autoCreate: false },
-);
-webhookSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'webhooks_organization' });
-
-type DeliveryDoc = Omit<WebhookDeliveryRecord, 'id'> & { _id: string };
-const deliverySchema = new mongoose.Schema<DeliveryDoc>(
-  {
-    _id: { type: String, required: true },
-    organizationId: { type: String, required: true },
-    webhookId: { type: String, required: true },
-    messageId: { type: String, required: true },
-    event: { type: String, required: true },
-    attempt: { type: Number, required: true },
-    at: { type: Date, required: true },
-    outcome: { type: String, required: true },
-    statusCode: { type: Number },
-    latencyMs: { type: Number, required: true },
-    error: { type: String },
-  },
-  {
-    collection: 'webhook_deliveries',
-    versionKey: false,
-    timestamps: false,
-    autoIndex: false,
-    autoCreate: false,
-  },
-);
-deliverySchema.index({ organizationId: 1, webhookId: 1, _id: -1 }, { name: 'deliveries_webhook' });
 /** MongoDB's "an index of this name exists with other options" (a changed HISTORY_RETENTION_DAYS). */
 const INDEX_OPTIONS_CONFLICT = 85;
 
@@ -223,6 +52,9 @@ const INDEX_OPTIONS_CONFLICT = 85;
  *
  * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other
  * field is changed only when it has a value.
+ *
+ * Over 400 lines for a reason: one method per operation of the ConnectionStore interface; the
+ * documents, their mapping and the error mapping live beside it (documents.ts, errors.ts).
  */
 export class MongoConnectionStore implements ConnectionStore {
   readonly kind = 'mongodb' as const;
@@ -787,140 +619,4 @@ function liveFilter(scope: Scope, id: string) {
     deleted: false,
     ...(scope.productName !== undefined ? { productName: scope.productName } : {}),
   };
-}
-
-const toPairs = (metadata: Record<string, string>) => Object.entries(metadata).map(([k, v]) => ({ k, v }));
-
-function toDoc(record: ConnectionRecord): ConnectionDoc {
-  return {
-    _id: record.id.toLowerCase(),
-    organizationId: record.organizationId,
-    configName: record.configName,
-    configNameKey: normaliseConfigName(record.configName),
-    ...(record.productName !== undefined ? { productName: record.productName } : {}),
-    type: record.type,
-    host: record.host,
-    port: record.port,
-    databaseName: record.databaseName,
-    userName: record.userName,
-    ...(record.schema !== undefined ? { schemaName: record.schema } : {}),
-    ...(record.sslMode !== undefined ? { sslMode: record.sslMode } : {}),
-    sealedSecrets: record.sealedSecrets,
-    metadata: toPairs(record.metadata),
-    status: record.status,
-    ...(record.verification !== undefined ? { verification: record.verification } : {}),
-    version: record.version,
-    dialVersion: record.dialVersion,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    statusChangedAt: record.statusChangedAt,
-    ...(record.lastVerifiedAt !== undefined ? { lastVerifiedAt: record.lastVerifiedAt } : {}),
-    ...(record.createdBy !== undefined ? { createdBy: record.createdBy } : {}),
-    ...(record.updatedBy !== undefined ? { updatedBy: record.updatedBy } : {}),
-    deleted: false,
-    deletedAt: null,
-  };
-}
-
-function toRecord(doc: ConnectionDoc): ConnectionRecord {
-  return {
-    id: doc._id,
-    organizationId: doc.organizationId,
-    configName: doc.configName,
-    ...(doc.productName != null ? { productName: doc.productName } : {}),
-    type: doc.type,
-    host: doc.host,
-    port: doc.port,
-    databaseName: doc.databaseName,
-    userName: doc.userName,
-    ...(doc.schemaName != null ? { schema: doc.schemaName } : {}),
-    ...(doc.sslMode != null ? { sslMode: doc.sslMode } : {}),
-    sealedSecrets: doc.sealedSecrets,
-    metadata: Object.fromEntries((doc.metadata ?? []).map(({ k, v }) => [k, v ?? ''])),
-    status: doc.status,
-    ...(doc.verification != null ? { verification: doc.verification } : {}),
-    version: doc.version,
-    dialVersion: doc.dialVersion,
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-    statusChangedAt: doc.statusChangedAt,
-    ...(doc.lastVerifiedAt != null ? { lastVerifiedAt: doc.lastVerifiedAt } : {}),
-    ...(doc.lastStatusChangeAt != null ? { lastStatusChangeAt: doc.lastStatusChangeAt } : {}),
-    ...(doc.createdBy != null ? { createdBy: doc.createdBy } : {}),
-    ...(doc.updatedBy != null ? { updatedBy: doc.updatedBy } : {}),
-  };
-}
-
-function toWebhookRecord(doc: WebhookDoc): WebhookRecord {
-  return {
-    id: doc._id,
-    organizationId: doc.organizationId,
-    url: doc.url,
-    events: [...doc.events],
-    ...(doc.productName != null ? { productName: doc.productName } : {}),
-    sealedSecrets: doc.sealedSecrets,
-    enabled: doc.enabled,
-    ...(doc.disabledReason != null ? { disabledReason: doc.disabledReason } : {}),
-    failureStreak: doc.failureStreak,
-    ...(doc.secretRotatedAt != null ? { secretRotatedAt: doc.secretRotatedAt } : {}),
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-  };
-}
-
-function toHistoryRecord(doc: HistoryDoc): HistoryRecord {
-  return {
-    ...doc.details,
-    id: doc._id,
-    organizationId: doc.organizationId,
-    connectionId: doc.connectionId,
-    ...(doc.productName != null ? { productName: doc.productName } : {}),
-    at: doc.at,
-    kind: doc.kind,
-  } as HistoryRecord;
-}
-
-/**
- * Server error codes that mean "no usable primary right now" (shutdown, step-down, elections,
- * network trouble reported by a mongos; 50 MaxTimeMSExpired: the server gave up at maxTimeMS, that
- * is STORE_TIMEOUT_MS): retrying later can succeed.
- */
-const UNAVAILABLE_SERVER_CODES = new Set([6, 7, 50, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
-
-function isConnectionFailure(error: unknown): boolean {
-  const { mongo } = mongoose;
-  return (
-    error instanceof mongo.MongoNetworkError ||
-    error instanceof mongo.MongoServerSelectionError ||
-    error instanceof mongo.MongoTopologyClosedError ||
-    error instanceof mongo.MongoNotConnectedError ||
-    error instanceof mongoose.Error.MongooseServerSelectionError ||
-    (error instanceof mongo.MongoServerError &&
-      typeof error.code === 'number' &&
-      UNAVAILABLE_SERVER_CODES.has(error.code))
-  );
-}
-
-function isConfigNameConflict(error: unknown): boolean {
-  if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== 11000) return false;
-  // keyPattern names the index's fields; a clash on `_id` (a reused id) is a bug, not a name conflict.
-  const keyPattern: unknown = error.keyPattern;
-  if (keyPattern && typeof keyPattern === 'object') return 'configNameKey' in keyPattern;
-  return String(error.message).includes(CONFIG_NAME_INDEX);
-}
-
-function toStoreError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  if (isConfigNameConflict(error)) {
-    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
-      cause: error,
-    });
-  }
-  if (isConnectionFailure(error)) {
-    return new AppError('UNAVAILABLE', 'the store is unavailable', {
-      retryAfter: RETRY_AFTER_SECONDS,
-      cause: error,
-    });
-  }
-  return error;
 }

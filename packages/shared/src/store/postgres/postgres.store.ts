@@ -1,9 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import pg from 'pg';
-import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
-import type { ConnectionStatus, ConnectionType } from '../../schemas/connection.schema.js';
 import type { ListConnectionsQuery } from '../../schemas/list.schema.js';
-import type { SslMode } from '../../schemas/ssl.schema.js';
 import type { Verification } from '../../schemas/verification.schema.js';
 import {
   type ConnectionChanges,
@@ -26,7 +23,19 @@ import {
   type WebhookDeliveryRecord,
   type WebhookRecord,
 } from '../types.js';
-import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
+import { Conditions, whereProduct } from './conditions.js';
+import { asError, isUnavailable, toStoreError } from './errors.js';
+import { MIGRATIONS } from './migrations.js';
+import {
+  COLUMNS,
+  type ConnectionRow,
+  type HistoryRow,
+  toHistoryRecord,
+  toRecord,
+  toWebhookRecord,
+  WEBHOOK_COLUMNS,
+  type WebhookRow,
+} from './rows.js';
 
 /** Serialises `init()` of every process sharing the database (an arbitrary, fixed 64-bit key). */
 const MIGRATION_LOCK_KEY = '7319046152380911';
@@ -35,81 +44,6 @@ const MIGRATION_TIMEOUT_MS = 120_000;
 /** A schema name we can put in `search_path` and DDL without quoting surprises. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const COLUMNS = `id, organization_id, config_name, product_name, type, host, port, database_name, user_name,
-  schema, ssl_mode, sealed_secrets, metadata, status, verification, version, dial_version, created_at,
-  updated_at, status_changed_at, last_verified_at, created_by, updated_by, last_status_change_at`;
-
-interface ConnectionRow {
-  id: string;
-  organization_id: string;
-  config_name: string;
-  product_name: string | null;
-  type: ConnectionType;
-  host: string;
-  port: number;
-  database_name: string;
-  user_name: string;
-  schema: string | null;
-  ssl_mode: SslMode | null;
-  sealed_secrets: string;
-  metadata: Record<string, string>;
-  status: ConnectionStatus;
-  verification: Verification | null;
-  version: number;
-  dial_version: number;
-  created_at: Date;
-  updated_at: Date;
-  status_changed_at: Date;
-  last_verified_at: Date | null;
-  created_by: string | null;
-  updated_by: string | null;
-  last_status_change_at: Date | null;
-}
-
-const WEBHOOK_COLUMNS = `id, organization_id, url, events, product_name, sealed_secrets, enabled, disabled_reason,
-  failure_streak, secret_rotated_at, created_at, updated_at`;
-
-interface WebhookRow {
-  id: string;
-  organization_id: string;
-  url: string;
-  events: WebhookRecord['events'];
-  product_name: string | null;
-  sealed_secrets: string;
-  enabled: boolean;
-  disabled_reason: string | null;
-  failure_streak: number;
-  secret_rotated_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-function toWebhookRecord(row: WebhookRow): WebhookRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    url: row.url,
-    events: row.events,
-    ...(row.product_name !== null ? { productName: row.product_name } : {}),
-    sealedSecrets: row.sealed_secrets,
-    enabled: row.enabled,
-    ...(row.disabled_reason !== null ? { disabledReason: row.disabled_reason } : {}),
-    failureStreak: row.failure_streak,
-    ...(row.secret_rotated_at !== null ? { secretRotatedAt: row.secret_rotated_at } : {}),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-interface HistoryRow {
-  id: string;
-  organization_id: string;
-  connection_id: string;
-  product_name: string | null;
-  at: Date;
-  kind: HistoryRecord['kind'];
-  details: Record<string, unknown>;
-}
 
 /**
  * The PostgreSQL store (docs/contract.md §10). The URL may carry `?schema=<name>`: the store then lives in that
@@ -117,6 +51,9 @@ interface HistoryRow {
  *
  * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other
  * field is changed only when it has a value.
+ *
+ * Over 400 lines for a reason: one method per operation of the ConnectionStore interface, each a
+ * statement or two; the rows, the WHERE builder and the error mapping live beside it.
  */
 export class PostgresConnectionStore implements ConnectionStore {
   readonly kind = 'postgres' as const;
@@ -723,127 +660,4 @@ export class PostgresConnectionStore implements ConnectionStore {
     client.release(always || isUnavailable(storeError) ? asError(error) : undefined);
     return storeError;
   }
-}
-
-/** A WHERE clause built with numbered parameters. */
-class Conditions {
-  private readonly parts: string[];
-  constructor(
-    readonly params: unknown[],
-    first: string,
-  ) {
-    this.parts = first ? [first] : [];
-  }
-  /** Adds `clause(placeholder)`; without a value the clause takes no parameter. */
-  add(clause: (placeholder: string) => string, ...value: [unknown?]) {
-    if (value.length > 0) this.params.push(value[0]);
-    this.parts.push(clause(`$${this.params.length}`));
-  }
-  get sql() {
-    return this.parts.join(' AND ');
-  }
-}
-
-function toRecord(row: ConnectionRow): ConnectionRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    configName: row.config_name,
-    ...(row.product_name !== null ? { productName: row.product_name } : {}),
-    type: row.type,
-    host: row.host,
-    port: row.port,
-    databaseName: row.database_name,
-    userName: row.user_name,
-    ...(row.schema !== null ? { schema: row.schema } : {}),
-    ...(row.ssl_mode !== null ? { sslMode: row.ssl_mode } : {}),
-    sealedSecrets: row.sealed_secrets,
-    metadata: row.metadata,
-    status: row.status,
-    ...(row.verification !== null ? { verification: row.verification } : {}),
-    version: row.version,
-    dialVersion: row.dial_version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    statusChangedAt: row.status_changed_at,
-    ...(row.last_verified_at !== null ? { lastVerifiedAt: row.last_verified_at } : {}),
-    ...(row.created_by !== null ? { createdBy: row.created_by } : {}),
-    ...(row.updated_by !== null ? { updatedBy: row.updated_by } : {}),
-    ...(row.last_status_change_at !== null ? { lastStatusChangeAt: row.last_status_change_at } : {}),
-  };
-}
-
-function toHistoryRecord(row: HistoryRow): HistoryRecord {
-  return {
-    ...row.details,
-    id: row.id,
-    organizationId: row.organization_id,
-    connectionId: row.connection_id,
-    ...(row.product_name !== null ? { productName: row.product_name } : {}),
-    at: row.at,
-    kind: row.kind,
-  } as HistoryRecord;
-}
-
-/** SQLSTATEs that mean "the server cannot serve us now", beyond class 08 (connection exception). */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-/** node-postgres raises these without a code; their text is the only thing to recognise them by. */
-const PG_CONNECTION_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client was closed)/;
-/** 57014: the server cancelled the statement (statement_timeout): the store is too slow now. */
-const STATEMENT_TIMEOUT = '57014';
-
-function isConnectionFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    return (
-      code.startsWith('08') ||
-      code === STATEMENT_TIMEOUT ||
-      UNAVAILABLE_SQLSTATES.has(code) ||
-      NETWORK_ERROR_CODES.has(code)
-    );
-  }
-  if (error instanceof AggregateError) return error.errors.some(isConnectionFailure);
-  return PG_CONNECTION_MESSAGES.test(error.message);
-}
-
-function toStoreError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  if (error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === CONFIG_NAME_INDEX) {
-    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
-      cause: error,
-    });
-  }
-  if (isConnectionFailure(error)) {
-    return new AppError('UNAVAILABLE', 'the store is unavailable', {
-      retryAfter: RETRY_AFTER_SECONDS,
-      cause: error,
-    });
-  }
-  return error;
-}
-
-function isUnavailable(error: unknown): boolean {
-  return error instanceof AppError && error.code === 'UNAVAILABLE';
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
-/** Scopes a query to one product, or with `null` to connections that have none. */
-function whereProduct(where: Conditions, productName: string | null | undefined): void {
-  if (productName === null) where.add(() => 'product_name IS NULL');
-  else if (productName !== undefined) where.add((p) => `product_name = ${p}`, productName);
 }
