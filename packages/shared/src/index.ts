@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './config-env.js';
 export * from './connection.js';
 export * from './connection-string/index.js';
 export * from './crypto/reseal.js';
