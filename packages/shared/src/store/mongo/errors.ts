@@ -1,5 +1,5 @@
 import mongoose from 'mongoose';
-import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
+import { mapDriverError } from '../store-errors.js';
 import { CONFIG_NAME_INDEX } from './documents.js';
 
 /** How the MongoDB store tells an outage from a conflict or a bug (UNAVAILABLE, CONFIG_NAME_TAKEN). */
@@ -33,18 +33,6 @@ function isConfigNameConflict(error: unknown): boolean {
   return String(error.message).includes(CONFIG_NAME_INDEX);
 }
 
-export function toStoreError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  if (isConfigNameConflict(error)) {
-    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
-      cause: error,
-    });
-  }
-  if (isConnectionFailure(error)) {
-    return new AppError('UNAVAILABLE', 'the store is unavailable', {
-      retryAfter: RETRY_AFTER_SECONDS,
-      cause: error,
-    });
-  }
-  return error;
-}
+/** A driver error as the store reports it (store-errors.ts). */
+export const toStoreError = (error: unknown) =>
+  mapDriverError(error, { isConfigNameConflict, isConnectionFailure });

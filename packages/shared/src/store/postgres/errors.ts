@@ -1,5 +1,6 @@
 import pg from 'pg';
-import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
+import { AppError } from '../../errors.js';
+import { mapDriverError } from '../store-errors.js';
 import { CONFIG_NAME_INDEX } from './migrations.js';
 
 /** How the PostgreSQL store tells an outage from a conflict or a bug (UNAVAILABLE, CONFIG_NAME_TAKEN). */
@@ -37,21 +38,15 @@ function isConnectionFailure(error: unknown): boolean {
   return PG_CONNECTION_MESSAGES.test(error.message);
 }
 
-export function toStoreError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  if (error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === CONFIG_NAME_INDEX) {
-    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
-      cause: error,
-    });
-  }
-  if (isConnectionFailure(error)) {
-    return new AppError('UNAVAILABLE', 'the store is unavailable', {
-      retryAfter: RETRY_AFTER_SECONDS,
-      cause: error,
-    });
-  }
-  return error;
+function isConfigNameConflict(error: unknown): boolean {
+  return (
+    error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === CONFIG_NAME_INDEX
+  );
 }
+
+/** A driver error as the store reports it (store-errors.ts). */
+export const toStoreError = (error: unknown) =>
+  mapDriverError(error, { isConfigNameConflict, isConnectionFailure });
 
 export function isUnavailable(error: unknown): boolean {
   return error instanceof AppError && error.code === 'UNAVAILABLE';
