@@ -9,7 +9,7 @@ import { startWorkerProcess, type WorkerProcess } from './e2e/worker-process.js'
 import { createSeed, type Harness, seedBody, startApi } from './harness.js';
 
 /**
- * Issue 10, the property proof: for every REST route and every tRPC procedure, generated bodies,
+ * Issue 10, the property proof: for every connections route, REST and tRPC, generated bodies,
  * headers and query strings — NUL, lone surrogates, format characters (\p{Cf}), line and paragraph
  * separators, deep nesting, numbers no double holds, wrong types, broken JSON and bytes that are not
  * UTF-8 — never answer a 5xx, and an answer of 4xx never writes: every table of the store and the
@@ -19,11 +19,14 @@ import { createSeed, type Harness, seedBody, startApi } from './harness.js';
  * so most cases get past the parsing into the services. Requests go over a raw socket, byte for byte: fetch would refuse a NUL in a header before sending
  * it. A real worker runs, so the interactive routes answer with a result instead of a 504.
  *
+ * Not yet covered: the webhook routes (they came later, and a webhook created by a case would
+ * deliver in the background, which the no-write comparison would have to wait for too).
+ *
  * The seed is fixed and printed; `PROPERTIES_SEED=<n>` replays another run.
  */
 
 const SEED = Number(process.env.PROPERTIES_SEED ?? 20261205);
-/** Cases per route: 23 routes × 20 = 460 requests, 10–35 s here (each waits for the queues to settle). */
+/** Cases per route: 25 routes × 20 = 500 requests, 10–35 s here (each waits for the queues to settle). */
 const RUNS_PER_ROUTE = 20;
 /** Stands for the id of a connection that exists when the case runs (one may have been deleted). */
 const LIVE_ID = '<live-id>';
@@ -373,6 +376,7 @@ const ROUTES: Route[] = [
   rest('POST', `${P}/:id/test`),
   rest('POST', `${P}/test`, { body: BASES.testSettings }),
   rest('GET', `${P}/:id/schema`),
+  rest('GET', `${P}/:id/history`, { query: 'limit=5' }),
   rest('POST', `${P}/validate-schema`, { body: BASES.validateSchema }),
   trpcMutation('create', BASES.create),
   trpcQuery('get', BASES.ref),
@@ -384,6 +388,7 @@ const ROUTES: Route[] = [
   trpcMutation('test', BASES.ref),
   trpcMutation('testSettings', BASES.testSettings),
   trpcQuery('schema', BASES.ref),
+  trpcQuery('history', { ...BASES.ref, limit: 5 }),
   trpcMutation('validateSchema', BASES.validateSchema),
   // a subscription: its stream ends once the connection is active or failed, as the live one is
   trpcQuery('watch', BASES.ref),
