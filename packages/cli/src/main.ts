@@ -166,16 +166,12 @@ export async function run(argv: string[], environment: CliEnvironment = readEnvi
       code = settled.status === 'active' ? EXIT.ok : EXIT.failed;
     });
 
-  const printTest = (result: {
-    status: string;
-    stages: StageLine[];
-    error?: { code: string; message: string; hint: string };
-    warnings?: { code: string; message: string; hint: string }[];
-    latencyMs: number;
-  }) => {
+  type TestAnswer = Awaited<ReturnType<Api['connections']['test']['mutate']>>;
+  /** The answer of a test or a trial; stages already shown live are not printed again. */
+  const printTest = (result: TestAnswer, printed: Set<string> = new Set()) => {
     if (json()) output.json(result);
     else {
-      printResult(output, result, new Set());
+      printResult(output, result, printed);
       output.line(`${result.status} in ${result.latencyMs} ms`);
     }
     code = result.status === 'success' ? EXIT.ok : EXIT.failed;
@@ -188,8 +184,34 @@ export async function run(argv: string[], environment: CliEnvironment = readEnvi
     .action(async (ref: string) => {
       const client = await api();
       const id = await resolveId(client, ref);
-      output.startSpinner('verifying');
-      printTest(await client.connections.test.mutate({ id }));
+      if (json()) return printTest(await client.connections.test.mutate({ id }));
+      // Stages live: the watch (with `next`, so a settled connection is followed into this test)
+      // is open before the test starts; what it has not shown by the answer comes with the answer.
+      const printed = new Set<string>();
+      let opened: () => void = () => {};
+      const listening = new Promise<void>((resolve) => {
+        opened = resolve;
+      });
+      const subscription = client.connections.watch.subscribe(
+        { id, stages: true, next: true },
+        {
+          onData: (event) => {
+            opened();
+            if (!event.stage || printed.has(event.stage.name)) return;
+            printed.add(event.stage.name);
+            output.stage(event.stage);
+            output.startSpinner('verifying');
+          },
+          onError: () => opened(),
+        },
+      );
+      try {
+        await listening;
+        output.startSpinner('verifying');
+        printTest(await client.connections.test.mutate({ id }), printed);
+      } finally {
+        subscription.unsubscribe();
+      }
     });
 
   program

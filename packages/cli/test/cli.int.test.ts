@@ -138,6 +138,15 @@ describe('dbconn (subprocess, real API + worker)', () => {
     expect(JSON.parse(tried.stdout)).toMatchObject({ status: 'success' });
   });
 
+  it('test shows every stage of the new verification and exits 0 when it passes', async () => {
+    const test = await run('test', 'cli-local');
+    expect(test.stderr).toBe('');
+    expect(test.code).toBe(0);
+    for (const stage of ['dns', 'tcp', 'auth', 'database', 'schema'])
+      expect(test.stdout.match(new RegExp(`✓ ${stage} \\d+ ms`, 'g'))?.length).toBe(1);
+    expect(test.stdout).toMatch(/success in \d+ ms/);
+  });
+
   it('test, history and rm work by name; exit 1 for a failing test', async () => {
     const test = await run('test', 'cli-wrong');
     expect(test.code).toBe(1);

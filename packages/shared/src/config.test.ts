@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV_VARIABLES, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
+import { ENV_VARIABLES } from './config-env.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 /** A configuration as a test process gets it (the only NODE_ENV that runs without MASTER_KEYS). */

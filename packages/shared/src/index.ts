@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './config-env.js';
 export * from './connection.js';
 export * from './connection-string/index.js';
 export * from './crypto/reseal.js';
@@ -22,6 +23,8 @@ export * from './schemas/validation.js';
 export * from './schemas/verification.schema.js';
 export * from './schemas/verification-codes.js';
 export * from './schemas/warnings.js';
+export * from './schemas/webhook.schema.js';
 export * from './store/index.js';
 export * from './timeout.js';
 export * from './uuid.js';
+export * from './webhooks.js';

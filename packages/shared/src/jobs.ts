@@ -20,6 +20,8 @@ export const QUEUE_NAMES = {
    * its own concurrency, so it never waits behind a backlog of background verifications.
    */
   interactive: 'interactive',
+  /** Webhook deliveries (docs/contract.md §11): their own queue, so a slow receiver delays no verification. */
+  webhooks: 'webhooks',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -44,6 +46,8 @@ export const JOB_NAMES = {
    * BullMQ job scheduler). On MongoDB a TTL index does it and the job finds nothing to do.
    */
   purgeHistory: 'purge-history',
+  /** One event to one webhook endpoint, retried with exponential backoff (webhooks queue). */
+  deliverWebhook: 'deliver-webhook',
 } as const;
 
 export const VERIFY_REASONS = ['created', 'updated', 'sweep', 'periodic', 'manual'] as const;

@@ -5,6 +5,7 @@ import {
   ConnectionSchemaResponseSchema,
   ConnectionTypeSchema,
   CreateConnectionRequestSchema,
+  CreateWebhookInputSchema,
   ERROR_CODES,
   type ErrorCode,
   HistoryPageSchema,
@@ -13,8 +14,13 @@ import {
   TestResultSchema,
   TestSettingsRequestSchema,
   UpdateConnectionRequestSchema,
+  UpdateWebhookInputSchema,
   ValidateSchemaInputSchema,
   ValidateSchemaResultSchema,
+  WebhookDeliveryListSchema,
+  WebhookListSchema,
+  WebhookSchema,
+  WebhookWithSecretSchema,
 } from '@dbconn/shared';
 import { z } from 'zod';
 
@@ -89,6 +95,8 @@ const INPUT_COMPONENTS = {
   UpdateConnectionInput: UpdateConnectionRequestSchema,
   TestSettingsInput: TestSettingsRequestSchema,
   ValidateSchemaInput: ValidateSchemaInputSchema,
+  CreateWebhookInput: CreateWebhookInputSchema,
+  UpdateWebhookInput: UpdateWebhookInputSchema,
 };
 
 /** The bodies that take `connectionString` (read into the fields before their rules run). */
@@ -144,6 +152,10 @@ const OUTPUT_COMPONENTS = {
   ConnectionSchemaResponse: ConnectionSchemaResponseSchema,
   ValidateSchemaResult: ValidateSchemaResultSchema,
   HistoryPage: HistoryPageSchema,
+  Webhook: WebhookSchema,
+  WebhookWithSecret: WebhookWithSecretSchema,
+  WebhookList: WebhookListSchema,
+  WebhookDeliveryList: WebhookDeliveryListSchema,
   SchemaValidationError: SchemaValidationErrorSchema,
   FieldError: FieldErrorSchema,
   Problem: ProblemSchema,

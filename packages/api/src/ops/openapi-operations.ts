@@ -181,7 +181,7 @@ interface OperationSpec {
   operationId: string;
   summary: string;
   description?: string;
-  tag?: 'connections' | 'operations';
+  tag?: 'connections' | 'webhooks' | 'operations';
   parameters?: JsonObject[];
   body?: ComponentName;
   success: { status: number; description: string; schema?: ComponentName; headers?: Record<string, unknown> };

@@ -14,6 +14,7 @@ import {
   productHeader,
   WORKER,
 } from './openapi-operations.js';
+import { webhookPaths } from './openapi-webhooks.js';
 
 /** Every route of the OpenAPI document, with its answers. */
 const SCOPED = 'Optional: when sent, only that product’s connections are visible (others answer 404).';
@@ -209,6 +210,7 @@ export function paths(): OpenApiDocument['paths'] {
         errors: ['VALIDATION_FAILED', 'INVALID_HEADER', 'NOT_FOUND', 'ALREADY_ASSIGNED', ...BODY, ...ALWAYS],
       }),
     },
+    ...webhookPaths(),
     '/health': {
       get: operation({
         operationId: 'health',

@@ -32,6 +32,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     servers: [{ url: '/' }],
     tags: [
       { name: 'connections', description: 'the management API (REST)' },
+      { name: 'webhooks', description: 'signed notifications of connection status changes' },
       { name: 'operations', description: 'probes' },
     ],
     paths: paths(),

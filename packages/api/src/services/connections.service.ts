@@ -35,7 +35,11 @@ export interface ConnectionServiceDeps {
   keyring: Keyring;
   retry: RetryPolicy;
   /** Called after an update or delete: drop caches, tell watchers. Failures are logged, not thrown. */
-  afterChange?: (record: ConnectionRecord, change: 'updated' | 'deleted') => Promise<void>;
+  afterChange?: (
+    record: ConnectionRecord,
+    change: 'updated' | 'deleted',
+    ctx: RequestContext,
+  ) => Promise<void>;
   /** Called once per connection stored by create, with the door it came through (for metrics). */
   onCreated?: (door: Door) => void;
   /** Judges a host written as an IP address before anything is stored (docs/contract.md §8). */
@@ -327,7 +331,7 @@ export class ConnectionService {
 
   private async notify(ctx: RequestContext, record: ConnectionRecord, change: 'updated' | 'deleted') {
     try {
-      await this.deps.afterChange?.(record, change);
+      await this.deps.afterChange?.(record, change, ctx);
     } catch (err) {
       ctx.log.warn({ err, connectionId: record.id, change }, 'after-change hook failed');
     }

@@ -131,7 +131,7 @@ export class VerificationService {
     id: string,
     scope: ProductScope,
     signal?: AbortSignal,
-    options: { stages?: boolean | undefined } = {},
+    options: { stages?: boolean | undefined; next?: boolean | undefined } = {},
   ): AsyncGenerator<WatchEvent> {
     const storeScope = { organizationId: ctx.organizationId, ...scope };
     const pending: ConnectionEvent[] = [];
@@ -146,7 +146,11 @@ export class VerificationService {
       if (!first) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
       let last = await this.deps.history.presentOne(first);
       yield { status: last.status, connection: last };
-      while (!SETTLED.has(last.status) && !signal?.aborted) {
+      // `next`: a settled connection is followed until its next result (test now from a client).
+      const initialResult = first.verification?.checkedAt;
+      const isDone = () =>
+        SETTLED.has(last.status) && (!options.next || last.verification?.checkedAt !== initialResult);
+      while (!isDone() && !signal?.aborted) {
         if (pending.length === 0) {
           // Pub/sub is the fast path; a slow poll covers a lost message (e.g. a Redis reconnect).
           await new Promise<void>((resolve) => {
@@ -186,7 +190,7 @@ export class VerificationService {
         }
         const now = await this.deps.store.findById(storeScope, id);
         if (!now) throw deleted(id);
-        if (now.status !== last.status) {
+        if (now.status !== last.status || now.verification?.checkedAt !== last.verification?.checkedAt) {
           last = await this.deps.history.presentOne(now);
           yield { status: last.status, connection: last };
         }

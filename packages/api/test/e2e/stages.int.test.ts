@@ -68,4 +68,46 @@ describe('connections.watch with stages', () => {
     expect(statusesOnly.every((e) => e.stage === undefined)).toBe(true);
     expect(statusesOnly.map((e) => e.status)).toEqual(['pending', 'verifying', 'active']);
   });
+
+  it('with next, follows a settled connection through a test now, stage by stage, to its new result', async () => {
+    const api = connect(h.url);
+    const created = await api.connections.create.mutate({
+      ...LOCAL_PG,
+      configName: `stages-next-${Date.now()}`,
+      ssl: { mode: 'disable' },
+    });
+    await expect
+      .poll(async () => (await api.connections.get.query({ id: created.id })).status)
+      .toBe('active');
+    const seen: { status: string; stage?: string }[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const subscription = api.connections.watch.subscribe(
+        { id: created.id, stages: true, next: true },
+        {
+          onData: (event) => {
+            seen.push({ status: event.status, ...(event.stage ? { stage: event.stage.name } : {}) });
+            if (seen.length > 1 && !event.stage && event.status === 'active') {
+              subscription.unsubscribe();
+              resolve();
+            }
+          },
+          onError: reject,
+          onComplete: () => resolve(),
+        },
+      );
+    });
+    await expect.poll(() => seen.length).toBe(1);
+    const result = await api.connections.test.mutate({ id: created.id });
+    expect(result.status).toBe('success');
+    await done;
+    expect(seen.flatMap((e) => (e.stage ? [e.stage] : []))).toEqual([
+      'dns',
+      'tcp',
+      'tls',
+      'auth',
+      'database',
+      'schema',
+    ]);
+    expect(seen.at(-1)?.status).toBe('active');
+  });
 });

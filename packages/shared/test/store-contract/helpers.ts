@@ -97,8 +97,8 @@ export async function expectAppError(promise: Promise<unknown>, code: string) {
 
 /** What each part of the contract gets from the suite that runs it. */
 export interface StoreContractContext {
-  /** The store under test, once the suite's beforeAll has opened it. */
-  store(): ConnectionStore;
+  /** The store under test: it forwards to the store the suite's beforeAll opens. */
+  store: ConnectionStore;
   /** A list query with defaults (page 1, 100 a page, ascending). */
   query(q?: Partial<ListConnectionsQuery>): ListConnectionsQuery;
   /** Inserts records for one organization and returns them. */

@@ -1,16 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionStore, HistoryRecord } from '../../src/store/types.js';
+import { describe, expect, it } from 'vitest';
+import type { HistoryRecord } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/uuid.js';
 import { newOrganization, type StoreContractContext, verificationResult } from './helpers.js';
 
 /** The store contract: the history of each connection. */
-export function describeHistoryContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-  const { seed } = ctx;
-
+export function describeHistoryContract({ store, seed }: StoreContractContext): void {
   describe('history', () => {
     const DAY = 86_400_000;
     const change = (

@@ -20,6 +20,7 @@ import { describeRecordContract } from './records.contract.js';
 import { describeSweeperContract } from './sweeper.contract.js';
 import { describeUpdateContract } from './update.contract.js';
 import { describeVerificationContract } from './verification.contract.js';
+import { describeWebhookContract } from './webhooks.contract.js';
 
 export { makeTestRecord } from './helpers.js';
 
@@ -54,7 +55,14 @@ export function describeStoreContract(
       return records;
     }
 
-    const context: StoreContractContext = { store: () => store, query, seed };
+    // The parts are declared before beforeAll opens the store: they get one that forwards to it.
+    const opened = new Proxy({} as ConnectionStore, {
+      get: (_target, name) => {
+        const value = Reflect.get(store, name);
+        return typeof value === 'function' ? value.bind(store) : value;
+      },
+    });
+    const context: StoreContractContext = { store: opened, query, seed };
     describeRecordContract(context);
     describeListContract(context);
     describeUpdateContract(context);
@@ -62,5 +70,6 @@ export function describeStoreContract(
     describeSweeperContract(context);
     describeKeyRotationContract(context);
     describeHistoryContract(context);
+    describeWebhookContract(context);
   });
 }

@@ -1,16 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionStore, SealedSecretsEntry } from '../../src/store/types.js';
+import { describe, expect, it } from 'vitest';
+import type { SealedSecretsEntry } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/uuid.js';
 import { at, newOrganization, type StoreContractContext, verificationResult } from './helpers.js';
 
 /** The store contract: key rotation: listing and re-sealing. */
-export function describeKeyRotationContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-  const { seed } = ctx;
-
+export function describeKeyRotationContract({ store, seed }: StoreContractContext): void {
   describe('key rotation', () => {
     /** Ids of 2900 sort after every other record of this suite (uuidv7 starts with the time). */
     const year2900 = (day: number) => ({ createdAt: at(`2900-01-0${day}T00:00:00.000Z`) });

@@ -1,18 +1,12 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ListConnectionsQuery } from '../../src/schemas/list.schema.js';
 import type { Verification } from '../../src/schemas/verification.schema.js';
 import type { WarningCode } from '../../src/schemas/warnings.js';
-import type { ConnectionRecord, ConnectionStore } from '../../src/store/types.js';
+import type { ConnectionRecord } from '../../src/store/types.js';
 import { at, ids, newOrganization, type StoreContractContext, verificationResult } from './helpers.js';
 
 /** The store contract: list: filters, sorting, pages. */
-export function describeListContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-  const { query, seed } = ctx;
-
+export function describeListContract({ store, query, seed }: StoreContractContext): void {
   describe('list', () => {
     it('scopes by organization and product (from the scope or the query) and excludes deleted', async () => {
       const organizationId = newOrganization();

@@ -1,6 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.js';
-import type { ConnectionRecord, ConnectionStore } from '../../src/store/types.js';
+import type { ConnectionRecord } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/uuid.js';
 import {
   at,
@@ -13,13 +13,7 @@ import {
 } from './helpers.js';
 
 /** The store contract: insert, find, configName uniqueness and soft delete. */
-export function describeRecordContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-  const { query, seed } = ctx;
-
+export function describeRecordContract({ store, query, seed }: StoreContractContext): void {
   it('answers ping', async () => {
     await expect(store.ping()).resolves.toBeUndefined();
   });

@@ -1,15 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionRecord, ConnectionStore } from '../../src/store/types.js';
+import { describe, expect, it } from 'vitest';
+import type { ConnectionRecord } from '../../src/store/types.js';
 import { at, ids, newOrganization, type StoreContractContext, verificationResult } from './helpers.js';
 
 /** The store contract: what the sweeper and periodic re-verification read across organizations. */
-export function describeSweeperContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-  const { seed } = ctx;
-
+export function describeSweeperContract({ store, seed }: StoreContractContext): void {
   describe('sweeper', () => {
     it('findStranded returns live pending/verifying records older than the cut-off, oldest first', async () => {
       const organizationId = newOrganization();

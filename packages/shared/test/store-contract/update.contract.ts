@@ -1,5 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionStore } from '../../src/store/types.js';
+import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/uuid.js';
 import {
   at,
@@ -11,13 +10,7 @@ import {
 } from './helpers.js';
 
 /** The store contract: update: versions, conditions, fields. */
-export function describeUpdateContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-  const { query, seed } = ctx;
-
+export function describeUpdateContract({ store, query, seed }: StoreContractContext): void {
   describe('update', () => {
     const base = () =>
       makeTestRecord({

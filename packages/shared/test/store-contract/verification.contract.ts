@@ -1,16 +1,9 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { ConnectionStore } from '../../src/store/types.js';
+import { describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/uuid.js';
 import { at, newOrganization, type StoreContractContext, verificationResult } from './helpers.js';
 
 /** The store contract: the worker's writes: markVerifying and recordVerification. */
-export function describeVerificationContract(ctx: StoreContractContext): void {
-  let store: ConnectionStore;
-  beforeAll(() => {
-    store = ctx.store();
-  });
-  const { seed } = ctx;
-
+export function describeVerificationContract({ store, seed }: StoreContractContext): void {
   describe('markVerifying and recordVerification', () => {
     it('markVerifying takes the record from any status while dialVersion matches, without a new version', async () => {
       const organizationId = newOrganization();

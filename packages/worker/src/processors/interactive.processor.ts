@@ -83,7 +83,12 @@ export function createInteractiveHandlers(
             ...(await verifyConnection(
               dialSettings(record, secrets),
               verifyOptions(organizationId, signal, (stage) => {
-                void announce(deps, log, { ...key, id: connectionId, status: 'verifying', stage });
+                void announce(deps, log, {
+                  id: connectionId,
+                  status: 'verifying',
+                  dialVersion: record.dialVersion,
+                  stage,
+                });
               }),
             )),
             attempts: 1,

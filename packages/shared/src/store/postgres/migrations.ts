@@ -100,6 +100,38 @@ export const MIGRATIONS: Migration[] = [
         ON connections USING gin ((verification -> 'warnings') jsonb_path_ops) WHERE deleted_at IS NULL`,
     ],
   },
+  {
+    version: 6,
+    name: 'webhooks and their deliveries',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS webhooks (
+        id uuid PRIMARY KEY,
+        organization_id text NOT NULL,
+        url text NOT NULL,
+        events jsonb NOT NULL,
+        product_name text,
+        sealed_secrets text NOT NULL,
+        enabled boolean NOT NULL,
+        disabled_reason text,
+        failure_streak integer NOT NULL DEFAULT 0,
+        secret_rotated_at timestamptz,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        deleted_at timestamptz
+      )`,
+      `CREATE INDEX IF NOT EXISTS webhooks_organization_live
+        ON webhooks (organization_id, created_at, id) WHERE deleted_at IS NULL`,
+      `CREATE TABLE IF NOT EXISTS webhook_deliveries (
+        id uuid PRIMARY KEY,
+        organization_id text NOT NULL,
+        webhook_id uuid NOT NULL,
+        at timestamptz NOT NULL,
+        details jsonb NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS webhook_deliveries_webhook
+        ON webhook_deliveries (organization_id, webhook_id, id DESC)`,
+    ],
+  },
 ];
 
 /** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */

@@ -76,6 +76,8 @@ describe('PostgresConnectionStore', () => {
       'connection_history',
       'connections',
       'schema_migrations',
+      'webhook_deliveries',
+      'webhooks',
     ]);
 
     const record = makeTestRecord();
