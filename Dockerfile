@@ -7,6 +7,8 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml turbo.json tsconfig.base.js
 COPY packages/shared/package.json packages/shared/
 COPY packages/api/package.json packages/api/
 COPY packages/worker/package.json packages/worker/
+# The command line is built with the rest (turbo builds every package); it is not in the image.
+COPY packages/cli/package.json packages/cli/
 RUN pnpm install --frozen-lockfile
 COPY packages packages
 RUN pnpm run build

@@ -117,6 +117,13 @@ export function serviceEnv(world: World, extra: Record<string, string> = {}): Re
     // Nothing re-enqueued behind the bench's back: no periodic re-verification, no sweeps of the backlog.
     REVERIFY_INTERVAL_MS: '0',
     SWEEP_STALE_AFTER_MS: '86400000',
+    // BENCH_SERVICE_ENV='WORKER_NICE=0 …': settings of the service to compare (e.g. before and after).
+    ...Object.fromEntries(
+      (process.env.BENCH_SERVICE_ENV ?? '')
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+    ),
     ...extra,
   };
 }

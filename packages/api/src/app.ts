@@ -16,6 +16,7 @@ import {
   compileEgressPolicy,
   createInteractiveQueue,
   createRedis,
+  createWebhookQueue,
   type ErrorCode,
   publishConnectionEvent,
   QUEUE_NAMES,
@@ -38,6 +39,7 @@ import { registerOps } from './ops/index.js';
 import { createApiMetrics } from './ops/metrics.js';
 import { registerConnectionRoutes } from './rest/connections.rest.js';
 import { sendProblem, toAppError } from './rest/problem.js';
+import { registerWebhookRoutes } from './rest/webhooks.rest.js';
 import { type AppRouter, appRouter } from './router.js';
 import { ConnectionEvents } from './services/connection-events.js';
 import { ConnectionService } from './services/connections.service.js';
@@ -48,6 +50,7 @@ import { RateLimiter } from './services/rate-limiter.js';
 import { SchemaService } from './services/schema.service.js';
 import { SchemaCache } from './services/schema-cache.js';
 import { VerificationService } from './services/verification.service.js';
+import { WebhookService } from './services/webhooks.service.js';
 import { sendRequestError } from './trpc/http-errors.js';
 import type { TrpcContext } from './trpc/trpc.js';
 
@@ -223,6 +226,14 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     selfTargets: new SelfTargets(selfTargetsOf(config.selfEndpoints), egressPolicy),
   };
   const history = new HistoryService(store);
+  const webhookQueue = createWebhookQueue(redis, prefix);
+  const webhooks = new WebhookService({
+    store,
+    keyring,
+    queue: webhookQueue,
+    policy: config.webhooks,
+    history,
+  });
   const connections = new ConnectionService({
     egress,
     store,
@@ -239,7 +250,8 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       keyring,
       IDEMPOTENCY_LEASE_STORE_CALLS * config.store.timeoutMs,
     ),
-    afterChange: async (record, change) => {
+    afterChange: async (record, change, ctx) => {
+      await webhooks.emitChange(ctx, record, change);
       await schemaCache.drop(record.id);
       await publishConnectionEvent(redis, prefix, {
         id: record.id,
@@ -278,6 +290,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
     await queueEvents.close();
     eventsConnection.disconnect();
     await interactiveQueue.close();
+    await webhookQueue.close();
     subscriber.disconnect();
   });
 
@@ -337,6 +350,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
         verification,
         schemas,
         history,
+        webhooks,
       }),
       // As on REST: a 429, 503 or 504 says when to try again in a header, not only in the body.
       responseMeta: ({ errors }) => {
@@ -356,6 +370,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
   } satisfies FastifyTRPCPluginOptions<AppRouter>);
 
   registerConnectionRoutes(app, { connections, verification, schemas, history });
+  registerWebhookRoutes(app, webhooks);
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (req, reply) => {

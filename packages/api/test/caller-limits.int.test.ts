@@ -108,6 +108,32 @@ describe('test and schema budgets are per caller', () => {
   });
 });
 
+describe('a dial budget the API takes from Redis in leases (a max of 200 or more)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // 200 a window: leases of 2 units.
+    h = await startApi({ RATE_LIMIT_DIALS_PER_ORGANIZATION: '200' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('lets exactly the max through, concurrent creates included; a refused write gives its unit back', async () => {
+    expect((await createSeed(h, { configName: 'lease-dup' })).status).toBe(201);
+    expect((await createSeed(h, { configName: 'LEASE-DUP' })).status).toBe(409);
+    const statuses: number[] = [];
+    for (let batch = 0; batch < 7; batch++) {
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => createSeed(h, { configName: `lease-${batch}-${i}` })),
+      );
+      statuses.push(...replies.map((r) => r.status));
+    }
+    expect(statuses.filter((s) => s === 201)).toHaveLength(199);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(11);
+    expect(await h.rawRows()).toHaveLength(200);
+  });
+});
+
 describe('creates and updates that dial are limited per organization', () => {
   let h: Harness;
   beforeAll(async () => {

@@ -2,6 +2,8 @@ import { CONNECTION_STRING_FORMS, SECRET } from '@dbconn/shared/test-fixtures/co
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../examples/typed-client.js';
+import { waitForStatus } from './e2e/helpers.js';
+import { startWorkerProcess, type WorkerProcess } from './e2e/worker-process.js';
 import { type Harness, http, startApi } from './harness.js';
 
 const PATH = '/v1/management/connections';
@@ -189,5 +191,33 @@ describe('connectionString on create, update and try-before-save (docs/contract.
     expect(data.errors.map((e) => e.field)).toEqual(['connectionString']);
     expect(JSON.stringify(data)).not.toContain(SECRET);
     expect((error as Error).message).not.toContain(SECRET);
+  });
+});
+
+describe('connectionString end to end (API + worker process + the local PostgreSQL)', () => {
+  let h: Harness;
+  let worker: WorkerProcess;
+  const canary = `canary-e2e-${Date.now()}`;
+  const local = `postgresql://postgres:${canary}@127.0.0.1:5432/test?sslmode=disable`;
+  beforeAll(async () => {
+    h = await startApi({ VERIFY_STAGE_TIMEOUT_MS: '3000', VERIFY_TIMEOUT_MS: '10000', LOG_LEVEL: 'info' });
+    worker = await startWorkerProcess(h.env);
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await h?.close();
+  });
+
+  it('verifies a connection created from a string, and tries one before saving', async () => {
+    const created = await create(h, { configName: 'e2e-string', connectionString: local });
+    expect(created.status).toBe(201);
+    const settled = await waitForStatus(h, created.body.id);
+    expect(settled.status).toBe('active');
+    const tried = await http(h, 'POST', `${PATH}/test`, { body: { connectionString: local } });
+    expect(tried.status).toBe(200);
+    expect(tried.body.status).toBe('success');
+    for (const text of [JSON.stringify(settled), JSON.stringify(tried.body), h.logs.join('\n')])
+      expect(text).not.toContain(canary);
+    expect(worker.output.join('')).not.toContain(canary);
   });
 });

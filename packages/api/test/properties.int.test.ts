@@ -1,32 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { connect as connectSocket } from 'node:net';
-import { CreateConnectionInputSchema, createInteractiveQueue, type Queue } from '@dbconn/shared';
+import { CreateConnectionInputSchema, createInteractiveQueue, QUEUE_NAMES } from '@dbconn/shared';
+import { Queue } from 'bullmq';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CONNECTIONS_PATH as P } from '../src/rest/connections.rest.js';
+import { WEBHOOKS_PATH } from '../src/rest/webhooks.rest.js';
 import { LOCAL_PG } from './e2e/helpers.js';
 import { startWorkerProcess, type WorkerProcess } from './e2e/worker-process.js';
 import { createSeed, type Harness, seedBody, startApi } from './harness.js';
 
 /**
- * Issue 10, the property proof: for every REST route and every tRPC procedure, generated bodies,
+ * Issue 10, the property proof: for every route and procedure (connections and webhooks, REST and
+ * tRPC), generated bodies,
  * headers and query strings — NUL, lone surrogates, format characters (\p{Cf}), line and paragraph
  * separators, deep nesting, numbers no double holds, wrong types, broken JSON and bytes that are not
  * UTF-8 — never answer a 5xx, and an answer of 4xx never writes: every table of the store and the
  * job counts of both queues are the same after it as before.
  *
  * Each case spoils one part of a good request (its body, headers, query string or path id) or none,
- * so most cases get past the parsing into the services. Requests go over a raw socket, byte for byte: fetch would refuse a NUL in a header before sending
- * it. A real worker runs, so the interactive routes answer with a result instead of a 504.
+ * so most cases get past the parsing into the services. Requests go over a raw socket, byte for
+ * byte: fetch would refuse a NUL in a header before sending it. A real worker runs, so the
+ * interactive routes answer with a result instead of a 504.
+ *
+ * The webhook routes run last, so the webhook that exists receives no event (a delivery would
+ * write in the background); the webhooks queue is waited for and counted with the others.
  *
  * The seed is fixed and printed; `PROPERTIES_SEED=<n>` replays another run.
  */
 
 const SEED = Number(process.env.PROPERTIES_SEED ?? 20261205);
-/** Cases per route: 23 routes × 20 = 460 requests, 10–35 s here (each waits for the queues to settle). */
-const RUNS_PER_ROUTE = 20;
+/** Cases per route: 39 routes × 12 = 468 requests, 10–35 s here (each waits for the queues to settle). */
+const RUNS_PER_ROUTE = 12;
 /** Stands for the id of a connection that exists when the case runs (one may have been deleted). */
 const LIVE_ID = '<live-id>';
+/** Stands for the id of a webhook that exists when the case runs. */
+const LIVE_WEBHOOK = '<live-webhook>';
 /** Stands for a configName no other connection has. */
 const UNIQUE_NAME = '<unique-name>';
 const UNKNOWN_ID = '01890000-0000-7000-8000-000000000000';
@@ -302,7 +311,7 @@ const jsonHeaders = (body: Buffer | undefined) => (body ? { 'content-type': 'app
 const rest = (
   method: string,
   path: string,
-  options: { body?: Record<string, unknown>; query?: string } = {},
+  options: { body?: Record<string, unknown>; query?: string; live?: string } = {},
 ) => ({
   name: `${method} ${path}`,
   request: fc
@@ -318,7 +327,7 @@ const rest = (
       const sentQuery = spoiled === 'query' ? query : (options.query ?? '');
       return {
         method,
-        target: `${path.replace(':id', spoiled === 'path' ? id : LIVE_ID)}${sentQuery ? `?${sentQuery}` : ''}`,
+        target: `${path.replace(':id', spoiled === 'path' ? id : (options.live ?? LIVE_ID))}${sentQuery ? `?${sentQuery}` : ''}`,
         headers: { ...jsonHeaders(sentBody), ...GOOD_HEADERS, ...(spoiled === 'headers' ? headers : {}) },
         ...(sentBody ? { body: sentBody } : {}),
       };
@@ -341,7 +350,7 @@ const trpcQuery = (procedure: string, base: Record<string, unknown>): Route => (
       const extra = spoiled === 'query' ? `&${query}` : '';
       return {
         method: 'GET',
-        target: `/trpc/connections.${procedure}?input=${encode(sentInput.toString('utf8'), false)}${extra}`,
+        target: `/trpc/${procedure.includes('.') ? procedure : `connections.${procedure}`}?input=${encode(sentInput.toString('utf8'), false)}${extra}`,
         headers: { ...GOOD_HEADERS, ...(spoiled === 'headers' ? headers : {}) },
       };
     }),
@@ -355,12 +364,16 @@ const trpcMutation = (procedure: string, base: Record<string, unknown>): Route =
       const sentBody = spoiled === 'body' || spoiled === 'path' ? body : serialize(base);
       return {
         method: 'POST',
-        target: `/trpc/connections.${procedure}${spoiled === 'query' ? `?${query}` : ''}`,
+        target: `/trpc/${procedure.includes('.') ? procedure : `connections.${procedure}`}${spoiled === 'query' ? `?${query}` : ''}`,
         headers: { ...jsonHeaders(sentBody), ...GOOD_HEADERS, ...(spoiled === 'headers' ? headers : {}) },
         body: sentBody,
       };
     }),
 });
+
+const W = WEBHOOKS_PATH;
+/** A webhook that is never called: no connection changes while the webhook cases run. */
+const WEBHOOK = { url: 'https://hooks.example.com/dbconn', events: ['connection.active'] };
 
 const ROUTES: Route[] = [
   rest('POST', P, { body: BASES.create }),
@@ -373,6 +386,7 @@ const ROUTES: Route[] = [
   rest('POST', `${P}/:id/test`),
   rest('POST', `${P}/test`, { body: BASES.testSettings }),
   rest('GET', `${P}/:id/schema`),
+  rest('GET', `${P}/:id/history`, { query: 'limit=5' }),
   rest('POST', `${P}/validate-schema`, { body: BASES.validateSchema }),
   trpcMutation('create', BASES.create),
   trpcQuery('get', BASES.ref),
@@ -384,12 +398,29 @@ const ROUTES: Route[] = [
   trpcMutation('test', BASES.ref),
   trpcMutation('testSettings', BASES.testSettings),
   trpcQuery('schema', BASES.ref),
+  trpcQuery('history', { ...BASES.ref, limit: 5 }),
   trpcMutation('validateSchema', BASES.validateSchema),
   // a subscription: its stream ends once the connection is active or failed, as the live one is
   trpcQuery('watch', BASES.ref),
+  // webhooks last: a webhook that exists receives no event from the connection cases
+  rest('POST', W, { body: WEBHOOK }),
+  rest('GET', W),
+  rest('GET', `${W}/:id`, { live: LIVE_WEBHOOK }),
+  rest('PATCH', `${W}/:id`, { body: { events: ['connection.failed'] }, live: LIVE_WEBHOOK }),
+  rest('DELETE', `${W}/:id`, { live: LIVE_WEBHOOK }),
+  rest('POST', `${W}/:id/rotate-secret`, { live: LIVE_WEBHOOK }),
+  rest('GET', `${W}/:id/deliveries`, { query: 'limit=5', live: LIVE_WEBHOOK }),
+  trpcMutation('webhooks.create', WEBHOOK),
+  trpcQuery('webhooks.list', {}),
+  trpcQuery('webhooks.get', { id: LIVE_WEBHOOK }),
+  trpcMutation('webhooks.update', { id: LIVE_WEBHOOK, events: ['connection.failed'] }),
+  trpcMutation('webhooks.delete', { id: LIVE_WEBHOOK }),
+  trpcMutation('webhooks.rotateSecret', { id: LIVE_WEBHOOK }),
+  trpcQuery('webhooks.deliveries', { id: LIVE_WEBHOOK, limit: 5 }),
 ];
 
 const WRITES = /^(DELETE|PATCH) |\/assign|connections\.(delete|update|assign)/;
+const WEBHOOK_WRITES = /^(DELETE|PATCH) \/v1\/management\/webhooks|webhooks\.(delete|update)/;
 
 // ── the property ────────────────────────────────────────────────────────────────────────────────
 
@@ -398,6 +429,7 @@ describe(`generated requests (fast-check, seed ${SEED}): no 5xx, and no write on
   let worker: WorkerProcess;
   let queues: Queue[];
   let liveId: string;
+  let liveWebhook: string | undefined;
   let cases = 0;
 
   beforeAll(async () => {
@@ -414,14 +446,19 @@ describe(`generated requests (fast-check, seed ${SEED}): no 5xx, and no write on
     });
     // info: startWorkerProcess waits for its "worker ready" line
     worker = await startWorkerProcess({ ...h.env, LOG_LEVEL: 'info' });
-    queues = [h.queue, createInteractiveQueue(h.redis, h.env.QUEUE_PREFIX as string)];
+    const prefix = h.env.QUEUE_PREFIX as string;
+    queues = [
+      h.queue,
+      createInteractiveQueue(h.redis, prefix),
+      new Queue(QUEUE_NAMES.webhooks, { connection: h.redis, prefix }),
+    ];
     liveId = await createLive();
     console.log(`properties: seed ${SEED} (replay with PROPERTIES_SEED=${SEED})`);
   });
   afterAll(async () => {
     console.log(`properties: ${cases} generated requests sent over ${ROUTES.length} routes, seed ${SEED}`);
     await worker?.stop();
-    await queues?.[1]?.close();
+    for (const queue of queues?.slice(1) ?? []) await queue.close();
     await h?.close();
   });
 
@@ -435,6 +472,18 @@ describe(`generated requests (fast-check, seed ${SEED}): no 5xx, and no write on
     if (res.status !== 201) throw new Error(`create answered ${res.status}`);
     await settled();
     return res.body.id;
+  }
+
+  async function createWebhook(): Promise<string> {
+    const res = await send(h.url, {
+      method: 'POST',
+      target: WEBHOOKS_PATH,
+      headers: { 'content-type': 'application/json' },
+      body: serialize(WEBHOOK),
+    });
+    const id = /"id":"([^"]+)"/.exec(res.body)?.[1];
+    if (res.status !== 201 || !id) throw new Error(`webhook create answered ${res.status} ${res.body}`);
+    return id;
   }
 
   /**
@@ -474,8 +523,15 @@ describe(`generated requests (fast-check, seed ${SEED}): no 5xx, and no write on
       fc.asyncProperty(route.request, async (request) => {
         cases++;
         const name = `case-${cases}`;
+        const usesWebhook = [request.target, request.body?.toString('latin1') ?? ''].some(
+          (t) => t.includes(LIVE_WEBHOOK) || t.includes(encode(LIVE_WEBHOOK, false)),
+        );
+        if (usesWebhook && !liveWebhook) liveWebhook = await createWebhook();
+        const webhook = liveWebhook ?? UNKNOWN_ID;
         const fill = (text: string) =>
           text
+            .replaceAll(encode(LIVE_WEBHOOK, false), webhook)
+            .replaceAll(LIVE_WEBHOOK, webhook)
             .replaceAll(encode(LIVE_ID, false), liveId)
             .replaceAll(LIVE_ID, liveId)
             .replaceAll(encode(UNIQUE_NAME, false), name)
@@ -493,7 +549,9 @@ describe(`generated requests (fast-check, seed ${SEED}): no 5xx, and no write on
           expect(await snapshot(), `${shown}: wrote on a ${answer.status}`).toBe(before);
         // A write that went through (deleted, moved, renamed or reassigned the live connection): the
         // next case starts from a fresh one, so its outcome does not hang on this one's.
-        if (answer.status < 300 && WRITES.test(`${sent.method} ${sent.target}`)) liveId = await createLive();
+        const call = `${sent.method} ${sent.target}`;
+        if (answer.status < 300 && WEBHOOK_WRITES.test(call)) liveWebhook = undefined;
+        else if (answer.status < 300 && WRITES.test(call)) liveId = await createLive();
       }),
       { seed: SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: false },
     );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ENV_VARIABLES, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
+import { ENV_VARIABLES } from './config-env.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 /** A configuration as a test process gets it (the only NODE_ENV that runs without MASTER_KEYS). */
@@ -105,6 +106,12 @@ describe('config', () => {
         { role: 'worker', host: '0.0.0.0', port: 8081 },
       ],
     });
+  });
+
+  it('runs the worker at niceness 10 unless WORKER_NICE says otherwise (0–19)', () => {
+    expect(load({}).worker.nice).toBe(10);
+    expect(load({ WORKER_NICE: '0' }).worker.nice).toBe(0);
+    expect(() => load({ WORKER_NICE: '20' })).toThrow(/WORKER_NICE/);
   });
 
   it('lists its variables', () => {

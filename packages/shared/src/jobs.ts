@@ -1,12 +1,12 @@
 import { z } from 'zod';
+import { CONNECTION_STATUSES, CONNECTION_TYPES } from './schemas/connection.schema.js';
+import type { VerificationReason } from './schemas/history.schema.js';
+import { SSL_MODES } from './schemas/ssl.schema.js';
 import {
-  CONNECTION_STATUSES,
-  CONNECTION_TYPES,
-  SSL_MODES,
+  StageResultSchema,
   VerificationErrorSchema,
   VerificationSchema,
-} from './schemas/connection.schema.js';
-import type { VerificationReason } from './schemas/history.schema.js';
+} from './schemas/verification.schema.js';
 
 /**
  * Queue and job definitions shared by the API (producer) and the worker (consumer).
@@ -20,6 +20,8 @@ export const QUEUE_NAMES = {
    * its own concurrency, so it never waits behind a backlog of background verifications.
    */
   interactive: 'interactive',
+  /** Webhook deliveries (docs/contract.md §11): their own queue, so a slow receiver delays no verification. */
+  webhooks: 'webhooks',
 } as const;
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -44,6 +46,8 @@ export const JOB_NAMES = {
    * BullMQ job scheduler). On MongoDB a TTL index does it and the job finds nothing to do.
    */
   purgeHistory: 'purge-history',
+  /** One event to one webhook endpoint, retried with exponential backoff (webhooks queue). */
+  deliverWebhook: 'deliver-webhook',
 } as const;
 
 export const VERIFY_REASONS = ['created', 'updated', 'sweep', 'periodic', 'manual'] as const;
@@ -154,6 +158,8 @@ export const ConnectionEventSchema = z.object({
   status: z.enum(CONNECTION_STATUSES),
   dialVersion: z.number().int().positive(),
   verification: VerificationSchema.optional(),
+  /** A stage of the running verification finished (live progress; status stays `verifying`). */
+  stage: StageResultSchema.optional(),
   /** The connection was deleted: watchers stop with NOT_FOUND. */
   deleted: z.literal(true).optional(),
 });

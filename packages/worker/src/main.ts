@@ -7,7 +7,10 @@ import {
   createLogger,
   createStore,
   createVerifyQueue,
+  createWebhookQueue,
   EgressConfigError,
+  emitWebhookEvent,
+  JOB_NAMES,
   type Logger,
   loadConfig,
   publishConnectionEvent,
@@ -15,7 +18,8 @@ import {
   SelfTargets,
   selfTargetsOf,
 } from '@dbconn/shared';
-import { createWorkerMetrics, keepSchedules, startOpsServer } from './ops/index.js';
+import { createWorkerMetrics, keepSchedules, startOpsServer, yieldCpu } from './ops/index.js';
+import { createDeliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
 import { createDiscoverSchemaProcessor } from './processors/discover-schema.processor.js';
 import { createVerifyQueueHandlers } from './processors/index.js';
 import { createInteractiveHandlers } from './processors/interactive.processor.js';
@@ -40,7 +44,8 @@ async function main(config: Config, log: Logger) {
   const queue = createVerifyQueue(redis, config.redis.prefix);
   // Only read for its depth and age on /metrics; the API enqueues interactive work.
   const interactiveQueue = createInteractiveQueue(redis, config.redis.prefix);
-  const metrics = createWorkerMetrics({ queues: [queue, interactiveQueue], log });
+  const webhookQueue = createWebhookQueue(redis, config.redis.prefix);
+  const metrics = createWorkerMetrics({ queues: [queue, interactiveQueue, webhookQueue], log });
 
   const keyring = { keys: config.secrets.keys };
   // What every dial shares: the service's own endpoints (never dialled) and the resolver.
@@ -60,6 +65,12 @@ async function main(config: Config, log: Logger) {
     publish: (event: Parameters<typeof publishConnectionEvent>[2]) =>
       publishConnectionEvent(redis, prefix, event),
     onVerified: metrics.recordVerification,
+    emitWebhook: (
+      organizationId: string,
+      event: Parameters<typeof emitWebhookEvent>[2],
+      data: Parameters<typeof emitWebhookEvent>[3],
+    ) =>
+      emitWebhookEvent({ store, queue: webhookQueue, policy: config.webhooks }, organizationId, event, data),
   };
   const background = await startWorker({
     config,
@@ -90,6 +101,23 @@ async function main(config: Config, log: Logger) {
       }),
     ),
   });
+  // Webhook deliveries: their own queue and concurrency, so a slow receiver delays no verification.
+  const webhooks = await startWorker({
+    config,
+    log,
+    store,
+    queue: QUEUE_NAMES.webhooks,
+    concurrency: config.webhooks.concurrency,
+    handlers: {
+      [JOB_NAMES.deliverWebhook]: createDeliverWebhookProcessor({
+        store,
+        keyring,
+        config,
+        log,
+        dialEnvironment,
+      }),
+    },
+  });
   // The sweeper and periodic re-verification are BullMQ job schedulers, kept even if Redis loses them.
   const schedules = await keepSchedules({ queue, redis, config, log });
   const opsServer = await startOpsServer({
@@ -107,9 +135,9 @@ async function main(config: Config, log: Logger) {
     log.info({ signal }, 'shutting down');
     try {
       await schedules.stop();
-      await Promise.all([background.close(), interactive.close()]);
+      await Promise.all([background.close(), interactive.close(), webhooks.close()]);
       await opsServer.close();
-      await Promise.all([queue.close(), interactiveQueue.close()]);
+      await Promise.all([queue.close(), interactiveQueue.close(), webhookQueue.close()]);
       redis.disconnect();
       await store.close();
       process.exit(0);
@@ -137,6 +165,7 @@ try {
   process.exit(1);
 }
 const log = createLogger({ level: config.log.level, name: 'worker' });
+yieldCpu(config.worker.nice, log);
 main(config, log).catch((err: unknown) => {
   log.fatal({ err }, 'worker failed to start');
   process.exit(1);

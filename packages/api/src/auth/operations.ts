@@ -1,4 +1,5 @@
 import { CONNECTIONS_PATH } from '../rest/connections.rest.js';
+import { WEBHOOKS_PATH } from '../rest/webhooks.rest.js';
 
 /**
  * What a call asks the Access Manager for (docs/contract.md §8): `post` creates or dials, `get`
@@ -27,6 +28,13 @@ export const REST_OPERATIONS: Readonly<Record<string, Action>> = {
   [`GET ${CONNECTIONS_PATH}/:id`]: 'get',
   [`PATCH ${CONNECTIONS_PATH}/:id`]: 'patch',
   [`DELETE ${CONNECTIONS_PATH}/:id`]: 'delete',
+  [`POST ${WEBHOOKS_PATH}`]: 'post',
+  [`GET ${WEBHOOKS_PATH}`]: 'get',
+  [`GET ${WEBHOOKS_PATH}/:id`]: 'get',
+  [`PATCH ${WEBHOOKS_PATH}/:id`]: 'patch',
+  [`DELETE ${WEBHOOKS_PATH}/:id`]: 'delete',
+  [`POST ${WEBHOOKS_PATH}/:id/rotate-secret`]: 'post',
+  [`GET ${WEBHOOKS_PATH}/:id/deliveries`]: 'get',
 };
 
 export const TRPC_OPERATIONS: Readonly<Record<string, Action>> = {
@@ -43,6 +51,13 @@ export const TRPC_OPERATIONS: Readonly<Record<string, Action>> = {
   'connections.validateSchema': 'post',
   'connections.watch': 'get',
   'connections.history': 'get',
+  'webhooks.create': 'post',
+  'webhooks.list': 'get',
+  'webhooks.get': 'get',
+  'webhooks.update': 'patch',
+  'webhooks.delete': 'delete',
+  'webhooks.rotateSecret': 'post',
+  'webhooks.deliveries': 'get',
 };
 
 /** Paths every caller reaches without a token (probes; /metrics has METRICS_TOKEN; the dashboard its own credentials). */

@@ -22,7 +22,7 @@ import {
 } from '@dbconn/shared';
 import type { Door, RequestContext } from '../context.js';
 import { assertDialTargetAllowed } from './dial-targets.js';
-import type { HistoryService } from './history.service.js';
+import { changeEntry, type HistoryService } from './history.service.js';
 import type { IdempotencyKeys } from './idempotency.js';
 import type { Limit, RateLimiter } from './rate-limiter.js';
 import { secretsAfterChange } from './secrets.js';
@@ -35,7 +35,11 @@ export interface ConnectionServiceDeps {
   keyring: Keyring;
   retry: RetryPolicy;
   /** Called after an update or delete: drop caches, tell watchers. Failures are logged, not thrown. */
-  afterChange?: (record: ConnectionRecord, change: 'updated' | 'deleted') => Promise<void>;
+  afterChange?: (
+    record: ConnectionRecord,
+    change: 'updated' | 'deleted',
+    ctx: RequestContext,
+  ) => Promise<void>;
   /** Called once per connection stored by create, with the door it came through (for metrics). */
   onCreated?: (door: Door) => void;
   /** Judges a host written as an IP address before anything is stored (docs/contract.md §8). */
@@ -155,8 +159,13 @@ export class ConnectionService {
       createdBy: ctx.subject,
       updatedBy: ctx.subject,
     };
+    const { store } = this.deps;
+    const created = changeEntry(ctx, record, 'created');
+    // Where the store can, the record and its 'created' entry in one statement (one round trip).
+    const historyWritten = store.insertWithHistory !== undefined;
     await this.underDialLimit(ctx, true, async () => {
-      await this.deps.store.insert(record);
+      if (store.insertWithHistory) await store.insertWithHistory(record, created);
+      else await store.insert(record);
       return record;
     });
     this.deps.onCreated?.(ctx.door);
@@ -164,8 +173,12 @@ export class ConnectionService {
       { connectionId: id, type: record.type, configNameKey: normaliseConfigName(record.configName) },
       'connection created',
     );
-    await this.deps.history.recordChange(ctx, record, 'created');
-    await this.requestVerification(ctx, record, 'created');
+    // Side by side: neither waits for the other (both only log a failure), and the history orders
+    // its entries by their time, not by when they were written (bench/README.md, P1).
+    await Promise.all([
+      historyWritten ? undefined : this.deps.history.append(ctx, created),
+      this.requestVerification(ctx, record, 'created'),
+    ]);
     return toConnection(record, undefined);
   }
 
@@ -318,7 +331,7 @@ export class ConnectionService {
 
   private async notify(ctx: RequestContext, record: ConnectionRecord, change: 'updated' | 'deleted') {
     try {
-      await this.deps.afterChange?.(record, change);
+      await this.deps.afterChange?.(record, change, ctx);
     } catch (err) {
       ctx.log.warn({ err, connectionId: record.id, change }, 'after-change hook failed');
     }
@@ -345,14 +358,14 @@ export class ConnectionService {
   ): Promise<T | null> {
     if (!dials) return write();
     const { limiter, perOrganization } = this.deps.dials;
-    const limits: Limit[] = [{ key: `organization:${ctx.organizationId}`, max: perOrganization }];
-    await limiter.consume('dial', limits);
+    const limit: Limit = { key: `organization:${ctx.organizationId}`, max: perOrganization };
+    await limiter.consumeLeased('dial', limit);
     let written: T | null = null;
     try {
       written = await write();
       return written;
     } finally {
-      if (written === null) await limiter.refund('dial', limits).catch(() => undefined);
+      if (written === null) await limiter.refundLeased('dial', limit).catch(() => undefined);
     }
   }
 

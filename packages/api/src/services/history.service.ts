@@ -35,21 +35,18 @@ export class HistoryService {
     action: ChangeAction,
     fields?: readonly string[],
   ): Promise<void> {
-    const at = new Date();
+    await this.append(ctx, changeEntry(ctx, record, action, fields));
+  }
+
+  /** Appends an entry made with `changeEntry`; a failure is logged (see recordChange). */
+  async append(ctx: RequestContext, entry: HistoryRecord): Promise<void> {
     try {
-      await this.store.appendHistory({
-        id: uuidv7(at.getTime()),
-        organizationId: record.organizationId,
-        connectionId: record.id,
-        ...(record.productName !== undefined ? { productName: record.productName } : {}),
-        at,
-        kind: 'change',
-        action,
-        ...(fields ? { fields: [...fields].sort() } : {}),
-        subject: ctx.subject ?? null,
-      });
+      await this.store.appendHistory(entry);
     } catch (err) {
-      ctx.log.warn({ err, connectionId: record.id, action }, 'could not append to the history');
+      ctx.log.warn(
+        { err, connectionId: entry.connectionId, action: entry.kind === 'change' ? entry.action : undefined },
+        'could not append to the history',
+      );
     }
   }
 
@@ -104,6 +101,27 @@ export class HistoryService {
     const [connection] = await this.present(record.organizationId, [record]);
     return connection as Connection;
   }
+}
+
+/** The history entry of a change made now by the caller of `ctx`. */
+export function changeEntry(
+  ctx: RequestContext,
+  record: Pick<ConnectionRecord, 'id' | 'organizationId' | 'productName'>,
+  action: ChangeAction,
+  fields?: readonly string[],
+): HistoryRecord {
+  const at = new Date();
+  return {
+    id: uuidv7(at.getTime()),
+    organizationId: record.organizationId,
+    connectionId: record.id,
+    ...(record.productName !== undefined ? { productName: record.productName } : {}),
+    at,
+    kind: 'change',
+    action,
+    ...(fields ? { fields: [...fields].sort() } : {}),
+    subject: ctx.subject ?? null,
+  };
 }
 
 /** The entry as the API shows it: no organization, no product. */

@@ -11,6 +11,7 @@ import {
   type Keyring,
   RETRY_AFTER_SECONDS,
   type Redis,
+  type StageResult,
   seal,
   type TestResult,
   type TestSettingsInput,
@@ -43,10 +44,15 @@ export interface VerificationServiceDeps {
   egress?: EgressGuard;
 }
 
-/** What a watcher receives: the connection as it is at each status change. */
+/**
+ * What a watcher receives: the connection as it is at each status change; with `stages` asked for,
+ * also each stage of the running verification as the worker finishes it (`stage` set, the
+ * connection as last seen).
+ */
 export interface WatchEvent {
   status: ConnectionStatus;
   connection: Connection;
+  stage?: StageResult;
 }
 
 const SETTLED: ReadonlySet<ConnectionStatus> = new Set(['active', 'failed']);
@@ -125,6 +131,7 @@ export class VerificationService {
     id: string,
     scope: ProductScope,
     signal?: AbortSignal,
+    options: { stages?: boolean | undefined; next?: boolean | undefined } = {},
   ): AsyncGenerator<WatchEvent> {
     const storeScope = { organizationId: ctx.organizationId, ...scope };
     const pending: ConnectionEvent[] = [];
@@ -139,7 +146,11 @@ export class VerificationService {
       if (!first) throw new AppError('NOT_FOUND', `connection ${id} was not found`);
       let last = await this.deps.history.presentOne(first);
       yield { status: last.status, connection: last };
-      while (!SETTLED.has(last.status) && !signal?.aborted) {
+      // `next`: a settled connection is followed until its next result (test now from a client).
+      const initialResult = first.verification?.checkedAt;
+      const isDone = () =>
+        SETTLED.has(last.status) && (!options.next || last.verification?.checkedAt !== initialResult);
+      while (!isDone() && !signal?.aborted) {
         if (pending.length === 0) {
           // Pub/sub is the fast path; a slow poll covers a lost message (e.g. a Redis reconnect).
           await new Promise<void>((resolve) => {
@@ -156,6 +167,11 @@ export class VerificationService {
         }
         const event = pending.shift();
         if (event?.deleted) throw deleted(id);
+        if (event?.stage) {
+          // Progress of the running verification: only for watchers that asked for it.
+          if (options.stages) yield { status: last.status, connection: last, stage: event.stage };
+          continue;
+        }
         if (event) {
           if (event.status === last.status && event.verification?.checkedAt === last.verification?.checkedAt)
             continue;
@@ -174,7 +190,7 @@ export class VerificationService {
         }
         const now = await this.deps.store.findById(storeScope, id);
         if (!now) throw deleted(id);
-        if (now.status !== last.status) {
+        if (now.status !== last.status || now.verification?.checkedAt !== last.verification?.checkedAt) {
           last = await this.deps.history.presentOne(now);
           yield { status: last.status, connection: last };
         }
@@ -244,6 +260,7 @@ export function toTestResult(v: Verification): TestResult {
     checkedAt: v.checkedAt,
     stages: v.stages,
     ...(v.error ? { error: v.error } : {}),
+    ...(v.warnings ? { warnings: v.warnings } : {}),
     ...(v.server ? { server: v.server } : {}),
   };
 }

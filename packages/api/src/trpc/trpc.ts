@@ -7,6 +7,7 @@ import type { ConnectionService } from '../services/connections.service.js';
 import type { HistoryService } from '../services/history.service.js';
 import type { SchemaService } from '../services/schema.service.js';
 import type { VerificationService } from '../services/verification.service.js';
+import type { WebhookService } from '../services/webhooks.service.js';
 
 /**
  * What createContext gives every call. The organization and subject are not in it: each procedure
@@ -19,6 +20,7 @@ export interface TrpcContext extends Omit<RequestContext, 'organizationId' | 'su
   verification: VerificationService;
   schemas: SchemaService;
   history: HistoryService;
+  webhooks: WebhookService;
 }
 
 interface IssueCarrier {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createRedis } from '@dbconn/shared';
 import {
   type CertificateAuthority,
   makeCa,
@@ -8,7 +9,7 @@ import {
   startPostgres,
 } from '@dbconn/worker/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, http, type Reply, startApi } from '../harness.js';
+import { type Harness, http, REDIS_URL, type Reply, startApi } from '../harness.js';
 import { PATH, waitForStatus } from './helpers.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
@@ -21,6 +22,7 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
  * password. Afterwards none of these holds a trace of any of them — as text, hex, or base64
  * (standard and url-safe, at every byte alignment), and for the PEMs also their DER:
  * every table and row of the store, every key and value in Redis (all types, whole database),
+ * every message published on Redis meanwhile (live status and stage events),
  * the API's log, both workers' and the reseal command's output, both /metrics, the queue
  * dashboard's JSON API, and every answer the test received.
  *
@@ -71,6 +73,9 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
   let client: Pem;
   const workers: WorkerProcess[] = [];
   let resealOutput = '';
+  /** Every message published on this Redis while the test runs (live events are not keys). */
+  const published: string[] = [];
+  let subscriber: Harness['redis'] | undefined;
   const replies: Reply[] = [];
   const PASSWORD = `Canary-Pw-${randomBytes(12).toString('hex')}`;
   const USER = 'canary_user';
@@ -92,10 +97,14 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
     });
     await database.admin(`CREATE ROLE ${USER} LOGIN PASSWORD '${PASSWORD}'`);
     h = await startApi({ ...ADMIN, MASTER_KEYS: `1:${key1}`, VERIFY_ATTEMPTS: '1' });
+    subscriber = createRedis(REDIS_URL, { blocking: true });
+    subscriber.on('pmessage', (_pattern, channel, message) => published.push(`${channel} ${message}`));
+    await subscriber.psubscribe('*');
     workers.push(await startWorkerProcess(h.env));
   });
   afterAll(async () => {
     for (const worker of workers) await worker.stop();
+    subscriber?.disconnect();
     await h?.close();
     await database?.stop();
     await authority?.remove();
@@ -183,6 +192,7 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
     const places: Record<string, string> = {
       store: await h.storeDump(),
       redis: await dumpAllOfRedis(h),
+      'Redis pub/sub': published.join('\n'),
       'API log': h.logs.join('\n'),
       'worker output': workers.map((w) => w.output.join('')).join('\n'),
       'reseal output': resealOutput,
@@ -195,6 +205,7 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
     expect(places.store).toContain(id);
     expect(places.dashboard).toContain(id);
     expect(places['worker output']).toContain(id);
+    expect(places['Redis pub/sub']).toContain(id);
     expect(places['reseal output']).toContain('"resealed"');
 
     const secrets = {

@@ -6,12 +6,13 @@ import {
   HostSchema,
   PortSchema,
   SchemaNameSchema,
-  SslModeSchema,
   TestSettingsInputSchema,
   UpdateConnectionInputSchema,
   UserNameSchema,
 } from '../schemas/connection.schema.js';
-import { ConnectionStringError, type ConnectionStringFields, parseConnectionString } from './parse.js';
+import { SslModeSchema } from '../schemas/ssl.schema.js';
+import { ConnectionStringError, type ConnectionStringFields } from './common.js';
+import { parseConnectionString } from './parse.js';
 
 /**
  * What a caller may send besides a body's own fields: `connectionString` in place of (or beside)

@@ -1,9 +1,9 @@
-export * from './expand.js';
 export {
   CONNECTION_STRING_MAX_LENGTH,
   ConnectionStringError,
   type ConnectionStringFields,
-  MONGODB_SRV_METADATA_KEY,
-  parseConnectionString,
-} from './parse.js';
+} from './common.js';
+export * from './expand.js';
+export { MONGODB_SRV_METADATA_KEY } from './mongodb.js';
+export { parseConnectionString } from './parse.js';
 export * from './url.js';

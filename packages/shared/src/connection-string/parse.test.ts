@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { CONNECTION_STRING_FORMS as FORMS, SECRET } from '../../test/fixtures/connection-strings.js';
-import { SSL_MODES } from '../schemas/connection.schema.js';
-import { ConnectionStringError, parseConnectionString } from './parse.js';
+import { SSL_MODES } from '../schemas/ssl.schema.js';
+import { ConnectionStringError } from './common.js';
+import { parseConnectionString } from './parse.js';
 import { toConnectionUrl } from './url.js';
 
 const pct = encodeURIComponent(SECRET);

@@ -1,4 +1,5 @@
-import type { ConnectionType, SslMode } from '../schemas/connection.schema.js';
+import type { ConnectionType } from '../schemas/connection.schema.js';
+import type { SslMode } from '../schemas/ssl.schema.js';
 
 /** What the canonical URL is made of: the dialled fields, never a secret. */
 export interface ConnectionUrlFields {

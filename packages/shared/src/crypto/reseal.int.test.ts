@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestRecord } from '../../test/store-contract/index.js';
 import { createLogger } from '../logger.js';
-import { makeTestRecord } from '../store/contract.js';
 import { PostgresConnectionStore } from '../store/postgres/postgres.store.js';
 import type { ConnectionRecord, ConnectionStore } from '../store/types.js';
 import { uuidv7 } from '../uuid.js';

@@ -4,15 +4,14 @@ import { TEST_CA_PEM, TEST_CLIENT_CERT_PEM, TEST_CLIENT_KEY_PEM } from '../../te
 import {
   CreateConnectionInputSchema,
   IdSchema,
-  isValidHost,
-  ListConnectionsQuerySchema,
-  MetadataSchema,
-  SSL_MODE_ALIASES,
-  SSL_MODES,
   TestSettingsInputSchema,
   UpdateConnectionInputSchema,
-  ValidateSchemaInputSchema,
 } from './connection.schema.js';
+import { ValidateSchemaInputSchema } from './discovery.schema.js';
+import { ListConnectionsQuerySchema } from './list.schema.js';
+import { MetadataSchema } from './metadata.schema.js';
+import { SSL_MODE_ALIASES, SSL_MODES } from './ssl.schema.js';
+import { isValidHost } from './text-rules.js';
 import { toFieldErrors } from './validation.js';
 
 const valid = {

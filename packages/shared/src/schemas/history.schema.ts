@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { intParam } from './connection.schema.js';
+import { intParam } from './list.schema.js';
+import { WARNING_CODES } from './warnings.js';
 
 /**
  * A connection's history (docs/contract.md §11): what was done to it, by whom, and what each
@@ -44,6 +45,10 @@ export const VerificationHistoryEntrySchema = z.object({
     .meta({ description: 'true when this result changed the settled status (or was the first one)' }),
   stage: z.string().optional().meta({ description: 'failed: the stage that failed' }),
   code: z.string().optional().meta({ description: 'failed: the stable failure code' }),
+  warnings: z
+    .array(z.enum(WARNING_CODES))
+    .optional()
+    .meta({ description: 'passed: the codes of its warnings (docs/contract.md §12), when it had any' }),
   latencyMs: z.number().int().nonnegative(),
 });
 

@@ -1,4 +1,4 @@
-import type { SslMode } from './connection.schema.js';
+import type { SslMode } from './ssl.schema.js';
 
 /** The stages of a verification, in the order they run (docs/contract.md §6). */
 export const STAGE_NAMES = ['dns', 'tcp', 'tls', 'auth', 'database', 'schema'] as const;

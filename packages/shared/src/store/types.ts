@@ -1,11 +1,9 @@
-import type {
-  ConnectionStatus,
-  ConnectionType,
-  ListConnectionsQuery,
-  SslMode,
-  Verification,
-} from '../schemas/connection.schema.js';
+import type { ConnectionStatus, ConnectionType } from '../schemas/connection.schema.js';
 import type { ChangeHistoryEntry, VerificationHistoryEntry } from '../schemas/history.schema.js';
+import type { ListConnectionsQuery } from '../schemas/list.schema.js';
+import type { SslMode } from '../schemas/ssl.schema.js';
+import type { Verification } from '../schemas/verification.schema.js';
+import type { WebhookEvent } from '../schemas/webhook.schema.js';
 
 /**
  * A stored connection. Secrets live only in `sealedSecrets` (see crypto/seal.ts); the API maps a
@@ -56,6 +54,45 @@ type Stored<T> = Omit<T, 'at'> & {
 
 /** A history entry as the stores keep it (docs/contract.md §11); the id is a UUID v7 of `at`. */
 export type HistoryRecord = Stored<ChangeHistoryEntry> | Stored<VerificationHistoryEntry>;
+
+/** A registered webhook endpoint (docs/contract.md §11). Its signing secrets live only sealed. */
+export interface WebhookRecord {
+  id: string;
+  organizationId: string;
+  url: string;
+  events: WebhookEvent[];
+  /** Only connections of this product; absent = all of the organization's. */
+  productName?: string | undefined;
+  /** Sealed JSON of WebhookSecrets (crypto/seal.ts, with `webhook:<id>` as the connection id). */
+  sealedSecrets: string;
+  enabled: boolean;
+  disabledReason?: string | undefined;
+  /** Failed attempts since the last success. */
+  failureStreak: number;
+  secretRotatedAt?: Date | undefined;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Fields an update may set; `productName: null` removes the filter, `disabledReason: null` clears it. */
+export type WebhookChanges = Partial<
+  Pick<WebhookRecord, 'url' | 'events' | 'sealedSecrets' | 'enabled' | 'failureStreak' | 'secretRotatedAt'>
+> & { productName?: string | null; disabledReason?: string | null };
+
+/** One attempt to deliver one event to one endpoint. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  organizationId: string;
+  webhookId: string;
+  messageId: string;
+  event: WebhookEvent;
+  attempt: number;
+  at: Date;
+  outcome: 'delivered' | 'failed';
+  statusCode?: number | undefined;
+  latencyMs: number;
+  error?: string | undefined;
+}
 
 /** Successful and all verifications of one connection in a window (availability = passed / total). */
 export interface VerificationTally {
@@ -125,7 +162,7 @@ export type ConnectionChanges = Partial<
 
 /**
  * The store behind one interface (docs/contract.md §10). Every implementation passes the same contract
- * suite (store/contract.ts). Writes by the worker are conditional on `dialVersion`, writes by the
+ * suite (test/store-contract/). Writes by the worker are conditional on `dialVersion`, writes by the
  * API on `version`, so no update is lost.
  */
 /** A position in the sweeper's order: the last record a page returned. */
@@ -156,6 +193,11 @@ export interface ConnectionStore {
 
   /** Throws AppError CONFIG_NAME_TAKEN when a live connection of the organization has the name. */
   insert(record: ConnectionRecord): Promise<void>;
+  /**
+   * `insert` and `appendHistory` in one statement, where the store has one (PostgreSQL): both are
+   * written or neither, in one round trip (bench/README.md, P1). Absent: insert, then append.
+   */
+  insertWithHistory?(record: ConnectionRecord, entry: HistoryRecord): Promise<void>;
   findById(scope: Scope, id: string): Promise<ConnectionRecord | null>;
   /** The live connection of the scope with this configName (compared case-insensitively). */
   findByConfigName(scope: Scope, configName: string): Promise<ConnectionRecord | null>;
@@ -264,7 +306,27 @@ export interface ConnectionStore {
   ): Promise<Map<string, VerificationTally>>;
   /** Deletes entries older than the retention; the number deleted (MongoDB's TTL index does it there: 0). */
   purgeHistory(now?: Date): Promise<number>;
+
+  /** Webhooks (docs/contract.md §11), per organization; a deleted one is gone for every read. */
+  insertWebhook(record: WebhookRecord): Promise<void>;
+  findWebhook(organizationId: string, id: string): Promise<WebhookRecord | null>;
+  /** The organization's live webhooks, oldest first. */
+  listWebhooks(organizationId: string): Promise<WebhookRecord[]>;
+  /** Null when there is no such live webhook. Touches updatedAt. */
+  updateWebhook(organizationId: string, id: string, changes: WebhookChanges): Promise<WebhookRecord | null>;
+  deleteWebhook(organizationId: string, id: string): Promise<boolean>;
+  /**
+   * Appends an attempt and keeps the endpoint's failure streak: a delivery resets it, a failure
+   * adds one and turns the endpoint off (with `disabledReason`) when it reaches `disableAfter`.
+   */
+  recordDeliveryAttempt(delivery: WebhookDeliveryRecord, disableAfter: number): Promise<void>;
+  /** The webhook's attempts, newest first. */
+  listDeliveries(organizationId: string, webhookId: string, limit: number): Promise<WebhookDeliveryRecord[]>;
 }
+
+/** Why an endpoint was turned off (one text for both stores). */
+export const disabledAfter = (failures: number) =>
+  `disabled after ${failures} failed delivery attempts in a row; PATCH enabled: true to turn it on again`;
 
 export const DEFAULT_HISTORY_RETENTION_DAYS = 90;
 

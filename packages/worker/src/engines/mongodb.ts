@@ -67,6 +67,7 @@ function fieldSamplePipeline(size: number): Document[] {
  */
 export const mongodb: EngineAdapter = {
   displayName: 'MongoDB',
+  warnings: ['CERT_EXPIRES_SOON', 'TLS_VERSION_WEAK', 'TLS_IDENTITY_UNCHECKED', 'SERVER_VERSION_EOL'],
   defaultSchema: (settings) => settings.databaseName,
 
   async verify(ctx) {

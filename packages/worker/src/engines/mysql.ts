@@ -177,8 +177,58 @@ const isAccessDenied = (failure: unknown) =>
 /** The logged-in connection of each verified dial. */
 const sessions = new DialSessions<Connection>();
 
+/** Privileges beyond reading, as information_schema names them. */
+const WRITE_PRIVILEGES = `('SUPER', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER')`;
+/** The grantee as information_schema writes it: 'user'@'host'. */
+const GRANTEE = `CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'", SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'")`;
+/**
+ * The login's write privileges (global, on the schema, on its tables) and the schema's table
+ * count. information_schema shows every account only what it may see of itself.
+ */
+const INSPECT_ACCOUNT = `
+  SELECT (SELECT COUNT(*) FROM information_schema.USER_PRIVILEGES
+           WHERE GRANTEE = ${GRANTEE} AND PRIVILEGE_TYPE IN ${WRITE_PRIVILEGES}) AS global_write,
+         (SELECT COUNT(*) FROM information_schema.SCHEMA_PRIVILEGES
+           WHERE GRANTEE = ${GRANTEE} AND TABLE_SCHEMA = ? AND PRIVILEGE_TYPE IN ${WRITE_PRIVILEGES}) AS schema_write,
+         (SELECT COUNT(*) FROM information_schema.TABLE_PRIVILEGES
+           WHERE GRANTEE = ${GRANTEE} AND TABLE_SCHEMA = ? AND PRIVILEGE_TYPE IN ${WRITE_PRIVILEGES}) AS table_write,
+         (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?) AS tables`;
+
+/** ACCOUNT_OVERPRIVILEGED and SCHEMA_EMPTY from INSPECT_ACCOUNT; a failing query warns of nothing. */
+async function inspectAccount(ctx: EngineContext, connection: Connection): Promise<void> {
+  let row: Record<string, number | string> | undefined;
+  try {
+    [row] = await query<Record<string, number | string>>(connection, INSPECT_ACCOUNT, [
+      ctx.schema,
+      ctx.schema,
+      ctx.schema,
+    ]);
+  } catch {
+    return;
+  }
+  if (!row) return;
+  const privilege =
+    Number(row.global_write) > 0
+      ? 'has global write or administrative privileges'
+      : Number(row.schema_write) > 0
+        ? `may change ${ctx.schema}`
+        : Number(row.table_write) > 0
+          ? `may write to tables of ${ctx.schema}`
+          : undefined;
+  if (privilege) ctx.warn('ACCOUNT_OVERPRIVILEGED', { privilege });
+  if (Number(row.tables) === 0) ctx.warn('SCHEMA_EMPTY');
+}
+
 export const mysql: EngineAdapter = {
   displayName: 'MySQL',
+  warnings: [
+    'CERT_EXPIRES_SOON',
+    'TLS_VERSION_WEAK',
+    'TLS_IDENTITY_UNCHECKED',
+    'ACCOUNT_OVERPRIVILEGED',
+    'SERVER_VERSION_EOL',
+    'SCHEMA_EMPTY',
+  ],
   // For MySQL the schema is the database (docs/contract.md §4).
   defaultSchema: (settings) => settings.databaseName,
 
@@ -258,6 +308,7 @@ export const mysql: EngineAdapter = {
         if (code === 'DATABASE_NOT_FOUND') throw fail('SCHEMA_NOT_FOUND', error);
         throw error;
       }
+      await inspectAccount(ctx, started.connection);
     });
     sessions.keep(ctx, started.connection);
   },

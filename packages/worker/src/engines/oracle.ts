@@ -38,6 +38,7 @@ const sessions = new DialSessions<{ connection: oracledb.Connection; owner: stri
 
 export const oracle: EngineAdapter = {
   displayName: 'Oracle',
+  warnings: ['CERT_EXPIRES_SOON', 'TLS_VERSION_WEAK', 'TLS_IDENTITY_UNCHECKED', 'SERVER_VERSION_EOL'],
   // Unquoted Oracle identifiers are upper case: user scott owns schema SCOTT.
   defaultSchema: (settings) => settings.userName.toUpperCase(),
 

@@ -132,9 +132,64 @@ async function query<T extends pg.QueryResultRow>(
 /** The logged-in client of each verified dial, and the stream under it (to tell a hang-up apart). */
 const sessions = new DialSessions<{ client: pg.Client; stream: Socket }>();
 
+/**
+ * What the login may do beyond reading `$1` (superuser, database owner, CREATE on the schema, or
+ * INSERT/UPDATE/DELETE/TRUNCATE on one of its tables) and how many tables, views and foreign tables
+ * it holds. Catalogs and privilege functions every role can read.
+ */
+const INSPECT_ACCOUNT = `
+  SELECT r.rolsuper AS superuser,
+         (SELECT d.datdba = r.oid FROM pg_database d WHERE d.datname = current_database()) AS owner,
+         has_schema_privilege(n.oid, 'CREATE') AS can_create,
+         EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+                   AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')) AS can_write,
+         (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid
+                   AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))::int AS tables
+    FROM pg_roles r, pg_namespace n
+   WHERE r.rolname = current_user AND n.nspname = $1`;
+
+interface AccountRow {
+  superuser: boolean;
+  owner: boolean | null;
+  can_create: boolean;
+  can_write: boolean;
+  tables: number;
+}
+
+/** ACCOUNT_OVERPRIVILEGED and SCHEMA_EMPTY from INSPECT_ACCOUNT; a failing query warns of nothing. */
+async function inspectAccount(ctx: EngineContext, client: pg.Client): Promise<void> {
+  let row: AccountRow | undefined;
+  try {
+    row = (await client.query<AccountRow>(INSPECT_ACCOUNT, [ctx.schema])).rows[0];
+  } catch {
+    return;
+  }
+  if (!row) return;
+  const privilege = row.superuser
+    ? 'is a superuser'
+    : row.owner
+      ? 'owns the database'
+      : row.can_create
+        ? `may create objects in ${ctx.schema}`
+        : row.can_write
+          ? `may write to tables of ${ctx.schema}`
+          : undefined;
+  if (privilege) ctx.warn('ACCOUNT_OVERPRIVILEGED', { privilege });
+  if (row.tables === 0) ctx.warn('SCHEMA_EMPTY');
+}
+
 export const postgres: EngineAdapter = {
   displayName: 'PostgreSQL',
   defaultSchema: () => 'public',
+  warnings: [
+    'CERT_EXPIRES_SOON',
+    'TLS_VERSION_WEAK',
+    'TLS_IDENTITY_UNCHECKED',
+    'PASSWORD_AUTH_WEAK',
+    'ACCOUNT_OVERPRIVILEGED',
+    'SERVER_VERSION_EOL',
+    'SCHEMA_EMPTY',
+  ],
 
   async verify(ctx) {
     const { settings, stages, tls } = ctx;
@@ -179,6 +234,11 @@ export const postgres: EngineAdapter = {
     connection.on('authenticationCleartextPassword', () => {
       askedInClear = true;
     });
+    // The server stores this role's password as MD5 (or pg_hba says md5 for it): PASSWORD_AUTH_WEAK.
+    let askedForMd5 = false;
+    connection.on('authenticationMD5Password', () => {
+      askedForMd5 = true;
+    });
     ctx.defer(async () => {
       await Promise.race([client.end().catch(() => {}), new Promise((r) => setTimeout(r, 200).unref())]);
       ready.destroy();
@@ -192,6 +252,8 @@ export const postgres: EngineAdapter = {
           throw fail(TLS_REQUIRED_BY_HBA, error);
         throw classify(error, ready);
       }
+      if (askedForMd5)
+        ctx.warn('PASSWORD_AUTH_WEAK', { method: 'MD5 (md5 in pg_hba.conf or an MD5-stored password)' });
     });
 
     await stages.run('database', async () => {
@@ -212,6 +274,7 @@ export const postgres: EngineAdapter = {
       const row = rows[0];
       if (!row) throw fail('SCHEMA_NOT_FOUND');
       if (!row.usable) throw fail({ code: 'PERMISSION_DENIED', stage: 'schema' });
+      await inspectAccount(ctx, client);
     });
     sessions.keep(ctx, { client, stream: ready });
   },

@@ -243,6 +243,7 @@ const sessions = new DialSessions<Pool>();
 
 export const sqlServer: EngineAdapter = {
   displayName: 'SQL Server',
+  warnings: ['CERT_EXPIRES_SOON', 'TLS_VERSION_WEAK', 'TLS_IDENTITY_UNCHECKED', 'SERVER_VERSION_EOL'],
   defaultSchema: () => 'dbo',
 
   async verify(ctx) {

@@ -6,8 +6,11 @@ import type {
   Logger,
   SelfTargets,
   StageName,
+  StageResult,
   Verification,
   VerificationCode,
+  WarningCode,
+  WarningContext,
 } from '@dbconn/shared';
 import type { DiscoveryOptions } from './discovery.js';
 import type { TlsPolicy } from './ssl-options.js';
@@ -38,6 +41,8 @@ export interface VerifyOptions {
    * chosen addresses with it.
    */
   lookup?: HostLookup;
+  /** Told of each stage as it finishes, in order (the processors publish it for live progress). */
+  onStage?: (result: StageResult) => void;
   /** SRV records for `mongodb+srv://` names (the dns stage); node's resolveSrv by default. */
   srvLookup?: SrvLookup;
   /** Receives the cause of unexpected errors and the egress rule behind a refusal; never shown to users. */
@@ -94,6 +99,11 @@ export interface EngineContext {
   /** Registers a release (close a client, destroy a socket) that runs when the verification ends. */
   defer(release: () => unknown): void;
   report: ServerReport;
+  /**
+   * Notes a warning the engine found (docs/contract.md §12), with what its text may say. Only a
+   * passing verification carries them; a code the adapter does not declare in `warnings` is a bug.
+   */
+  warn(code: WarningCode, details?: Partial<WarningContext>): void;
 }
 
 /** One per engine (engines/<engine>.ts), dispatched by type in engines/index.ts. */
@@ -102,6 +112,11 @@ export interface EngineAdapter {
   displayName: string;
   /** The schema checked when the connection names none (docs/contract.md §4). */
   defaultSchema(settings: DialSettings): string;
+  /**
+   * The warnings this adapter can detect (docs/contract.md §12): the ones it notes with
+   * `ctx.warn`, and the ones the dial derives from what it reports (TLS, certificate, version).
+   */
+  warnings: readonly WarningCode[];
   /** Runs the tls, auth, database and schema stages through `ctx.stages`. */
   verify(ctx: EngineContext): Promise<void>;
   /**

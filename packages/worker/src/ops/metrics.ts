@@ -57,6 +57,12 @@ export function createWorkerMetrics({
     labelNames: ['engine', 'outcome', 'stage', 'code', 'queue'] as const,
     registers: [registry],
   });
+  const warnings = new Counter({
+    name: 'dbconn_verification_warnings_total',
+    help: 'Warnings carried by passing verification dials, by engine and warning code (docs/contract.md §12)',
+    labelNames: ['engine', 'code'] as const,
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: 'dbconn_verification_duration_seconds',
     help: 'Duration of one verification dial (all stages), by engine and outcome',
@@ -80,6 +86,7 @@ export function createWorkerMetrics({
         const stage = verification.error?.stage ?? NO_FAILURE;
         const code = verification.error ? codeLabel(verification.error.code) : NO_FAILURE;
         verifications.inc({ engine, outcome: verification.outcome, stage, code, queue });
+        for (const warning of verification.warnings ?? []) warnings.inc({ engine, code: warning.code });
         duration.observe({ engine, outcome: verification.outcome }, verification.latencyMs / 1000);
       } catch (err) {
         // A metric must never fail a verification.

@@ -24,6 +24,7 @@ export const QUEUE_JOBS = {
     JOB_NAMES.purgeHistory,
   ],
   [QUEUE_NAMES.interactive]: [JOB_NAMES.testConnection, JOB_NAMES.testSettings, JOB_NAMES.discoverSchema],
+  [QUEUE_NAMES.webhooks]: [JOB_NAMES.deliverWebhook],
 } as const satisfies Record<QueueName, readonly string[]>;
 
 export type QueueJobName<Q extends QueueName> = (typeof QUEUE_JOBS)[Q][number];

@@ -5,6 +5,7 @@ import {
   open,
   type Queue,
   type Redis,
+  type StageResult,
   TestConnectionJobSchema,
   TestSettingsJobSchema,
   testSettingsKey,
@@ -50,7 +51,11 @@ export function createInteractiveHandlers(
   deps: InteractiveProcessorDeps,
   discoverSchema: QueueHandlers<'interactive'>[typeof JOB_NAMES.discoverSchema],
 ): QueueHandlers<'interactive'> {
-  const verifyOptions = (organizationId: string, signal?: AbortSignal) => ({
+  const verifyOptions = (
+    organizationId: string,
+    signal?: AbortSignal,
+    onStage?: (stage: StageResult) => void,
+  ) => ({
     timeoutMs: deps.config.verify.timeoutMs,
     stageTimeoutMs: deps.config.verify.stageTimeoutMs,
     egress: deps.config.egress,
@@ -58,6 +63,7 @@ export function createInteractiveHandlers(
     organizationId,
     log: deps.log,
     ...(signal ? { signal } : {}),
+    ...(onStage ? { onStage } : {}),
   });
 
   return {
@@ -74,7 +80,17 @@ export function createInteractiveHandlers(
       const secrets = tryOpenStoredSecrets(deps.keyring, record, log);
       const verification: Verification = secrets
         ? {
-            ...(await verifyConnection(dialSettings(record, secrets), verifyOptions(organizationId, signal))),
+            ...(await verifyConnection(
+              dialSettings(record, secrets),
+              verifyOptions(organizationId, signal, (stage) => {
+                void announce(deps, log, {
+                  id: connectionId,
+                  status: 'verifying',
+                  dialVersion: record.dialVersion,
+                  stage,
+                });
+              }),
+            )),
             attempts: 1,
           }
         : secretsUnreadable(1);

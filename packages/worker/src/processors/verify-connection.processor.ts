@@ -1,11 +1,13 @@
 import {
   AppError,
+  AVAILABILITY_WINDOW_DAYS,
   type Config,
   type ConnectionEvent,
   type ConnectionRecord,
   type ConnectionSecrets,
   type ConnectionStore,
   type ConnectionType,
+  type DeliverWebhookJob,
   HISTORY_REASON_OF,
   type Keyring,
   type Logger,
@@ -13,6 +15,7 @@ import {
   type QueueName,
   SealError,
   STAGE_NAMES,
+  toConnection,
   uuidv7,
   VERIFICATION_CODES,
   type Verification,
@@ -34,6 +37,12 @@ export interface VerifyConnectionProcessorDeps {
   dialEnvironment?: DialEnvironment;
   /** Announces each status change to watchers (connections.watch). Failures are logged, not thrown. */
   publish?: (event: ConnectionEvent) => Promise<unknown>;
+  /** Enqueues webhook deliveries of a status change (emitWebhookEvent). Failures are logged, not thrown. */
+  emitWebhook?: (
+    organizationId: string,
+    event: 'connection.active' | 'connection.failed',
+    data: DeliverWebhookJob['payload']['data'],
+  ) => Promise<unknown>;
   /** Told of every finished verification (metrics); must not throw. Dials cut short by shutdown are not told. */
   onVerified?: (engine: ConnectionType, verification: Verification, queue: QueueName) => void;
 }
@@ -157,6 +166,8 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
       // Where the egress rule behind HOST_FORBIDDEN and the cause of UNEXPECTED_ERROR go.
       log,
       ...(signal ? { signal } : {}),
+      onStage: (stage) =>
+        void announce(deps, log, { id: connectionId, status: 'verifying', dialVersion, stage }),
     });
 
     if (signal?.aborted && verification.outcome === 'failed') {
@@ -226,8 +237,36 @@ export async function writeResult(
     status === 'active' ? 'connection verified' : 'connection verification failed',
   );
   await appendVerification(deps, log, job, status, statusChanged, verification);
+  // Webhooks hear of a change of status only, not of a pass that confirms the same one.
+  if (statusChanged) await emitStatusChange(deps, log, job, status, verification);
   await announce(deps, log, { id: job.connectionId, status, dialVersion: job.dialVersion, verification });
   return { status, attempt, code };
+}
+
+async function emitStatusChange(
+  deps: Pick<VerifyConnectionProcessorDeps, 'store' | 'emitWebhook'>,
+  log: Logger,
+  job: { organizationId: string; connectionId: string },
+  status: 'active' | 'failed',
+  verification: Verification,
+): Promise<void> {
+  if (!deps.emitWebhook) return;
+  try {
+    const record = await deps.store.findById({ organizationId: job.organizationId }, job.connectionId);
+    if (!record) return;
+    const since = new Date(Date.now() - AVAILABILITY_WINDOW_DAYS * 86_400_000);
+    const tallies = await deps.store.tallyVerifications(job.organizationId, [record.id], since);
+    await deps.emitWebhook(
+      job.organizationId,
+      status === 'active' ? 'connection.active' : 'connection.failed',
+      {
+        connection: toConnection(record, tallies.get(record.id)),
+        verification,
+      },
+    );
+  } catch (err) {
+    log.warn({ err, status }, 'could not enqueue the webhook deliveries of a status change');
+  }
 }
 
 /** Appends a written result to the history; a failure is logged (the result itself is stored). */
@@ -252,6 +291,7 @@ async function appendVerification(
       status,
       statusChanged,
       ...(verification.error ? { stage: verification.error.stage, code: verification.error.code } : {}),
+      ...(verification.warnings ? { warnings: verification.warnings.map((w) => w.code) } : {}),
       latencyMs: verification.latencyMs,
     });
   } catch (err) {
@@ -259,7 +299,10 @@ async function appendVerification(
   }
 }
 
-/** Tells watchers about a status change; a lost message only delays them (they also poll). */
+/**
+ * Tells watchers about a status change, or a stage that finished (`stage`: live progress); a lost
+ * message only delays them (they also poll).
+ */
 export async function announce(
   deps: Pick<VerifyConnectionProcessorDeps, 'publish'>,
   log: Logger,

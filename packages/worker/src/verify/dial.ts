@@ -1,12 +1,17 @@
-import type { StageResult, VerificationError } from '@dbconn/shared';
+import type { StageResult, VerificationError, Warning, WarningCode, WarningContext } from '@dbconn/shared';
 import {
+  CERT_EXPIRY_WARNING_DAYS,
   compileEgressPolicy,
   type EgressPolicy,
   type EgressPolicyConfig,
+  endOfLife,
   type FailureContext,
+  isWeakTlsVersion,
   MONGODB_SRV_METADATA_KEY,
+  toWarning,
   VERIFICATION_CODES,
   type VerificationCode,
+  WARNING_CODES as WARNING_ORDER,
 } from '@dbconn/shared';
 import { loadEngine } from '../engines/index.js';
 import { tlsPolicyFor } from '../engines/ssl-options.js';
@@ -95,9 +100,43 @@ interface DialReport {
   schema: string;
 }
 
-/** How a dial ended: `error` is what the user sees, `value` what the final step returned. */
+/**
+ * How a dial ended: `error` is what the user sees, `value` what the final step returned, `warnings`
+ * what a pass should know (docs/contract.md §12; empty when none).
+ */
 export type DialOutcome<T> = DialReport &
-  ({ passed: false; error: VerificationError } | { passed: true; value: T });
+  ({ passed: false; error: VerificationError } | { passed: true; value: T; warnings: Warning[] });
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The warnings read off what the dial reported (negotiated TLS, certificate, server version) and
+ * the ones the engine noted, in catalogue order, each once, limited to what the engine declares.
+ */
+function warningsOf(
+  engine: EngineAdapter,
+  settings: DialSettings,
+  report: ServerReport,
+  noted: Map<WarningCode, Partial<WarningContext>>,
+  base: WarningContext,
+): Warning[] {
+  const found = new Map(noted);
+  const now = new Date();
+  if (report.tls) {
+    if (isWeakTlsVersion(report.tls.version))
+      found.set('TLS_VERSION_WEAK', { tlsVersion: report.tls.version });
+    const expires = report.tls.certExpiresAt ? Date.parse(report.tls.certExpiresAt) : Number.NaN;
+    if (!Number.isNaN(expires) && expires - now.getTime() <= CERT_EXPIRY_WARNING_DAYS * DAY_MS)
+      found.set('CERT_EXPIRES_SOON', { certExpiresAt: report.tls.certExpiresAt });
+    // Encrypted, but the server's name was not checked against its certificate.
+    if (settings.ssl?.mode !== 'verify-full') found.set('TLS_IDENTITY_UNCHECKED', {});
+  }
+  const eol = report.version ? endOfLife(settings.type, report.version, now) : undefined;
+  if (eol) found.set('SERVER_VERSION_EOL', eol);
+  return WARNING_ORDER.filter((code) => found.has(code) && engine.warnings.includes(code)).map((code) =>
+    toWarning(code, { ...base, ...found.get(code) }),
+  );
+}
 
 /**
  * The one dialling pipeline (docs/contract.md §6): dns → tcp → tls → auth → database → schema, each stage
@@ -128,6 +167,7 @@ export async function dial<T>(
   const policy = egressPolicy(options.egress);
   let engine: EngineAdapter | undefined;
   let value: T | undefined;
+  const noted = new Map<WarningCode, Partial<WarningContext>>();
   /** The connection's schema, or the engine's default once the engine is known. */
   let schema = settings.schema ?? '';
 
@@ -173,6 +213,7 @@ export async function dial<T>(
       stageTimeoutMs: options.stageTimeoutMs,
       defer: (release) => releases.add(release),
       report,
+      warn: (code, details = {}) => noted.set(code, details),
     };
     await loaded.verify(ctx);
     if (finalStep) {
@@ -195,13 +236,7 @@ export async function dial<T>(
     schema,
   };
   const failed = stages.failure;
-  if (!failed) return { ...dialled, passed: true, value };
-
-  const { failure, stage, budgetMs } = failed;
-  if (failure.code === 'UNEXPECTED_ERROR') {
-    options.log?.error({ err: failure.cause, stage, type: settings.type }, 'unexpected verification error');
-  }
-  const context: FailureContext = {
+  const described = {
     engine: engine?.displayName ?? settings.type,
     host: settings.host,
     port: settings.port,
@@ -209,9 +244,17 @@ export async function dial<T>(
     database: settings.databaseName,
     schema,
     sslMode: settings.ssl?.mode ?? 'disable',
-    stage,
-    timeoutMs: budgetMs,
-  };
+  } as const;
+  if (!failed) {
+    const warnings = engine ? warningsOf(engine, settings, report, noted, described) : [];
+    return { ...dialled, passed: true, value, warnings };
+  }
+
+  const { failure, stage, budgetMs } = failed;
+  if (failure.code === 'UNEXPECTED_ERROR') {
+    options.log?.error({ err: failure.cause, stage, type: settings.type }, 'unexpected verification error');
+  }
+  const context: FailureContext = { ...described, stage, timeoutMs: budgetMs };
   const entry = VERIFICATION_CODES[failure.code];
   return {
     ...dialled,

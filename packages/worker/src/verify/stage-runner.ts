@@ -32,11 +32,28 @@ const asFailure = (error: unknown) =>
  */
 export class StageRunner implements Stages {
   private readonly results = new Map<StageName, StageResult>();
+  /** Each stage result as it is recorded, reported at once to `onStage` (live progress). */
+  private readonly recorder = {
+    set: (stage: StageName, result: StageResult) => {
+      this.results.set(stage, result);
+      try {
+        this.limits.onStage?.(result);
+      } catch {
+        // Progress is best effort: it never changes the verification.
+      }
+    },
+  };
   private failed: RecordedFailure | undefined;
   private readonly endsAt: number;
 
   constructor(
-    private readonly limits: { timeoutMs: number; stageTimeoutMs: number; signal?: AbortSignal | undefined },
+    private readonly limits: {
+      timeoutMs: number;
+      stageTimeoutMs: number;
+      signal?: AbortSignal | undefined;
+      /** Told of each stage as it finishes (ok, skipped or failed), in order. */
+      onStage?: ((result: StageResult) => void) | undefined;
+    },
     startedAt: number = performance.now(),
   ) {
     this.endsAt = startedAt + limits.timeoutMs;
@@ -62,7 +79,7 @@ export class StageRunner implements Stages {
     try {
       const value = await this.underDeadline(work, budgetMs, STAGE_TIMEOUT_CODES[stage]);
       const skippedCode = options.skippedWhen?.(value);
-      this.results.set(
+      this.recorder.set(
         stage,
         skippedCode
           ? { name: stage, status: 'skipped', durationMs: elapsedSince(start), code: skippedCode }
@@ -102,7 +119,7 @@ export class StageRunner implements Stages {
   /** Records a stage that does not run (TLS under `disable`; TLS under `prefer` when the server has none). */
   skip(stage: StageName, code?: VerificationCode): void {
     this.assertNext(stage);
-    this.results.set(stage, { name: stage, status: 'skipped', durationMs: 0, ...(code ? { code } : {}) });
+    this.recorder.set(stage, { name: stage, status: 'skipped', durationMs: 0, ...(code ? { code } : {}) });
   }
 
   /** Records an error raised between stages (a bug, not a dial failure) against the next stage. */
@@ -124,15 +141,15 @@ export class StageRunner implements Stages {
     if (target && order(target) > order(running)) {
       // One driver call covered several stages; the error says how far the server got.
       const priorOk = failure.spec.priorStages !== 'skipped';
-      this.results.set(running, {
+      this.recorder.set(running, {
         name: running,
         status: priorOk ? 'ok' : 'skipped',
         durationMs: priorOk ? durationMs : 0,
       });
       for (const between of STAGE_NAMES.slice(order(running) + 1, order(target))) {
-        this.results.set(between, { name: between, status: priorOk ? 'ok' : 'skipped', durationMs: 0 });
+        this.recorder.set(between, { name: between, status: priorOk ? 'ok' : 'skipped', durationMs: 0 });
       }
-      this.results.set(target, {
+      this.recorder.set(target, {
         name: target,
         status: 'failed',
         durationMs: priorOk ? 0 : durationMs,
@@ -140,7 +157,7 @@ export class StageRunner implements Stages {
       });
       this.failed = { stage: target, failure, budgetMs };
     } else {
-      this.results.set(running, { name: running, status: 'failed', durationMs, code: failure.code });
+      this.recorder.set(running, { name: running, status: 'failed', durationMs, code: failure.code });
       this.failed = { stage: running, failure, budgetMs };
     }
     return failure;

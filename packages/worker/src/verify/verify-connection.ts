@@ -23,6 +23,7 @@ export async function verifyConnection(
     latencyMs: outcome.latencyMs,
     stages: outcome.stages,
     ...(outcome.passed ? {} : { error: outcome.error }),
+    ...(outcome.passed && outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {}),
     ...(version || tls || address
       ? {
           server: {

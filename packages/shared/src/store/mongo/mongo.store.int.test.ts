@@ -1,9 +1,9 @@
 import { type FakeMongoServer, startFakeMongo } from '@dbconn/shared/test-fixtures/mongo-wire';
 import mongoose from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeStoreContract, makeTestRecord } from '../../../test/store-contract/index.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
-import { describeStoreContract, makeTestRecord } from '../contract.js';
 import { MongoConnectionStore } from './mongo.store.js';
 
 /**

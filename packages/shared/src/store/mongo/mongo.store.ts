@@ -1,13 +1,7 @@
 import type { Connection, Model, QueryFilter, UpdateQuery } from 'mongoose';
 import mongoose from 'mongoose';
-import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
-import type {
-  ConnectionStatus,
-  ConnectionType,
-  ListConnectionsQuery,
-  SslMode,
-  Verification,
-} from '../../schemas/connection.schema.js';
+import type { ListConnectionsQuery } from '../../schemas/list.schema.js';
+import type { Verification } from '../../schemas/verification.schema.js';
 import {
   type ConnectionChanges,
   type ConnectionRecord,
@@ -15,6 +9,7 @@ import {
   createdAtRange,
   DEFAULT_HISTORY_RETENTION_DAYS,
   DEFAULT_STORE_OPTIONS,
+  disabledAfter,
   type HistoryRecord,
   historyCutoff,
   type ListResult,
@@ -24,141 +19,29 @@ import {
   type StoreOptions,
   type StrandedCursor,
   type VerificationTally,
+  type WebhookChanges,
+  type WebhookDeliveryRecord,
+  type WebhookRecord,
 } from '../types.js';
+import {
+  type ConnectionDoc,
+  connectionSchema,
+  DELIVERIES_TTL_INDEX,
+  type DeliveryDoc,
+  deliverySchema,
+  HISTORY_TTL_INDEX,
+  type HistoryDoc,
+  historySchema,
+  toDoc,
+  toHistoryRecord,
+  toPairs,
+  toRecord,
+  toWebhookRecord,
+  type WebhookDoc,
+  webhookSchema,
+} from './documents.js';
+import { toStoreError } from './errors.js';
 
-const CONFIG_NAME_INDEX = 'organization_config_name_live';
-
-/**
- * A stored connection as MongoDB holds it. It differs from ConnectionRecord where MongoDB needs it:
- * - `_id` is the UUID string;
- * - `schemaName` instead of `schema` (a mongoose document already has a `schema` property);
- * - `metadata` is a list of `{k, v}` pairs: user keys may contain `.` or start with `$`, which
- *   MongoDB cannot query (or `$set`) safely as field names;
- * - `deleted` next to `deletedAt`, because a partial index filter cannot match a missing/null date.
- */
-interface ConnectionDoc {
-  _id: string;
-  organizationId: string;
-  configName: string;
-  configNameKey: string;
-  productName?: string | null;
-  type: ConnectionType;
-  host: string;
-  port: number;
-  databaseName: string;
-  userName: string;
-  schemaName?: string | null;
-  sslMode?: SslMode | null;
-  sealedSecrets: string;
-  metadata: { k: string; v: string }[];
-  status: ConnectionStatus;
-  verification?: Verification | null;
-  version: number;
-  dialVersion: number;
-  createdAt: Date;
-  updatedAt: Date;
-  statusChangedAt: Date;
-  lastVerifiedAt?: Date | null;
-  createdBy?: string | null;
-  updatedBy?: string | null;
-  lastStatusChangeAt?: Date | null;
-  deleted: boolean;
-  deletedAt: Date | null;
-}
-
-const connectionSchema = new mongoose.Schema<ConnectionDoc>(
-  {
-    _id: { type: String, required: true },
-    organizationId: { type: String, required: true },
-    configName: { type: String, required: true },
-    configNameKey: { type: String, required: true },
-    productName: { type: String },
-    type: { type: String, required: true },
-    host: { type: String, required: true },
-    port: { type: Number, required: true },
-    databaseName: { type: String, required: true },
-    userName: { type: String, required: true },
-    schemaName: { type: String },
-    sslMode: { type: String },
-    sealedSecrets: { type: String, required: true },
-    // `v` is not `required`: mongoose's required rejects '', and an empty value is valid metadata.
-    metadata: {
-      type: [{ _id: false, k: { type: String, required: true }, v: { type: String } }],
-      default: [],
-    },
-    status: { type: String, required: true },
-    verification: { type: mongoose.Schema.Types.Mixed },
-    version: { type: Number, required: true },
-    dialVersion: { type: Number, required: true },
-    createdAt: { type: Date, required: true },
-    updatedAt: { type: Date, required: true },
-    statusChangedAt: { type: Date, required: true },
-    lastVerifiedAt: { type: Date },
-    // The subject of the caller (never the token); absent for records written while auth was off.
-    createdBy: { type: String },
-    updatedBy: { type: String },
-    lastStatusChangeAt: { type: Date },
-    deleted: { type: Boolean, required: true, default: false },
-    deletedAt: { type: Date, default: null },
-  },
-  {
-    collection: 'connections',
-    // Timestamps and versions are ours (spec semantics), not mongoose's `timestamps` / `__v`.
-    versionKey: false,
-    timestamps: false,
-    // Keep `{}` inside a verification result as written.
-    minimize: false,
-    // Indexes are built by init(), not in the background when the model is first used.
-    autoIndex: false,
-    autoCreate: false,
-  },
-);
-
-connectionSchema.index(
-  { organizationId: 1, configNameKey: 1 },
-  { name: CONFIG_NAME_INDEX, unique: true, partialFilterExpression: { deleted: false } },
-);
-connectionSchema.index({ organizationId: 1, createdAt: 1, _id: 1 }, { name: 'organization_created' });
-connectionSchema.index({ status: 1, statusChangedAt: 1 }, { name: 'status_changed' });
-// Periodic re-verification: oldest lastVerifiedAt first. Not partial on status: most live records
-// are active or failed anyway, so the filter on status and deleted costs little.
-connectionSchema.index({ lastVerifiedAt: 1, _id: 1 }, { name: 'last_verified' });
-
-/**
- * A history entry (docs/contract.md §11). `details` holds the kind's own fields (action, fields,
- * subject; or reason, status, stage, code, latencyMs) as written.
- */
-interface HistoryDoc {
-  _id: string;
-  organizationId: string;
-  connectionId: string;
-  productName?: string | null;
-  at: Date;
-  kind: HistoryRecord['kind'];
-  details: Record<string, unknown>;
-}
-
-const historySchema = new mongoose.Schema<HistoryDoc>(
-  {
-    _id: { type: String, required: true },
-    organizationId: { type: String, required: true },
-    connectionId: { type: String, required: true },
-    productName: { type: String },
-    at: { type: Date, required: true },
-    kind: { type: String, required: true },
-    details: { type: mongoose.Schema.Types.Mixed, required: true },
-  },
-  {
-    collection: 'connection_history',
-    versionKey: false,
-    timestamps: false,
-    minimize: false,
-    autoIndex: false,
-    autoCreate: false,
-  },
-);
-historySchema.index({ organizationId: 1, connectionId: 1, _id: -1 }, { name: 'history_connection' });
-const HISTORY_TTL_INDEX = 'history_ttl';
 /** MongoDB's "an index of this name exists with other options" (a changed HISTORY_RETENTION_DAYS). */
 const INDEX_OPTIONS_CONFLICT = 85;
 
@@ -169,12 +52,17 @@ const INDEX_OPTIONS_CONFLICT = 85;
  *
  * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other
  * field is changed only when it has a value.
+ *
+ * Over 400 lines for a reason: one method per operation of the ConnectionStore interface; the
+ * documents, their mapping and the error mapping live beside it (documents.ts, errors.ts).
  */
 export class MongoConnectionStore implements ConnectionStore {
   readonly kind = 'mongodb' as const;
   private readonly connection: Connection;
   private readonly model: Model<ConnectionDoc>;
   private readonly history: Model<HistoryDoc>;
+  private readonly webhooks: Model<WebhookDoc>;
+  private readonly deliveries: Model<DeliveryDoc>;
   private readonly historyRetentionDays: number;
 
   constructor(url: string, options: StoreOptions = DEFAULT_STORE_OPTIONS) {
@@ -205,6 +93,8 @@ export class MongoConnectionStore implements ConnectionStore {
     this.connection.on('error', () => {});
     this.model = this.connection.model<ConnectionDoc>('Connection', connectionSchema);
     this.history = this.connection.model<HistoryDoc>('ConnectionHistory', historySchema);
+    this.webhooks = this.connection.model<WebhookDoc>('Webhook', webhookSchema);
+    this.deliveries = this.connection.model<DeliveryDoc>('WebhookDelivery', deliverySchema);
   }
 
   async init(): Promise<void> {
@@ -212,6 +102,8 @@ export class MongoConnectionStore implements ConnectionStore {
     // older version still running) cannot undo each other. Building an existing index is a no-op.
     await this.run(() => this.model.createIndexes());
     await this.run(() => this.history.createIndexes());
+    await this.run(() => this.webhooks.createIndexes());
+    await this.run(() => this.deliveries.createIndexes());
     await this.run(() => this.ensureHistoryTtl());
   }
 
@@ -222,19 +114,22 @@ export class MongoConnectionStore implements ConnectionStore {
    */
   private async ensureHistoryTtl(): Promise<void> {
     const expireAfterSeconds = this.historyRetentionDays * 86_400;
-    const collection = this.connection.getClient().db().collection('connection_history');
-    try {
-      await collection.createIndex({ at: 1 }, { name: HISTORY_TTL_INDEX, expireAfterSeconds });
-    } catch (error) {
-      if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT)
-        throw error;
-      await this.connection
-        .getClient()
-        .db()
-        .command({
-          collMod: 'connection_history',
-          index: { name: HISTORY_TTL_INDEX, expireAfterSeconds },
-        });
+    // Delivery attempts of webhooks follow the same retention.
+    for (const [name, index] of [
+      ['connection_history', HISTORY_TTL_INDEX],
+      ['webhook_deliveries', DELIVERIES_TTL_INDEX],
+    ] as const) {
+      const collection = this.connection.getClient().db().collection(name);
+      try {
+        await collection.createIndex({ at: 1 }, { name: index, expireAfterSeconds });
+      } catch (error) {
+        if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== INDEX_OPTIONS_CONFLICT)
+          throw error;
+        await this.connection
+          .getClient()
+          .db()
+          .command({ collMod: name, index: { name: index, expireAfterSeconds } });
+      }
     }
   }
 
@@ -279,6 +174,7 @@ export class MongoConnectionStore implements ConnectionStore {
     }
     if (query.type) conditions.push({ type: query.type });
     if (query.status) conditions.push({ status: query.status });
+    if (query.warning) conditions.push({ 'verification.warnings.code': query.warning });
     const { from, before } = createdAtRange(query);
     if (from) conditions.push({ createdAt: { $gte: from } });
     if (before) conditions.push({ createdAt: { $lt: before } });
@@ -590,6 +486,115 @@ export class MongoConnectionStore implements ConnectionStore {
     return tallies;
   }
 
+  async insertWebhook(record: WebhookRecord): Promise<void> {
+    const { id, ...rest } = record;
+    await this.run(async () => {
+      await this.webhooks.create({ ...rest, _id: id.toLowerCase(), deleted: false });
+    });
+  }
+
+  async findWebhook(organizationId: string, id: string): Promise<WebhookRecord | null> {
+    const doc = await this.run(() =>
+      this.webhooks
+        .findOne({ _id: id.toLowerCase(), organizationId, deleted: false })
+        .lean<WebhookDoc>()
+        .exec(),
+    );
+    return doc ? toWebhookRecord(doc) : null;
+  }
+
+  async listWebhooks(organizationId: string): Promise<WebhookRecord[]> {
+    const docs = await this.run(() =>
+      this.webhooks
+        .find({ organizationId, deleted: false })
+        .sort({ createdAt: 1, _id: 1 })
+        .lean<WebhookDoc[]>()
+        .exec(),
+    );
+    return docs.map(toWebhookRecord);
+  }
+
+  async updateWebhook(
+    organizationId: string,
+    id: string,
+    changes: WebhookChanges,
+  ): Promise<WebhookRecord | null> {
+    const $set: Record<string, unknown> = { updatedAt: new Date() };
+    const $unset: Record<string, 1> = {};
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === undefined) continue;
+      if (value === null) $unset[key] = 1;
+      else $set[key] = value;
+    }
+    const doc = await this.run(() =>
+      this.webhooks
+        .findOneAndUpdate(
+          { _id: id.toLowerCase(), organizationId, deleted: false },
+          { $set, ...(Object.keys($unset).length > 0 ? { $unset } : {}) },
+          { returnDocument: 'after' },
+        )
+        .lean<WebhookDoc>()
+        .exec(),
+    );
+    return doc ? toWebhookRecord(doc) : null;
+  }
+
+  async deleteWebhook(organizationId: string, id: string): Promise<boolean> {
+    const result = await this.run(() =>
+      this.webhooks
+        .updateOne({ _id: id.toLowerCase(), organizationId, deleted: false }, { $set: { deleted: true } })
+        .exec(),
+    );
+    return result.matchedCount > 0;
+  }
+
+  async recordDeliveryAttempt(delivery: WebhookDeliveryRecord, disableAfter: number): Promise<void> {
+    const { id, ...rest } = delivery;
+    await this.run(async () => {
+      await this.deliveries.create({ ...rest, _id: id });
+    });
+    const filter = {
+      _id: delivery.webhookId.toLowerCase(),
+      organizationId: delivery.organizationId,
+      deleted: false,
+    };
+    if (delivery.outcome === 'delivered') {
+      await this.run(() => this.webhooks.updateOne(filter, { $set: { failureStreak: 0 } }).exec());
+      return;
+    }
+    // $inc is atomic; turning off is a second, conditional write on the counted streak.
+    await this.run(() => this.webhooks.updateOne(filter, { $inc: { failureStreak: 1 } }).exec());
+    await this.run(() =>
+      this.webhooks
+        .updateOne(
+          { ...filter, enabled: true, failureStreak: { $gte: disableAfter } },
+          { $set: { enabled: false, disabledReason: disabledAfter(disableAfter) } },
+        )
+        .exec(),
+    );
+  }
+
+  async listDeliveries(
+    organizationId: string,
+    webhookId: string,
+    limit: number,
+  ): Promise<WebhookDeliveryRecord[]> {
+    const docs = await this.run(() =>
+      this.deliveries
+        .find({ organizationId, webhookId: webhookId.toLowerCase() })
+        .sort({ _id: -1 })
+        .limit(limit)
+        .lean<DeliveryDoc[]>()
+        .exec(),
+    );
+    return docs.map(({ _id, statusCode, error, ...rest }) => ({
+      id: _id,
+      ...rest,
+      ...(statusCode != null ? { statusCode } : {}),
+      ...(error != null ? { error } : {}),
+    }));
+  }
+
   /** The TTL index on `at` deletes expired entries on the server; nothing to do here. */
   async purgeHistory(): Promise<number> {
     return 0;
@@ -614,123 +619,4 @@ function liveFilter(scope: Scope, id: string) {
     deleted: false,
     ...(scope.productName !== undefined ? { productName: scope.productName } : {}),
   };
-}
-
-const toPairs = (metadata: Record<string, string>) => Object.entries(metadata).map(([k, v]) => ({ k, v }));
-
-function toDoc(record: ConnectionRecord): ConnectionDoc {
-  return {
-    _id: record.id.toLowerCase(),
-    organizationId: record.organizationId,
-    configName: record.configName,
-    configNameKey: normaliseConfigName(record.configName),
-    ...(record.productName !== undefined ? { productName: record.productName } : {}),
-    type: record.type,
-    host: record.host,
-    port: record.port,
-    databaseName: record.databaseName,
-    userName: record.userName,
-    ...(record.schema !== undefined ? { schemaName: record.schema } : {}),
-    ...(record.sslMode !== undefined ? { sslMode: record.sslMode } : {}),
-    sealedSecrets: record.sealedSecrets,
-    metadata: toPairs(record.metadata),
-    status: record.status,
-    ...(record.verification !== undefined ? { verification: record.verification } : {}),
-    version: record.version,
-    dialVersion: record.dialVersion,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    statusChangedAt: record.statusChangedAt,
-    ...(record.lastVerifiedAt !== undefined ? { lastVerifiedAt: record.lastVerifiedAt } : {}),
-    ...(record.createdBy !== undefined ? { createdBy: record.createdBy } : {}),
-    ...(record.updatedBy !== undefined ? { updatedBy: record.updatedBy } : {}),
-    deleted: false,
-    deletedAt: null,
-  };
-}
-
-function toRecord(doc: ConnectionDoc): ConnectionRecord {
-  return {
-    id: doc._id,
-    organizationId: doc.organizationId,
-    configName: doc.configName,
-    ...(doc.productName != null ? { productName: doc.productName } : {}),
-    type: doc.type,
-    host: doc.host,
-    port: doc.port,
-    databaseName: doc.databaseName,
-    userName: doc.userName,
-    ...(doc.schemaName != null ? { schema: doc.schemaName } : {}),
-    ...(doc.sslMode != null ? { sslMode: doc.sslMode } : {}),
-    sealedSecrets: doc.sealedSecrets,
-    metadata: Object.fromEntries((doc.metadata ?? []).map(({ k, v }) => [k, v ?? ''])),
-    status: doc.status,
-    ...(doc.verification != null ? { verification: doc.verification } : {}),
-    version: doc.version,
-    dialVersion: doc.dialVersion,
-    createdAt: doc.createdAt,
-    updatedAt: doc.updatedAt,
-    statusChangedAt: doc.statusChangedAt,
-    ...(doc.lastVerifiedAt != null ? { lastVerifiedAt: doc.lastVerifiedAt } : {}),
-    ...(doc.lastStatusChangeAt != null ? { lastStatusChangeAt: doc.lastStatusChangeAt } : {}),
-    ...(doc.createdBy != null ? { createdBy: doc.createdBy } : {}),
-    ...(doc.updatedBy != null ? { updatedBy: doc.updatedBy } : {}),
-  };
-}
-
-function toHistoryRecord(doc: HistoryDoc): HistoryRecord {
-  return {
-    ...doc.details,
-    id: doc._id,
-    organizationId: doc.organizationId,
-    connectionId: doc.connectionId,
-    ...(doc.productName != null ? { productName: doc.productName } : {}),
-    at: doc.at,
-    kind: doc.kind,
-  } as HistoryRecord;
-}
-
-/**
- * Server error codes that mean "no usable primary right now" (shutdown, step-down, elections,
- * network trouble reported by a mongos; 50 MaxTimeMSExpired: the server gave up at maxTimeMS, that
- * is STORE_TIMEOUT_MS): retrying later can succeed.
- */
-const UNAVAILABLE_SERVER_CODES = new Set([6, 7, 50, 89, 91, 189, 9001, 10107, 11600, 11602, 13435, 13436]);
-
-function isConnectionFailure(error: unknown): boolean {
-  const { mongo } = mongoose;
-  return (
-    error instanceof mongo.MongoNetworkError ||
-    error instanceof mongo.MongoServerSelectionError ||
-    error instanceof mongo.MongoTopologyClosedError ||
-    error instanceof mongo.MongoNotConnectedError ||
-    error instanceof mongoose.Error.MongooseServerSelectionError ||
-    (error instanceof mongo.MongoServerError &&
-      typeof error.code === 'number' &&
-      UNAVAILABLE_SERVER_CODES.has(error.code))
-  );
-}
-
-function isConfigNameConflict(error: unknown): boolean {
-  if (!(error instanceof mongoose.mongo.MongoServerError) || error.code !== 11000) return false;
-  // keyPattern names the index's fields; a clash on `_id` (a reused id) is a bug, not a name conflict.
-  const keyPattern: unknown = error.keyPattern;
-  if (keyPattern && typeof keyPattern === 'object') return 'configNameKey' in keyPattern;
-  return String(error.message).includes(CONFIG_NAME_INDEX);
-}
-
-function toStoreError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  if (isConfigNameConflict(error)) {
-    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
-      cause: error,
-    });
-  }
-  if (isConnectionFailure(error)) {
-    return new AppError('UNAVAILABLE', 'the store is unavailable', {
-      retryAfter: RETRY_AFTER_SECONDS,
-      cause: error,
-    });
-  }
-  return error;
 }

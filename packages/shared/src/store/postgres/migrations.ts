@@ -91,6 +91,47 @@ export const MIGRATIONS: Migration[] = [
       'CREATE INDEX IF NOT EXISTS connection_history_at ON connection_history (at)',
     ],
   },
+  {
+    version: 5,
+    name: 'index for the list filter by verification warning',
+    statements: [
+      // list(?warning=CODE): containment of [{"code": CODE}] in the latest verification's warnings.
+      `CREATE INDEX IF NOT EXISTS connections_verification_warnings
+        ON connections USING gin ((verification -> 'warnings') jsonb_path_ops) WHERE deleted_at IS NULL`,
+    ],
+  },
+  {
+    version: 6,
+    name: 'webhooks and their deliveries',
+    statements: [
+      `CREATE TABLE IF NOT EXISTS webhooks (
+        id uuid PRIMARY KEY,
+        organization_id text NOT NULL,
+        url text NOT NULL,
+        events jsonb NOT NULL,
+        product_name text,
+        sealed_secrets text NOT NULL,
+        enabled boolean NOT NULL,
+        disabled_reason text,
+        failure_streak integer NOT NULL DEFAULT 0,
+        secret_rotated_at timestamptz,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        deleted_at timestamptz
+      )`,
+      `CREATE INDEX IF NOT EXISTS webhooks_organization_live
+        ON webhooks (organization_id, created_at, id) WHERE deleted_at IS NULL`,
+      `CREATE TABLE IF NOT EXISTS webhook_deliveries (
+        id uuid PRIMARY KEY,
+        organization_id text NOT NULL,
+        webhook_id uuid NOT NULL,
+        at timestamptz NOT NULL,
+        details jsonb NOT NULL
+      )`,
+      `CREATE INDEX IF NOT EXISTS webhook_deliveries_webhook
+        ON webhook_deliveries (organization_id, webhook_id, id DESC)`,
+    ],
+  },
 ];
 
 /** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */

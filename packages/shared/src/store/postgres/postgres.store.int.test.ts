@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeStoreContract, makeTestRecord } from '../../../test/store-contract/index.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
-import { describeStoreContract, makeTestRecord } from '../contract.js';
 import { DEFAULT_STORE_OPTIONS } from '../types.js';
 import { MIGRATIONS } from './migrations.js';
 import { PostgresConnectionStore } from './postgres.store.js';
@@ -76,6 +76,8 @@ describe('PostgresConnectionStore', () => {
       'connection_history',
       'connections',
       'schema_migrations',
+      'webhook_deliveries',
+      'webhooks',
     ]);
 
     const record = makeTestRecord();
@@ -160,6 +162,36 @@ describe('PostgresConnectionStore', () => {
     const left = await queryIn<{ id: string }>(schema, 'SELECT id FROM connection_history');
     expect(left).toEqual([{ id: recent.id }]);
     expect(await store.purgeHistory()).toBe(0);
+  });
+
+  it('insertWithHistory writes the record and its entry together, or neither (a taken name)', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = open(schema);
+    await store.init();
+    const created = (record: ReturnType<typeof makeTestRecord>) => ({
+      id: uuidv7(),
+      organizationId: record.organizationId,
+      connectionId: record.id,
+      at: new Date(),
+      kind: 'change' as const,
+      action: 'created' as const,
+      subject: null,
+    });
+    const first = makeTestRecord({ organizationId: 'org-h', configName: 'history-one' });
+    await store.insertWithHistory(first, created(first));
+    expect(await store.findById({ organizationId: 'org-h' }, first.id)).toMatchObject({ id: first.id });
+    expect(await store.listHistory('org-h', first.id, { limit: 10 })).toMatchObject([
+      { connectionId: first.id, kind: 'change', action: 'created' },
+    ]);
+
+    const clash = makeTestRecord({ organizationId: 'org-h', configName: 'HISTORY-ONE' });
+    await expect(store.insertWithHistory(clash, created(clash))).rejects.toMatchObject({
+      code: 'CONFIG_NAME_TAKEN',
+    });
+    expect(
+      await queryIn(schema, 'SELECT id FROM connection_history WHERE connection_id = $1', [clash.id]),
+    ).toEqual([]);
   });
 
   it('refuses a schema parameter that is not a plain lower-case identifier', () => {

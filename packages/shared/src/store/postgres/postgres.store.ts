@@ -1,13 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import pg from 'pg';
-import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
-import type {
-  ConnectionStatus,
-  ConnectionType,
-  ListConnectionsQuery,
-  SslMode,
-  Verification,
-} from '../../schemas/connection.schema.js';
+import type { ListConnectionsQuery } from '../../schemas/list.schema.js';
+import type { Verification } from '../../schemas/verification.schema.js';
 import {
   type ConnectionChanges,
   type ConnectionRecord,
@@ -15,6 +9,7 @@ import {
   createdAtRange,
   DEFAULT_HISTORY_RETENTION_DAYS,
   DEFAULT_STORE_OPTIONS,
+  disabledAfter,
   type HistoryRecord,
   historyCutoff,
   type ListResult,
@@ -24,8 +19,23 @@ import {
   type StoreOptions,
   type StrandedCursor,
   type VerificationTally,
+  type WebhookChanges,
+  type WebhookDeliveryRecord,
+  type WebhookRecord,
 } from '../types.js';
-import { CONFIG_NAME_INDEX, MIGRATIONS } from './migrations.js';
+import { Conditions, whereProduct } from './conditions.js';
+import { asError, isUnavailable, toStoreError } from './errors.js';
+import { MIGRATIONS } from './migrations.js';
+import {
+  COLUMNS,
+  type ConnectionRow,
+  type HistoryRow,
+  toHistoryRecord,
+  toRecord,
+  toWebhookRecord,
+  WEBHOOK_COLUMNS,
+  type WebhookRow,
+} from './rows.js';
 
 /** Serialises `init()` of every process sharing the database (an arbitrary, fixed 64-bit key). */
 const MIGRATION_LOCK_KEY = '7319046152380911';
@@ -34,46 +44,6 @@ const MIGRATION_TIMEOUT_MS = 120_000;
 /** A schema name we can put in `search_path` and DDL without quoting surprises. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const COLUMNS = `id, organization_id, config_name, product_name, type, host, port, database_name, user_name,
-  schema, ssl_mode, sealed_secrets, metadata, status, verification, version, dial_version, created_at,
-  updated_at, status_changed_at, last_verified_at, created_by, updated_by, last_status_change_at`;
-
-interface ConnectionRow {
-  id: string;
-  organization_id: string;
-  config_name: string;
-  product_name: string | null;
-  type: ConnectionType;
-  host: string;
-  port: number;
-  database_name: string;
-  user_name: string;
-  schema: string | null;
-  ssl_mode: SslMode | null;
-  sealed_secrets: string;
-  metadata: Record<string, string>;
-  status: ConnectionStatus;
-  verification: Verification | null;
-  version: number;
-  dial_version: number;
-  created_at: Date;
-  updated_at: Date;
-  status_changed_at: Date;
-  last_verified_at: Date | null;
-  created_by: string | null;
-  updated_by: string | null;
-  last_status_change_at: Date | null;
-}
-
-interface HistoryRow {
-  id: string;
-  organization_id: string;
-  connection_id: string;
-  product_name: string | null;
-  at: Date;
-  kind: HistoryRecord['kind'];
-  details: Record<string, unknown>;
-}
 
 /**
  * The PostgreSQL store (docs/contract.md §10). The URL may carry `?schema=<name>`: the store then lives in that
@@ -81,6 +51,9 @@ interface HistoryRow {
  *
  * `update` treats `schema` and `sslMode` present with the value `undefined` as "remove"; every other
  * field is changed only when it has a value.
+ *
+ * Over 400 lines for a reason: one method per operation of the ConnectionStore interface, each a
+ * statement or two; the rows, the WHERE builder and the error mapping live beside it.
  */
 export class PostgresConnectionStore implements ConnectionStore {
   readonly kind = 'postgres' as const;
@@ -155,40 +128,19 @@ export class PostgresConnectionStore implements ConnectionStore {
   }
 
   async insert(record: ConnectionRecord): Promise<void> {
+    const [sql, params] = insertStatement(record);
+    await this.query(sql, params);
+  }
+
+  async insertWithHistory(record: ConnectionRecord, entry: HistoryRecord): Promise<void> {
+    const [sql, params] = insertStatement(record);
+    const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
+    const n = params.length;
     await this.query(
-      `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host, port,
-        database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, verification, version,
-        dial_version, created_at, updated_at, status_changed_at, last_verified_at, created_by, updated_by,
-        last_status_change_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19,
-        $20, $21, $22, $23, $24, $25)`,
-      [
-        record.id,
-        record.organizationId,
-        record.configName,
-        normaliseConfigName(record.configName),
-        record.productName ?? null,
-        record.type,
-        record.host,
-        record.port,
-        record.databaseName,
-        record.userName,
-        record.schema ?? null,
-        record.sslMode ?? null,
-        record.sealedSecrets,
-        JSON.stringify(record.metadata),
-        record.status,
-        record.verification ? JSON.stringify(record.verification) : null,
-        record.version,
-        record.dialVersion,
-        record.createdAt,
-        record.updatedAt,
-        record.statusChangedAt,
-        record.lastVerifiedAt ?? null,
-        record.createdBy ?? null,
-        record.updatedBy ?? null,
-        record.lastStatusChangeAt ?? null,
-      ],
+      `WITH stored AS (${sql} RETURNING id)
+       INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
+       SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}::jsonb FROM stored`,
+      [...params, id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
     );
   }
 
@@ -219,6 +171,13 @@ export class PostgresConnectionStore implements ConnectionStore {
     whereProduct(where, query.productName);
     if (query.type) where.add((p) => `type = ${p}`, query.type);
     if (query.status) where.add((p) => `status = ${p}`, query.status);
+    if (query.warning) {
+      // The latest verification carries this warning (migration 5 indexes the expression).
+      where.add(
+        (p) => `verification -> 'warnings' @> ${p}::jsonb`,
+        JSON.stringify([{ code: query.warning }]),
+      );
+    }
     const { from, before } = createdAtRange(query);
     if (from) where.add((p) => `created_at >= ${p}`, from);
     if (before) where.add((p) => `created_at < ${p}`, before);
@@ -410,7 +369,130 @@ export class PostgresConnectionStore implements ConnectionStore {
       'DELETE FROM connection_history WHERE at < $1 RETURNING id',
       [this.historyCutoff(now)],
     );
+    // Delivery attempts follow the same retention.
+    await this.query('DELETE FROM webhook_deliveries WHERE at < $1', [this.historyCutoff(now)]);
     return rows.length;
+  }
+
+  async insertWebhook(record: WebhookRecord): Promise<void> {
+    await this.query(
+      `INSERT INTO webhooks (${WEBHOOK_COLUMNS}) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        record.id,
+        record.organizationId,
+        record.url,
+        JSON.stringify(record.events),
+        record.productName ?? null,
+        record.sealedSecrets,
+        record.enabled,
+        record.disabledReason ?? null,
+        record.failureStreak,
+        record.secretRotatedAt ?? null,
+        record.createdAt,
+        record.updatedAt,
+      ],
+    );
+  }
+
+  async findWebhook(organizationId: string, id: string): Promise<WebhookRecord | null> {
+    if (!UUID.test(id)) return null;
+    const rows = await this.query<WebhookRow>(
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL`,
+      [id, organizationId],
+    );
+    return rows[0] ? toWebhookRecord(rows[0]) : null;
+  }
+
+  async listWebhooks(organizationId: string): Promise<WebhookRecord[]> {
+    const rows = await this.query<WebhookRow>(
+      `SELECT ${WEBHOOK_COLUMNS} FROM webhooks WHERE organization_id = $1 AND deleted_at IS NULL
+       ORDER BY created_at, id`,
+      [organizationId],
+    );
+    return rows.map(toWebhookRecord);
+  }
+
+  async updateWebhook(
+    organizationId: string,
+    id: string,
+    changes: WebhookChanges,
+  ): Promise<WebhookRecord | null> {
+    if (!UUID.test(id)) return null;
+    const params: unknown[] = [id, organizationId, new Date()];
+    const sets = ['updated_at = $3'];
+    const set = (column: string, value: unknown, cast = '') => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    if (changes.url !== undefined) set('url', changes.url);
+    if (changes.events !== undefined) set('events', JSON.stringify(changes.events), '::jsonb');
+    if (changes.productName !== undefined) set('product_name', changes.productName);
+    if (changes.sealedSecrets !== undefined) set('sealed_secrets', changes.sealedSecrets);
+    if (changes.enabled !== undefined) set('enabled', changes.enabled);
+    if (changes.disabledReason !== undefined) set('disabled_reason', changes.disabledReason);
+    if (changes.failureStreak !== undefined) set('failure_streak', changes.failureStreak);
+    if (changes.secretRotatedAt !== undefined) set('secret_rotated_at', changes.secretRotatedAt);
+    const rows = await this.query<WebhookRow>(
+      `UPDATE webhooks SET ${sets.join(', ')}
+       WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL RETURNING ${WEBHOOK_COLUMNS}`,
+      params,
+    );
+    return rows[0] ? toWebhookRecord(rows[0]) : null;
+  }
+
+  async deleteWebhook(organizationId: string, id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const rows = await this.query<{ id: string }>(
+      `UPDATE webhooks SET deleted_at = $3 WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL
+       RETURNING id`,
+      [id, organizationId, new Date()],
+    );
+    return rows.length > 0;
+  }
+
+  async recordDeliveryAttempt(delivery: WebhookDeliveryRecord, disableAfter: number): Promise<void> {
+    const { id, organizationId, webhookId, at, ...details } = delivery;
+    await this.query(
+      `INSERT INTO webhook_deliveries (id, organization_id, webhook_id, at, details)
+       VALUES ($1, $2, $3, $4, $5::jsonb)`,
+      [id, organizationId, webhookId, at, JSON.stringify(details)],
+    );
+    const failed = delivery.outcome === 'failed';
+    // One statement: two workers finishing attempts together cannot lose a count.
+    await this.query(
+      `UPDATE webhooks SET
+         failure_streak = CASE WHEN $3 THEN failure_streak + 1 ELSE 0 END,
+         disabled_reason = CASE WHEN $3 AND enabled AND failure_streak + 1 >= $4 THEN $5 ELSE disabled_reason END,
+         enabled = CASE WHEN $3 AND failure_streak + 1 >= $4 THEN false ELSE enabled END
+       WHERE id = $1 AND organization_id = $2 AND deleted_at IS NULL`,
+      [webhookId, organizationId, failed, disableAfter, disabledAfter(disableAfter)],
+    );
+  }
+
+  async listDeliveries(
+    organizationId: string,
+    webhookId: string,
+    limit: number,
+  ): Promise<WebhookDeliveryRecord[]> {
+    if (!UUID.test(webhookId)) return [];
+    const rows = await this.query<{
+      id: string;
+      organization_id: string;
+      webhook_id: string;
+      at: Date;
+      details: Omit<WebhookDeliveryRecord, 'id' | 'organizationId' | 'webhookId' | 'at'>;
+    }>(
+      `SELECT id, organization_id, webhook_id, at, details FROM webhook_deliveries
+       WHERE organization_id = $1 AND webhook_id = $2 ORDER BY id DESC LIMIT $3`,
+      [organizationId, webhookId, limit],
+    );
+    return rows.map((row) => ({
+      ...row.details,
+      id: row.id,
+      organizationId: row.organization_id,
+      webhookId: row.webhook_id,
+      at: row.at,
+    }));
   }
 
   private historyCutoff(now: Date = new Date()): Date {
@@ -559,125 +641,41 @@ export class PostgresConnectionStore implements ConnectionStore {
   }
 }
 
-/** A WHERE clause built with numbered parameters. */
-class Conditions {
-  private readonly parts: string[];
-  constructor(
-    readonly params: unknown[],
-    first: string,
-  ) {
-    this.parts = first ? [first] : [];
-  }
-  /** Adds `clause(placeholder)`; without a value the clause takes no parameter. */
-  add(clause: (placeholder: string) => string, ...value: [unknown?]) {
-    if (value.length > 0) this.params.push(value[0]);
-    this.parts.push(clause(`$${this.params.length}`));
-  }
-  get sql() {
-    return this.parts.join(' AND ');
-  }
-}
-
-function toRecord(row: ConnectionRow): ConnectionRecord {
-  return {
-    id: row.id,
-    organizationId: row.organization_id,
-    configName: row.config_name,
-    ...(row.product_name !== null ? { productName: row.product_name } : {}),
-    type: row.type,
-    host: row.host,
-    port: row.port,
-    databaseName: row.database_name,
-    userName: row.user_name,
-    ...(row.schema !== null ? { schema: row.schema } : {}),
-    ...(row.ssl_mode !== null ? { sslMode: row.ssl_mode } : {}),
-    sealedSecrets: row.sealed_secrets,
-    metadata: row.metadata,
-    status: row.status,
-    ...(row.verification !== null ? { verification: row.verification } : {}),
-    version: row.version,
-    dialVersion: row.dial_version,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    statusChangedAt: row.status_changed_at,
-    ...(row.last_verified_at !== null ? { lastVerifiedAt: row.last_verified_at } : {}),
-    ...(row.created_by !== null ? { createdBy: row.created_by } : {}),
-    ...(row.updated_by !== null ? { updatedBy: row.updated_by } : {}),
-    ...(row.last_status_change_at !== null ? { lastStatusChangeAt: row.last_status_change_at } : {}),
-  };
-}
-
-function toHistoryRecord(row: HistoryRow): HistoryRecord {
-  return {
-    ...row.details,
-    id: row.id,
-    organizationId: row.organization_id,
-    connectionId: row.connection_id,
-    ...(row.product_name !== null ? { productName: row.product_name } : {}),
-    at: row.at,
-    kind: row.kind,
-  } as HistoryRecord;
-}
-
-/** SQLSTATEs that mean "the server cannot serve us now", beyond class 08 (connection exception). */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
-const NETWORK_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-/** node-postgres raises these without a code; their text is the only thing to recognise them by. */
-const PG_CONNECTION_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client was closed)/;
-/** 57014: the server cancelled the statement (statement_timeout): the store is too slow now. */
-const STATEMENT_TIMEOUT = '57014';
-
-function isConnectionFailure(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    return (
-      code.startsWith('08') ||
-      code === STATEMENT_TIMEOUT ||
-      UNAVAILABLE_SQLSTATES.has(code) ||
-      NETWORK_ERROR_CODES.has(code)
-    );
-  }
-  if (error instanceof AggregateError) return error.errors.some(isConnectionFailure);
-  return PG_CONNECTION_MESSAGES.test(error.message);
-}
-
-function toStoreError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  if (error instanceof pg.DatabaseError && error.code === '23505' && error.constraint === CONFIG_NAME_INDEX) {
-    return new AppError('CONFIG_NAME_TAKEN', 'a connection with this configName already exists', {
-      cause: error,
-    });
-  }
-  if (isConnectionFailure(error)) {
-    return new AppError('UNAVAILABLE', 'the store is unavailable', {
-      retryAfter: RETRY_AFTER_SECONDS,
-      cause: error,
-    });
-  }
-  return error;
-}
-
-function isUnavailable(error: unknown): boolean {
-  return error instanceof AppError && error.code === 'UNAVAILABLE';
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
-/** Scopes a query to one product, or with `null` to connections that have none. */
-function whereProduct(where: Conditions, productName: string | null | undefined): void {
-  if (productName === null) where.add(() => 'product_name IS NULL');
-  else if (productName !== undefined) where.add((p) => `product_name = ${p}`, productName);
+/** The INSERT of a connection and its parameters ($1–$25). */
+function insertStatement(record: ConnectionRecord): [string, unknown[]] {
+  return [
+    `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host, port,
+        database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, verification, version,
+        dial_version, created_at, updated_at, status_changed_at, last_verified_at, created_by, updated_by,
+        last_status_change_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16::jsonb, $17, $18, $19,
+        $20, $21, $22, $23, $24, $25)`,
+    [
+      record.id,
+      record.organizationId,
+      record.configName,
+      normaliseConfigName(record.configName),
+      record.productName ?? null,
+      record.type,
+      record.host,
+      record.port,
+      record.databaseName,
+      record.userName,
+      record.schema ?? null,
+      record.sslMode ?? null,
+      record.sealedSecrets,
+      JSON.stringify(record.metadata),
+      record.status,
+      record.verification ? JSON.stringify(record.verification) : null,
+      record.version,
+      record.dialVersion,
+      record.createdAt,
+      record.updatedAt,
+      record.statusChangedAt,
+      record.lastVerifiedAt ?? null,
+      record.createdBy ?? null,
+      record.updatedBy ?? null,
+      record.lastStatusChangeAt ?? null,
+    ],
+  ];
 }
