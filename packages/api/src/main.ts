@@ -1,14 +1,19 @@
 import {
   ConfigError,
+  type ConnectionStore,
   compileEgressPolicy,
-  connectRedis,
   createLogger,
-  createStore,
   createVerifyQueue,
   EgressConfigError,
   loadConfig,
+  openRedis,
+  openStore,
+  PendingDependency,
+  type Redis,
+  StartupError,
 } from '@dbconn/shared';
 import { buildServer } from './app.js';
+import { startWaitingServer } from './ops/waiting-server.js';
 
 async function main() {
   const config = loadConfig();
@@ -20,9 +25,53 @@ async function main() {
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
     );
   }
-  const store = await createStore(config.store.url, config.store);
-  await store.init();
-  const redis = await connectRedis(config.redis, { log });
+  // Ends the wait for the store and Redis at once on SIGTERM/SIGINT.
+  const stopping = new AbortController();
+  const awaited = { store: new PendingDependency<ConnectionStore>(), redis: new PendingDependency<Redis>() };
+  // While the store or Redis is away at start the port answers already: /health 200, /ready 503
+  // naming what is awaited, anything else 503 UNAVAILABLE; a supervisor sees a live process waiting.
+  const waiting = await startWaitingServer({
+    host: config.api.host,
+    port: config.api.port,
+    probes: awaited,
+    readyTimeoutMs: config.store.timeoutMs,
+    log,
+  });
+  let closeServing: (() => Promise<void>) | undefined;
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    stopping.abort();
+    await waiting.close();
+    await closeServing?.();
+    awaited.redis.current?.disconnect();
+    await awaited.store.current?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  let store: ConnectionStore;
+  let redis: Redis;
+  try {
+    // Each is probed as soon as it is there: /ready names only what is still awaited.
+    [store, redis] = await Promise.all([
+      openStore(config, { log, signal: stopping.signal }).then((opened) => {
+        awaited.store.current = opened;
+        return opened;
+      }),
+      openRedis(config, { log, signal: stopping.signal }).then((opened) => {
+        awaited.redis.current = opened;
+        return opened;
+      }),
+    ]);
+  } catch (err) {
+    // A signal during the wait: the shutdown above exits.
+    if (stopping.signal.aborted) return;
+    throw err;
+  }
   const verifyQueue = createVerifyQueue(redis, config.redis.prefix);
   const app = await buildServer({
     config,
@@ -32,21 +81,13 @@ async function main() {
     verifyQueue,
     keyring: { keys: config.secrets.keys },
   });
-
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down');
+  closeServing = async () => {
     await app.close();
     await verifyQueue.close();
-    redis.disconnect();
-    await store.close();
-    process.exit(0);
   };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-
+  if (closing) return;
+  // The port changes hands here: for the moment between the two, a connection is refused.
+  await waiting.close();
   await app.listen({ host: config.api.host, port: config.api.port });
 }
 
@@ -55,6 +96,9 @@ main().catch((err: unknown) => {
     process.stderr.write(`${err.message}\n`);
   } else if (err instanceof EgressConfigError) {
     process.stderr.write(`Invalid configuration:\n  ${err.message}\n`);
+  } else if (err instanceof StartupError) {
+    // A dependency refused the configuration: the message names the variable, never a secret.
+    process.stderr.write(`api failed to start: ${err.message}\n`);
   } else {
     process.stderr.write(
       `api failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
