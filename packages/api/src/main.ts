@@ -7,6 +7,7 @@ import {
   createVerifyQueue,
   EgressConfigError,
   loadConfig,
+  startTracing,
 } from '@dbconn/shared';
 import { buildServer } from './app.js';
 
@@ -15,6 +16,10 @@ async function main() {
   // A bad EGRESS_* entry stops the API now, naming it (the API judges IP literals at input).
   compileEgressPolicy(config.egress);
   const log = createLogger({ level: config.log.level, name: 'api' });
+  // Before any queue is made: queues carry the trace context only when built with tracing on.
+  const tracing = await startTracing(config.tracing, { defaultServiceName: 'dbconn-api' });
+  // The endpoint is not logged: its URL may hold the collector's credentials.
+  if (tracing) log.info('exporting traces over OTLP/HTTP');
   if (config.secrets.usingTestKey) {
     log.warn(
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
@@ -42,6 +47,7 @@ async function main() {
     await verifyQueue.close();
     redis.disconnect();
     await store.close();
+    await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

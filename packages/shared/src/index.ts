@@ -25,6 +25,7 @@ export * from './schemas/verification-codes.js';
 export * from './schemas/warnings.js';
 export * from './schemas/webhook.schema.js';
 export * from './store/index.js';
+export * from './telemetry/index.js';
 export * from './timeout.js';
 export * from './uuid.js';
 export * from './webhooks.js';

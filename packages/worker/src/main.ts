@@ -17,6 +17,7 @@ import {
   QUEUE_NAMES,
   SelfTargets,
   selfTargetsOf,
+  startTracing,
 } from '@dbconn/shared';
 import { createWorkerMetrics, keepSchedules, startOpsServer, yieldCpu } from './ops/index.js';
 import { createDeliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
@@ -36,6 +37,10 @@ async function main(config: Config, log: Logger) {
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
     );
   }
+  // Before any queue or worker is made: they carry and take up trace context only when built with it.
+  const tracing = await startTracing(config.tracing, { defaultServiceName: 'dbconn-worker' });
+  // The endpoint is not logged: its URL may hold the collector's credentials.
+  if (tracing) log.info('exporting traces over OTLP/HTTP');
   const store = await createStore(config.store.url, config.store);
   await store.init();
 
@@ -140,6 +145,7 @@ async function main(config: Config, log: Logger) {
       await Promise.all([queue.close(), interactiveQueue.close(), webhookQueue.close()]);
       redis.disconnect();
       await store.close();
+      await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
       process.exit(0);
     } catch (err) {
       log.error({ err }, 'shutdown failed');
