@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from './config.js';
-import { type Keyring, open, seal } from './crypto/seal.js';
+import { type Keyring, open, seal, webhookSealContext } from './crypto/seal.js';
 import { JOB_NAMES, QUEUE_NAMES } from './jobs.js';
 import type { Redis } from './redis.js';
 import { WEBHOOK_EVENTS, type WebhookEvent, WebhookPayloadSchema } from './schemas/webhook.schema.js';
@@ -47,21 +47,17 @@ export const SECRET_OVERLAP_MS = 86_400_000;
 /** A Standard Webhooks secret: `whsec_` and 24 random bytes in base64. */
 export const newWebhookSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 
-const sealContext = (record: Pick<WebhookRecord, 'organizationId' | 'id'>) => ({
-  organizationId: record.organizationId,
-  connectionId: `webhook:${record.id}`,
-});
-
 export const sealWebhookSecrets = (
   keyring: Keyring,
   record: Pick<WebhookRecord, 'organizationId' | 'id'>,
   secrets: WebhookSecrets,
-) => seal(keyring, JSON.stringify(secrets), sealContext(record));
+) => seal(keyring, JSON.stringify(secrets), webhookSealContext(record));
 
 export const openWebhookSecrets = (
   keyring: Keyring,
   record: Pick<WebhookRecord, 'organizationId' | 'id' | 'sealedSecrets'>,
-): WebhookSecrets => JSON.parse(open(keyring, record.sealedSecrets, sealContext(record))) as WebhookSecrets;
+): WebhookSecrets =>
+  JSON.parse(open(keyring, record.sealedSecrets, webhookSealContext(record))) as WebhookSecrets;
 
 /** The secrets that sign now: the current one, and the previous one while its overlap lasts. */
 export const signingSecrets = (secrets: WebhookSecrets, now: Date = new Date()): string[] =>

@@ -10,10 +10,10 @@ import {
 import { pino } from 'pino';
 
 /**
- * Key rotation (docs/contract.md §8): re-seals every live connection's secrets under the newest version in
- * MASTER_KEYS, then prints the report as JSON on stdout (logs go to stderr, so the output pipes
- * into `jq`). Exits 0 when every connection opened, 1 when any did not (their ids are in the log)
- * or the run could not finish. Safe to run while the API and workers run, and to run again.
+ * Key rotation (docs/contract.md §8): re-seals every live connection's secrets and every live webhook's
+ * signing secrets under the newest version in MASTER_KEYS, then prints the report as JSON on stdout
+ * (logs go to stderr, so the output pipes into `jq`). Exits 0 when every record opened, 1 when any
+ * did not (their ids are in the log) or the run could not finish. Safe to run while the API and workers run, and to run again.
  *
  *   pnpm --filter @dbconn/worker reseal      (or, in the image: node packages/worker/dist/reseal.js)
  */
@@ -28,7 +28,7 @@ async function main(config: Config, log: Logger): Promise<number> {
     await store.init();
     const report = await resealAll(store, { keys: config.secrets.keys }, log);
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    return report.failed > 0 ? 1 : 0;
+    return report.connections.failed + report.webhooks.failed > 0 ? 1 : 0;
   } finally {
     await store.close();
   }

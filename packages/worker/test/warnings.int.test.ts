@@ -1,14 +1,24 @@
 import { randomBytes } from 'node:crypto';
+import mysql2 from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyConnection } from '../src/verify/verify-connection.js';
-import { type CertificateAuthority, makeCa, type PostgresFixture, startPostgres } from './fixtures/index.js';
+import {
+  type CertificateAuthority,
+  type MariadbFixture,
+  makeCa,
+  type PostgresFixture,
+  startMariadb,
+  startPostgres,
+} from './fixtures/index.js';
 import { dialSettings, verifyOptions } from './helpers/verify.js';
 
 /**
  * Warnings of a passing verification (docs/contract.md §12), against real servers: the shared
  * PostgreSQL for the account checks, and a dedicated one (TLS with a certificate made here to
- * expire in 10 days, `md5` in pg_hba.conf, a role whose password is stored as MD5).
+ * expire in 10 days, `md5` in pg_hba.conf, a role whose password is stored as MD5); the shared
+ * MariaDB for its accounts (mysql_native_password, its default), and a dedicated one with the
+ * ed25519 plugin loaded.
  */
 const codes = (warnings: { code: string }[] | undefined) => (warnings ?? []).map((w) => w.code).sort();
 const suffix = randomBytes(4).toString('hex');
@@ -134,6 +144,30 @@ describe('TLS and password warnings on a dedicated PostgreSQL', () => {
 });
 
 describe('account warnings on the shared MariaDB', () => {
+  const database = `warn_reports_${suffix}`;
+  const reader = `warn_reader_${suffix}`;
+  const password = `Native-${suffix}!`;
+  // The server sees 127.0.0.1 connections as coming from 127.0.0.1 (skip_name_resolve), other setups as localhost.
+  const hosts = ['%', 'localhost', '127.0.0.1'];
+  let root: mysql2.Connection;
+
+  beforeAll(async () => {
+    root = await mysql2.createConnection({ host: '127.0.0.1', port: 3306, user: 'root', password: '' });
+    await root.query(`CREATE DATABASE \`${database}\``);
+    await root.query(`CREATE TABLE \`${database}\`.orders (id int PRIMARY KEY, total decimal(10, 2))`);
+    await root.query(`INSERT INTO \`${database}\`.orders VALUES (1, 10), (2, 20)`);
+    for (const host of hosts) {
+      // No plugin named: MariaDB's default, mysql_native_password.
+      await root.query('CREATE USER ?@? IDENTIFIED BY ?', [reader, host, password]);
+      await root.query(`GRANT SELECT ON \`${database}\`.* TO ?@?`, [reader, host]);
+    }
+  });
+  afterAll(async () => {
+    for (const host of hosts) await root?.query('DROP USER IF EXISTS ?@?', [reader, host]);
+    await root?.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await root?.end();
+  });
+
   it('warns ACCOUNT_OVERPRIVILEGED for root', async () => {
     const result = await verifyConnection(
       dialSettings({ type: 'MYSQL', port: 3306, userName: 'root', password: '', databaseName: 'test' }),
@@ -141,5 +175,57 @@ describe('account warnings on the shared MariaDB', () => {
     );
     expect(result.outcome).toBe('passed');
     expect(codes(result.warnings)).toContain('ACCOUNT_OVERPRIVILEGED');
+  });
+
+  it('warns PASSWORD_AUTH_WEAK, and only that, for a read-only mysql_native_password account', async () => {
+    const result = await verifyConnection(
+      dialSettings({ type: 'MYSQL', port: 3306, userName: reader, password, databaseName: database }),
+      verifyOptions(),
+    );
+    expect(result.outcome).toBe('passed');
+    expect(codes(result.warnings)).toEqual(['PASSWORD_AUTH_WEAK']);
+    const [warning] = result.warnings ?? [];
+    expect(warning?.message).toContain('mysql_native_password');
+    expect(warning?.hint).toMatch(/caching_sha2_password/);
+    expect(JSON.stringify(result)).not.toContain(password);
+  });
+});
+
+describe('password warnings on a dedicated MariaDB with the ed25519 plugin', () => {
+  let server: MariadbFixture;
+  const database = 'reports';
+  const password = `Ed-${suffix}!`;
+
+  beforeAll(async () => {
+    server = await startMariadb({ serverArgs: ['--plugin-load-add=auth_ed25519'] });
+    await server.admin(`CREATE DATABASE ${database}`);
+    await server.admin(`CREATE TABLE ${database}.orders (id int PRIMARY KEY)`);
+    await server.admin(`INSERT INTO ${database}.orders VALUES (1)`);
+    await server.admin(
+      "CREATE USER 'native_reader'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD(?)",
+      [password],
+    );
+    await server.admin("CREATE USER 'ed_reader'@'%' IDENTIFIED VIA ed25519 USING PASSWORD(?)", [password]);
+    for (const user of ['native_reader', 'ed_reader'])
+      await server.admin(`GRANT SELECT ON ${database}.* TO ?@'%'`, [user]);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  const settings = (userName: string) =>
+    dialSettings({ type: 'MYSQL', port: server.port, userName, password, databaseName: database });
+
+  it('warns PASSWORD_AUTH_WEAK for the account named mysql_native_password', async () => {
+    const result = await verifyConnection(settings('native_reader'), verifyOptions());
+    expect(result.outcome).toBe('passed');
+    expect(codes(result.warnings)).toEqual(['PASSWORD_AUTH_WEAK']);
+  });
+
+  it('never calls an ed25519 account weak: the server switches it to client_ed25519, which mysql2 cannot answer', async () => {
+    const result = await verifyConnection(settings('ed_reader'), verifyOptions());
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toMatchObject({ stage: 'auth', code: 'AUTH_UNSUPPORTED' });
+    expect(result.warnings).toBeUndefined();
   });
 });

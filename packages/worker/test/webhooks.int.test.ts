@@ -3,8 +3,6 @@
  * worker and a real HTTP receiver on loopback; every delivery's signature is checked with the
  * standardwebhooks library, as a receiver would.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   createWebhookQueue,
   type DeliverWebhookJob,
@@ -26,36 +24,7 @@ import { createDeliverWebhookProcessor } from '../src/processors/deliver-webhook
 import { createVerifyConnectionProcessor } from '../src/processors/index.js';
 import { type RunningWorker, startWorker } from '../src/worker.js';
 import { type Env, eventually, insertConnection, jobFor, openEnv } from './e2e-fixtures.js';
-
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A receiver that answers the scripted statuses in turn (then 200) and keeps every request. */
-async function startReceiver(host = '127.0.0.1') {
-  const received: Received[] = [];
-  const script: number[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => {
-      body += chunk.toString();
-    });
-    req.on('end', () => {
-      received.push({ headers: req.headers, body });
-      res.statusCode = script.shift() ?? 200;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${port}/hooks`,
-    received,
-    script,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+import { type ReceivedWebhook, startWebhookReceiver, type WebhookReceiver } from './fixtures/index.js';
 
 const verification = (outcome: 'passed' | 'failed'): Verification => ({
   outcome,
@@ -69,7 +38,7 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
   let env: Env;
   let queue: Queue<DeliverWebhookJob>;
   let worker: RunningWorker;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: WebhookReceiver;
   const keyring = () => ({ keys: env.config.secrets.keys });
 
   beforeAll(async () => {
@@ -111,7 +80,7 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
       await env.store.deleteWebhook(env.organizationId, hook.id);
     }
     await receiver?.close();
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
   });
 
   async function register(url: string, secrets: WebhookSecrets, overrides: Partial<WebhookRecord> = {}) {
@@ -147,7 +116,7 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
     );
   };
 
-  const verifies = (secret: string, request: Received) => {
+  const verifies = (secret: string, request: ReceivedWebhook) => {
     try {
       new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
       return true;
@@ -168,7 +137,7 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
     });
     expect(receiver.received).toHaveLength(4);
     expect(receiver.received.every((request) => verifies(secret, request))).toBe(true);
-    expect(verifies(newWebhookSecret(), receiver.received[0] as Received)).toBe(false);
+    expect(verifies(newWebhookSecret(), receiver.received[0] as ReceivedWebhook)).toBe(false);
     // One message: the same webhook-id on every attempt, so the receiver can de-duplicate.
     expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
     const body = JSON.parse(receiver.received[3]?.body ?? '{}');
@@ -189,7 +158,7 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
   });
 
   it('a receiver on an address the egress policy refuses is never dialled; the attempt says why, once', async () => {
-    const refused = await startReceiver('127.0.0.3');
+    const refused = await startWebhookReceiver('127.0.0.3');
     try {
       const hook = await register(refused.url, { current: newWebhookSecret() });
       expect(await emit()).toBe(1);
@@ -216,13 +185,13 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
     await register(receiver.url, { current: newSecret, previous: oldSecret, previousUntil: until });
     await emit('connection.active');
     await eventually(async () => (receiver.received.length > 0 ? true : undefined));
-    const [during] = receiver.received as [Received];
+    const [during] = receiver.received as [ReceivedWebhook];
     expect(String(during.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(verifies(newSecret, during)).toBe(true);
     expect(verifies(oldSecret, during)).toBe(true);
 
     const [later, expiredOld] = [newWebhookSecret(), newWebhookSecret()];
-    const over = await startReceiver();
+    const over = await startWebhookReceiver();
     try {
       await register(over.url, {
         current: later,
@@ -231,7 +200,7 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
       });
       await emit('connection.active');
       await eventually(async () => (over.received.length > 0 ? true : undefined));
-      const [after] = over.received as [Received];
+      const [after] = over.received as [ReceivedWebhook];
       expect(verifies(later, after)).toBe(true);
       expect(verifies(expiredOld, after)).toBe(false);
     } finally {

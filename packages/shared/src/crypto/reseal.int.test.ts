@@ -1,11 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { makeTestWebhook } from '../../test/store-contract/helpers.js';
 import { makeTestRecord } from '../../test/store-contract/index.js';
 import { createLogger } from '../logger.js';
 import { PostgresConnectionStore } from '../store/postgres/postgres.store.js';
-import type { ConnectionRecord, ConnectionStore } from '../store/types.js';
+import type { ConnectionRecord, ConnectionStore, WebhookRecord } from '../store/types.js';
 import { uuidv7 } from '../uuid.js';
+import {
+  newWebhookSecret,
+  openWebhookSecrets,
+  SECRET_OVERLAP_MS,
+  sealWebhookSecrets,
+  signingSecrets,
+  type WebhookSecrets,
+} from '../webhooks.js';
 import { resealAll } from './reseal.js';
 import { type ConnectionSecrets, openSecrets, SealError, sealedKeyVersion, sealSecrets } from './seal.js';
 
@@ -77,6 +86,9 @@ function sealedRecord(
   return { ...record, sealedSecrets: sealSecrets(ring, secrets, ctx) };
 }
 
+/** The counts of a kind the run found nothing of. */
+const NOTHING = { scanned: 0, resealed: 0, alreadyCurrent: 0, skipped: 0, failed: 0 };
+
 const contextOf = (record: ConnectionRecord) => ({
   organizationId: record.organizationId,
   connectionId: record.id,
@@ -124,11 +136,14 @@ describe('resealAll (PostgreSQL store)', () => {
     const report = await resealAll(store, ringV1V2, log, { batchSize: 2 });
     expect(report).toEqual({
       keyVersion: 2,
-      scanned: 7,
-      resealed: 3,
-      alreadyCurrent: 1,
-      skipped: 0,
-      failed: 3,
+      connections: {
+        scanned: 7,
+        resealed: 3,
+        alreadyCurrent: 1,
+        skipped: 0,
+        failed: 3,
+      },
+      webhooks: NOTHING,
     });
 
     for (const [i, record] of onV1.entries()) {
@@ -146,7 +161,7 @@ describe('resealAll (PostgreSQL store)', () => {
       expect(await store.findById({ organizationId: record.organizationId }, record.id)).toEqual(record);
     }
     // The deleted record is not read, so it stays on version 1 (nothing opens it again).
-    expect((await store.listSealed(undefined, 100)).map((e) => e.id)).not.toContain(deleted.id);
+    expect((await store.listSealed('connection', undefined, 100)).map((e) => e.id)).not.toContain(deleted.id);
 
     // Each failure is logged with the id and a reason; no log line carries a secret or a sealed value.
     const failures = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'sealed secrets do not open');
@@ -164,16 +179,19 @@ describe('resealAll (PostgreSQL store)', () => {
     for (const record of [...onV1, onV2, ...garbage]) expect(everything).not.toContain(record.sealedSecrets);
 
     // A second run finds nothing left to do and writes nothing.
-    const before = await store.listSealed(undefined, 100);
+    const before = await store.listSealed('connection', undefined, 100);
     expect(await resealAll(store, ringV1V2, captureLog().log, { batchSize: 3 })).toEqual({
       keyVersion: 2,
-      scanned: 7,
-      resealed: 0,
-      alreadyCurrent: 4,
-      skipped: 0,
-      failed: 3,
+      connections: {
+        scanned: 7,
+        resealed: 0,
+        alreadyCurrent: 4,
+        skipped: 0,
+        failed: 3,
+      },
+      webhooks: NOTHING,
     });
-    expect(await store.listSealed(undefined, 100)).toEqual(before);
+    expect(await store.listSealed('connection', undefined, 100)).toEqual(before);
   });
 
   it('leaves a record that changed between reading and writing as the change left it', async () => {
@@ -188,9 +206,9 @@ describe('resealAll (PostgreSQL store)', () => {
     // right after the rotation has read the page and before it writes.
     let patchResult: ConnectionRecord | null = null;
     const racing: Pick<ConnectionStore, 'listSealed' | 'replaceSealedSecrets'> = {
-      listSealed: async (after, limit) => {
-        const page = await store.listSealed(after, limit);
-        if (after === undefined) {
+      listSealed: async (kind, after, limit) => {
+        const page = await store.listSealed(kind, after, limit);
+        if (kind === 'connection' && after === undefined) {
           patchResult = await store.update(
             { organizationId },
             patched.id,
@@ -210,11 +228,14 @@ describe('resealAll (PostgreSQL store)', () => {
     const { log } = captureLog();
     expect(await resealAll(racing, ringV1V2, log)).toEqual({
       keyVersion: 2,
-      scanned: 3,
-      resealed: 1,
-      alreadyCurrent: 0,
-      skipped: 2,
-      failed: 0,
+      connections: {
+        scanned: 3,
+        resealed: 1,
+        alreadyCurrent: 0,
+        skipped: 2,
+        failed: 0,
+      },
+      webhooks: NOTHING,
     });
     const afterPatch = await store.findById({ organizationId }, patched.id);
     expect(afterPatch).toEqual(patchResult);
@@ -228,10 +249,99 @@ describe('resealAll (PostgreSQL store)', () => {
     });
 
     // The next run sees the patched record on the newest key already.
-    expect(await resealAll(store, ringV1V2, log)).toMatchObject({
+    expect((await resealAll(store, ringV1V2, log)).connections).toMatchObject({
       scanned: 2,
       alreadyCurrent: 2,
       resealed: 0,
+    });
+  });
+
+  it("moves webhooks' signing secrets (a rotation's previous one with them) to the newest key, counted apart", async () => {
+    const store = await freshStore();
+    const organizationId = 'org-hooks';
+    /** An endpoint whose signing secrets are sealed under `ring`; a rotation and a streak that must stay. */
+    const sealedHook = (ring: typeof ringV1, secrets: WebhookSecrets): WebhookRecord => {
+      const record = makeTestWebhook(organizationId, {
+        createdAt: new Date('2024-04-01T00:00:00.000Z'),
+        updatedAt: new Date('2024-04-02T00:00:00.000Z'),
+        secretRotatedAt: new Date('2024-04-02T00:00:00.000Z'),
+        failureStreak: 2,
+      });
+      return { ...record, sealedSecrets: sealWebhookSecrets(ring, record, secrets) };
+    };
+    const secrets: WebhookSecrets[] = [
+      // Rotated moments ago: the previous secret signs beside the new one for a day.
+      {
+        current: newWebhookSecret(),
+        previous: newWebhookSecret(),
+        previousUntil: new Date(Date.now() + SECRET_OVERLAP_MS).toISOString(),
+      },
+      { current: newWebhookSecret() },
+    ];
+    const onV1 = secrets.map((s) => sealedHook(ringV1, s));
+    const onV2 = sealedHook(ringV1V2, { current: newWebhookSecret() });
+    // What a connection with this id would hold: webhooks are sealed with other associated data.
+    const misplacedRecord = makeTestWebhook(organizationId);
+    const misplaced = {
+      ...misplacedRecord,
+      sealedSecrets: sealSecrets(
+        ringV1,
+        { password: 'misplaced' },
+        { organizationId, connectionId: misplacedRecord.id },
+      ),
+    };
+    const deleted = sealedHook(ringV1, { current: newWebhookSecret() });
+    for (const hook of [...onV1, onV2, misplaced, deleted]) await store.insertWebhook(hook);
+    await store.deleteWebhook(organizationId, deleted.id);
+    const connection = sealedRecord(ringV1, { password: 'connection-password' }, { organizationId });
+    await store.insert(connection);
+
+    const { log, lines } = captureLog();
+    expect(await resealAll(store, ringV1V2, log, { batchSize: 1 })).toEqual({
+      keyVersion: 2,
+      connections: { ...NOTHING, scanned: 1, resealed: 1 },
+      webhooks: { scanned: 4, resealed: 2, alreadyCurrent: 1, skipped: 0, failed: 1 },
+    });
+
+    // Key 2 alone opens them, both secrets of the rotation still sign, and nothing else changed.
+    for (const [i, hook] of onV1.entries()) {
+      const stored = await store.findWebhook(organizationId, hook.id);
+      expect(sealedKeyVersion(stored?.sealedSecrets ?? '')).toBe(2);
+      const opened = openWebhookSecrets(ringV2Only, stored ?? hook);
+      expect(opened).toEqual(secrets[i]);
+      expect(stored).toEqual({ ...hook, sealedSecrets: stored?.sealedSecrets });
+    }
+    const [rotated] = onV1 as [WebhookRecord];
+    const reopened = openWebhookSecrets(
+      ringV2Only,
+      (await store.findWebhook(organizationId, rotated.id)) ?? rotated,
+    );
+    expect(signingSecrets(reopened)).toEqual([secrets[0]?.current, secrets[0]?.previous]);
+    expect(await store.findWebhook(organizationId, onV2.id)).toEqual(onV2);
+    expect(await store.findWebhook(organizationId, misplaced.id)).toEqual(misplaced);
+    expect((await store.listSealed('webhook', undefined, 100)).map((e) => e.id)).not.toContain(deleted.id);
+
+    const failures = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'sealed secrets do not open');
+    expect(failures).toEqual([
+      expect.objectContaining({
+        kind: 'webhook',
+        webhookId: misplaced.id,
+        organizationId,
+        reason: 'sealed value does not open with this key and context',
+      }),
+    ]);
+    const everything = lines.join('\n');
+    for (const s of secrets.flatMap((x) => [x.current, x.previous ?? x.current])) {
+      expect(everything).not.toContain(s);
+    }
+    for (const hook of [...onV1, onV2, misplaced]) expect(everything).not.toContain(hook.sealedSecrets);
+
+    // A second run finds every endpoint current but the one that does not open.
+    expect((await resealAll(store, ringV1V2, captureLog().log)).webhooks).toEqual({
+      ...NOTHING,
+      scanned: 4,
+      alreadyCurrent: 3,
+      failed: 1,
     });
   });
 
@@ -241,11 +351,14 @@ describe('resealAll (PostgreSQL store)', () => {
     await store.insert(record);
     expect(await resealAll(store, ringV1, captureLog().log)).toEqual({
       keyVersion: 1,
-      scanned: 1,
-      resealed: 0,
-      alreadyCurrent: 1,
-      skipped: 0,
-      failed: 0,
+      connections: {
+        scanned: 1,
+        resealed: 0,
+        alreadyCurrent: 1,
+        skipped: 0,
+        failed: 0,
+      },
+      webhooks: NOTHING,
     });
     expect(await store.findById({ organizationId: record.organizationId }, record.id)).toEqual(record);
   });

@@ -104,9 +104,23 @@ export const sealSecrets = (ring: Keyring, secrets: ConnectionSecrets, ctx: Seal
 export const openSecrets = (ring: Keyring, sealed: string, ctx: SealContext): ConnectionSecrets =>
   JSON.parse(open(ring, sealed, ctx)) as ConnectionSecrets;
 
+/** The associated data of a stored connection's secrets: its organization and id. */
+export const connectionSealContext = (record: { organizationId: string; id: string }): SealContext => ({
+  organizationId: record.organizationId,
+  connectionId: record.id,
+});
+
+/**
+ * The associated data of a webhook endpoint's signing secrets: the id is prefixed, so an
+ * endpoint's sealed value copied onto a connection with the same id (or back) does not open.
+ */
+export const webhookSealContext = (record: { organizationId: string; id: string }): SealContext => ({
+  organizationId: record.organizationId,
+  connectionId: `webhook:${record.id}`,
+});
+
 /** The secrets of a stored connection (sealed with its organization and id); throws SealError. */
 export const openStoredSecrets = (
   ring: Keyring,
   record: { organizationId: string; id: string; sealedSecrets: string },
-): ConnectionSecrets =>
-  openSecrets(ring, record.sealedSecrets, { organizationId: record.organizationId, connectionId: record.id });
+): ConnectionSecrets => openSecrets(ring, record.sealedSecrets, connectionSealContext(record));

@@ -68,7 +68,8 @@ export const WARNINGS: Record<WarningCode, { message: WarningText; hint: Warning
     hint: (c) =>
       c.engine === 'PostgreSQL'
         ? 'Ask the database administrator to set password_encryption = scram-sha-256, reset the password and use scram-sha-256 in pg_hba.conf.'
-        : 'Ask the database administrator to move the account to caching_sha2_password (MySQL) or ed25519 (MariaDB).',
+        : // MariaDB's stronger plugin, ed25519, is one mysql2 cannot answer: recommending it would fail the next verification.
+          'Ask the database administrator to move the account to caching_sha2_password (MySQL 8 and later). On MariaDB, whose ed25519 plugin this service cannot log in with yet, keep the exchange inside TLS (ssl.mode verify-full) and give the account a long random password.',
   },
   ACCOUNT_OVERPRIVILEGED: {
     message: (c) =>

@@ -131,8 +131,18 @@ export interface ListResult {
   total: number;
 }
 
-/** What key rotation reads of a connection: which record, and its sealed secrets. */
-export type SealedSecretsEntry = Pick<ConnectionRecord, 'id' | 'organizationId' | 'sealedSecrets'>;
+/**
+ * What key rotation re-seals: a connection's secrets, or a webhook endpoint's signing secrets (the
+ * current one and, for a day after a rotation, the previous one, sealed together).
+ */
+export const SEALED_KINDS = ['connection', 'webhook'] as const;
+export type SealedKind = (typeof SEALED_KINDS)[number];
+
+/** What key rotation reads of a record: which one, and its sealed secrets. */
+export type SealedSecretsEntry = Pick<
+  ConnectionRecord | WebhookRecord,
+  'id' | 'organizationId' | 'sealedSecrets'
+>;
 
 /** Fields a partial update may set (already validated and sealed). */
 export type ConnectionChanges = Partial<
@@ -264,20 +274,21 @@ export interface ConnectionStore {
   findDueForReverification(olderThan: Date, limit: number): Promise<ConnectionRecord[]>;
 
   /**
-   * Key rotation: the sealed secrets of live records across organizations, ordered by id, the
-   * first `limit` with an id greater than `after` (from the start when undefined). Soft-deleted
-   * records are left out: nothing opens their secrets again, and once the old key is removed they
-   * stay sealed under a key nobody has.
+   * Key rotation: the sealed secrets of live records of one kind (connections or webhooks) across
+   * organizations, ordered by id, the first `limit` with an id greater than `after` (from the start
+   * when undefined). Soft-deleted records are left out: nothing opens their secrets again, and once
+   * the old key is removed they stay sealed under a key nobody has.
    */
-  listSealed(after: string | undefined, limit: number): Promise<SealedSecretsEntry[]>;
+  listSealed(kind: SealedKind, after: string | undefined, limit: number): Promise<SealedSecretsEntry[]>;
   /**
-   * Key rotation: sets `sealedSecrets` to `replacement` only if the live record still holds exactly
-   * `expected` (compare-and-set on the sealed value, so a change made meanwhile — a PATCH that sealed
-   * new secrets — is never overwritten). Touches nothing else: version, dialVersion, updatedAt and
-   * status stay, since nothing anyone can see has changed. False when the record changed, was
-   * deleted, or does not exist.
+   * Key rotation: sets `sealedSecrets` of the live record of this kind to `replacement` only if it
+   * still holds exactly `expected` (compare-and-set on the sealed value, so a change made meanwhile
+   * — a PATCH that sealed new secrets, a webhook's rotate-secret — is never overwritten). Touches
+   * nothing else: version, dialVersion, updatedAt and status stay, since nothing anyone can see has
+   * changed. False when the record changed, was deleted, or does not exist.
    */
   replaceSealedSecrets(
+    kind: SealedKind,
     organizationId: string,
     id: string,
     expected: string,

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { AppError } from '../../src/errors.js';
 import type { ListConnectionsQuery } from '../../src/schemas/list.schema.js';
 import type { Verification } from '../../src/schemas/verification.schema.js';
-import type { ConnectionRecord, ConnectionStore } from '../../src/store/types.js';
+import type { ConnectionRecord, ConnectionStore, WebhookRecord } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/uuid.js';
 
 /** A complete, valid record; `overrides` replace fields. The id is a UUID v7 of `createdAt`. */
@@ -25,6 +25,29 @@ export function makeTestRecord(overrides: Partial<ConnectionRecord> = {}): Conne
     createdAt,
     updatedAt: createdAt,
     statusChangedAt: createdAt,
+    ...overrides,
+  };
+}
+
+/**
+ * A complete webhook endpoint of `organizationId`; `overrides` replace fields. The id is a UUID v7
+ * of `createdAt` (whole seconds by default, now).
+ */
+export function makeTestWebhook(
+  organizationId: string,
+  overrides: Partial<WebhookRecord> = {},
+): WebhookRecord {
+  const createdAt = overrides.createdAt ?? new Date(Math.floor(Date.now() / 1000) * 1000);
+  return {
+    id: uuidv7(createdAt.getTime()),
+    organizationId,
+    url: 'https://hooks.example.com/dbconn',
+    events: ['connection.failed', 'connection.active'],
+    sealedSecrets: 'v1.iv.tag.webhook',
+    enabled: true,
+    failureStreak: 0,
+    createdAt,
+    updatedAt: createdAt,
     ...overrides,
   };
 }

@@ -1,34 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { disabledAfter, type WebhookRecord } from '../../src/store/types.js';
+import { disabledAfter } from '../../src/store/types.js';
 import { uuidv7 } from '../../src/uuid.js';
-import { at, newOrganization, type StoreContractContext } from './helpers.js';
+import { at, makeTestWebhook, newOrganization, type StoreContractContext } from './helpers.js';
 
 /** The store contract: webhook endpoints and their delivery attempts (docs/contract.md §11). */
 export function describeWebhookContract({ store }: StoreContractContext): void {
   describe('webhooks', () => {
-    const webhook = (organizationId: string, overrides: Partial<WebhookRecord> = {}): WebhookRecord => {
-      const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000);
-      return {
-        id: uuidv7(),
-        organizationId,
-        url: 'https://hooks.example.com/dbconn',
-        events: ['connection.failed', 'connection.active'],
-        sealedSecrets: 'v1.iv.tag.webhook',
-        enabled: true,
-        failureStreak: 0,
-        createdAt,
-        updatedAt: createdAt,
-        ...overrides,
-      };
-    };
-
     it('stores, lists, updates and deletes per organization', async () => {
       const organizationId = newOrganization();
-      const first = webhook(organizationId, { productName: 'sales' });
-      const second = webhook(organizationId, { createdAt: new Date(first.createdAt.getTime() + 1000) });
+      const first = makeTestWebhook(organizationId, { productName: 'sales' });
+      const second = makeTestWebhook(organizationId, {
+        createdAt: new Date(first.createdAt.getTime() + 1000),
+      });
       await store.insertWebhook(first);
       await store.insertWebhook(second);
-      await store.insertWebhook(webhook(newOrganization()));
+      await store.insertWebhook(makeTestWebhook(newOrganization()));
       expect(await store.findWebhook(organizationId, first.id)).toEqual(first);
       expect(await store.listWebhooks(organizationId)).toEqual([first, second]);
       expect(await store.findWebhook(newOrganization(), first.id)).toBeNull();
@@ -54,7 +40,7 @@ export function describeWebhookContract({ store }: StoreContractContext): void {
 
     it('keeps delivery attempts newest first, and turns an endpoint off after the failure streak', async () => {
       const organizationId = newOrganization();
-      const hook = webhook(organizationId);
+      const hook = makeTestWebhook(organizationId);
       await store.insertWebhook(hook);
       const attempt = (n: number, outcome: 'delivered' | 'failed') => ({
         id: uuidv7(Date.now() + n),

@@ -4,6 +4,7 @@ import mysql2 from 'mysql2';
 import { type FailureSpec, fail, StageFailure } from '../failures/stage-failure.js';
 import { assembleTables, selectTables } from './discovery.js';
 import { mysqlFailure } from './mysql.errors.js';
+import { authenticatedPlugin, firstAnswerPlugin, isWeakPasswordPlugin } from './mysql-auth-plugin.js';
 import { mysqlPacketLength, parseMysqlGreeting } from './mysql-greeting.js';
 import { DialSessions } from './session.js';
 import { readUnit } from './socket-io.js';
@@ -20,6 +21,8 @@ interface Login {
   secured: Promise<TLSSocket>;
   /** Settles when the login finished. */
   loggedIn: Promise<void>;
+  /** The auth plugin that authenticated (once `loggedIn` has settled). */
+  authPlugin(): string;
 }
 
 function classify(error: unknown, tlsSocket?: TLSSocket): StageFailure {
@@ -37,7 +40,7 @@ function classify(error: unknown, tlsSocket?: TLSSocket): StageFailure {
  * inside the handshake and offers no event for it; watching that assignment is how the tls stage
  * learns when the handshake starts and ends, apart from the login that follows.
  */
-function startLogin(ctx: EngineContext, useTls: boolean): Login {
+function startLogin(ctx: EngineContext, useTls: boolean, advertised: string | undefined): Login {
   const { settings, socket, tls } = ctx;
   const ssl = useTls ? mysqlSslOptions(tls) : undefined;
   if (useTls) {
@@ -47,6 +50,19 @@ function startLogin(ctx: EngineContext, useTls: boolean): Login {
     (socket as Socket & { _host?: string })._host = tls.host;
   }
   let refusedCleartext = false;
+  // Every plugin mysql2 has, wrapped to note the name an AuthSwitchRequest asks for — all but the
+  // one mysql2 answers the greeting with, since a plugin registered for that one would make mysql2
+  // answer with mysql_native_password instead (and the server switch back).
+  let switchedTo: string | undefined;
+  const first = firstAnswerPlugin(advertised, useTls);
+  const noted: Record<string, mysql2.AuthPlugin> = {};
+  for (const [name, plugin] of Object.entries(mysql2.authPlugins)) {
+    if (name === first || name === 'mysql_clear_password') continue;
+    noted[name] = (metadata) => {
+      switchedTo = name;
+      return plugin({})(metadata);
+    };
+  }
   const connection = mysql2.createConnection({
     stream: socket,
     // Not dialled (the stream is open already): the name mysql2 gives TLS for SNI and the name check.
@@ -58,9 +74,11 @@ function startLogin(ctx: EngineContext, useTls: boolean): Login {
     // The stage deadlines govern; a driver timer would only race them.
     connectTimeout: 0,
     authPlugins: {
+      ...noted,
       // mysql_clear_password sends the password as it is: only inside TLS (docs/contract.md §8). Refused
       // before mysql2 writes anything; the flag tells the refusal apart from a plugin failure.
       mysql_clear_password: () => () => {
+        switchedTo = 'mysql_clear_password';
         if (!(holder.stream instanceof TLSSocket)) {
           refusedCleartext = true;
           throw new Error('mysql_clear_password asked for without TLS');
@@ -99,7 +117,12 @@ function startLogin(ctx: EngineContext, useTls: boolean): Login {
     });
   });
   loggedIn.catch(() => {});
-  return { connection, secured, loggedIn };
+  return {
+    connection,
+    secured,
+    loggedIn,
+    authPlugin: () => authenticatedPlugin({ advertised, switchedTo, encrypted: useTls }),
+  };
 }
 
 function query<T>(connection: Connection, sql: string, values: unknown[] = []): Promise<T[]> {
@@ -225,6 +248,7 @@ export const mysql: EngineAdapter = {
     'CERT_EXPIRES_SOON',
     'TLS_VERSION_WEAK',
     'TLS_IDENTITY_UNCHECKED',
+    'PASSWORD_AUTH_WEAK',
     'ACCOUNT_OVERPRIVILEGED',
     'SERVER_VERSION_EOL',
     'SCHEMA_EMPTY',
@@ -253,6 +277,8 @@ export const mysql: EngineAdapter = {
       });
     };
     ctx.defer(release);
+    // Read in the tls stage, or at the start of the auth stage without TLS.
+    let greeting: Awaited<ReturnType<typeof readGreeting>> | undefined;
 
     if (tls.use === 'never') {
       stages.skip('tls');
@@ -260,12 +286,12 @@ export const mysql: EngineAdapter = {
       const tlsSocket = await stages.run(
         'tls',
         async (signal) => {
-          const greeting = await readGreeting(ctx, signal);
+          greeting = await readGreeting(ctx, signal);
           if (!greeting.offersTls) {
             if (tls.use === 'if-offered') return undefined;
             throw fail('TLS_NOT_OFFERED');
           }
-          login = startLogin(ctx, true);
+          login = startLogin(ctx, true, greeting.authPlugin);
           return login.secured;
         },
         { skippedWhen: (secure) => (secure ? undefined : 'TLS_NOT_OFFERED') },
@@ -278,9 +304,10 @@ export const mysql: EngineAdapter = {
         return login;
       }
       // No TLS (disable, or prefer and the server has none): the login starts in clear text.
-      // Under disable the greeting is read first, for the diagnosis of a refusal.
-      const offersTls = tls.use === 'never' && (await readGreeting(ctx, signal)).offersTls;
-      const plain = startLogin(ctx, false);
+      // Under disable the greeting is read here, for the diagnosis of a refusal.
+      greeting ??= await readGreeting(ctx, signal);
+      const offersTls = tls.use === 'never' && greeting.offersTls;
+      const plain = startLogin(ctx, false, greeting.authPlugin);
       login = plain;
       try {
         await plain.loggedIn;
@@ -291,6 +318,8 @@ export const mysql: EngineAdapter = {
       }
       return plain;
     });
+    const authPlugin = started.authPlugin();
+    if (isWeakPasswordPlugin(authPlugin)) ctx.warn('PASSWORD_AUTH_WEAK', { method: authPlugin });
 
     await stages.run('database', async () => {
       await query(started.connection, 'USE ??', [settings.databaseName]);

@@ -229,6 +229,12 @@ export function toHistoryRecord(doc: HistoryDoc): HistoryRecord {
 
 /** A webhook as MongoDB holds it: the record with `_id`, and `deleted` for the live filter. */
 export type WebhookDoc = Omit<WebhookRecord, 'id'> & { _id: string; deleted: boolean };
+
+/** What a connection and a webhook document have in common, and key rotation reads and writes. */
+export type SealedDoc = Pick<
+  ConnectionDoc & WebhookDoc,
+  '_id' | 'organizationId' | 'sealedSecrets' | 'deleted'
+>;
 export const webhookSchema = new mongoose.Schema<WebhookDoc>(
   {
     _id: { type: String, required: true },

@@ -15,6 +15,7 @@ import {
   type ListResult,
   normaliseConfigName,
   type Scope,
+  type SealedKind,
   type SealedSecretsEntry,
   type StoreOptions,
   type StrandedCursor,
@@ -32,6 +33,7 @@ import {
   HISTORY_TTL_INDEX,
   type HistoryDoc,
   historySchema,
+  type SealedDoc,
   toDoc,
   toHistoryRecord,
   toPairs,
@@ -382,16 +384,20 @@ export class MongoConnectionStore implements ConnectionStore {
     return result.matchedCount > 0;
   }
 
-  async listSealed(after: string | undefined, limit: number): Promise<SealedSecretsEntry[]> {
+  async listSealed(
+    kind: SealedKind,
+    after: string | undefined,
+    limit: number,
+  ): Promise<SealedSecretsEntry[]> {
     // Ids are lower-case UUID strings, so `_id` order is PostgreSQL's uuid order; the `_id` index
     // serves the sort and the range.
     const docs = await this.run(() =>
-      this.model
+      this.sealedModel(kind)
         .find({ deleted: false, ...(after !== undefined ? { _id: { $gt: after.toLowerCase() } } : {}) })
         .select({ _id: 1, organizationId: 1, sealedSecrets: 1 })
         .sort({ _id: 1 })
         .limit(limit)
-        .lean<Pick<ConnectionDoc, '_id' | 'organizationId' | 'sealedSecrets'>[]>()
+        .lean<Pick<SealedDoc, '_id' | 'organizationId' | 'sealedSecrets'>[]>()
         .exec(),
     );
     return docs.map((doc) => ({
@@ -402,20 +408,29 @@ export class MongoConnectionStore implements ConnectionStore {
   }
 
   async replaceSealedSecrets(
+    kind: SealedKind,
     organizationId: string,
     id: string,
     expected: string,
     replacement: string,
   ): Promise<boolean> {
     const result = await this.run(() =>
-      this.model
+      this.sealedModel(kind)
         .updateOne(
-          { ...liveFilter({ organizationId }, id), sealedSecrets: expected },
+          { _id: id.toLowerCase(), organizationId, deleted: false, sealedSecrets: expected },
           { $set: { sealedSecrets: replacement } },
         )
         .exec(),
     );
     return result.matchedCount > 0;
+  }
+
+  /** The collection of each kind of sealed record, through the fields both kinds' documents share. */
+  private sealedModel(kind: SealedKind): Model<SealedDoc> {
+    const model = kind === 'connection' ? this.model : this.webhooks;
+    // mongoose's Model type is invariant in its document, so a model of a wider document is not
+    // assignable to one of the shared fields; every query made through this one names only those.
+    return model as unknown as Model<SealedDoc>;
   }
 
   async appendHistory(entry: HistoryRecord): Promise<void> {

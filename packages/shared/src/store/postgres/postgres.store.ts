@@ -15,6 +15,7 @@ import {
   type ListResult,
   normaliseConfigName,
   type Scope,
+  type SealedKind,
   type SealedSecretsEntry,
   type StoreOptions,
   type StrandedCursor,
@@ -44,6 +45,9 @@ const MIGRATION_TIMEOUT_MS = 120_000;
 /** A schema name we can put in `search_path` and DDL without quoting surprises. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The table of each kind of sealed record key rotation re-seals; both have the same key and columns. */
+const SEALED_TABLES: Record<SealedKind, string> = { connection: 'connections', webhook: 'webhooks' };
 
 /**
  * The PostgreSQL store (docs/contract.md §10). The URL may carry `?schema=<name>`: the store then lives in that
@@ -537,13 +541,18 @@ export class PostgresConnectionStore implements ConnectionStore {
     return rows.length > 0;
   }
 
-  async listSealed(after: string | undefined, limit: number): Promise<SealedSecretsEntry[]> {
+  async listSealed(
+    kind: SealedKind,
+    after: string | undefined,
+    limit: number,
+  ): Promise<SealedSecretsEntry[]> {
+    const table = SEALED_TABLES[kind];
     // Ordered by the primary key, so each page is an index range scan whatever the table size.
     const rows = await this.query<{ id: string; organization_id: string; sealed_secrets: string }>(
       after === undefined
-        ? `SELECT id, organization_id, sealed_secrets FROM connections
+        ? `SELECT id, organization_id, sealed_secrets FROM ${table}
            WHERE deleted_at IS NULL ORDER BY id LIMIT $1`
-        : `SELECT id, organization_id, sealed_secrets FROM connections
+        : `SELECT id, organization_id, sealed_secrets FROM ${table}
            WHERE deleted_at IS NULL AND id > $2 ORDER BY id LIMIT $1`,
       after === undefined ? [limit] : [limit, after],
     );
@@ -555,6 +564,7 @@ export class PostgresConnectionStore implements ConnectionStore {
   }
 
   async replaceSealedSecrets(
+    kind: SealedKind,
     organizationId: string,
     id: string,
     expected: string,
@@ -562,7 +572,7 @@ export class PostgresConnectionStore implements ConnectionStore {
   ): Promise<boolean> {
     if (!UUID.test(id)) return false;
     const rows = await this.query(
-      `UPDATE connections SET sealed_secrets = $4
+      `UPDATE ${SEALED_TABLES[kind]} SET sealed_secrets = $4
        WHERE id = $1 AND organization_id = $2 AND sealed_secrets = $3 AND deleted_at IS NULL
        RETURNING id`,
       [id, organizationId, expected, replacement],
