@@ -111,9 +111,9 @@ describe('startTracing', () => {
       { level: 'info', name: 'test' },
       { write: (line: string) => void lines.push(line) },
     );
-    log.info('outside');
+    log.info({ connectionId: 'c-1' }, 'outside');
     await inSpan('request', { kind: SpanKind.SERVER }, async () => {
-      await inSpan('stage', {}, async () => log.info('inside'));
+      await inSpan('stage', {}, async () => log.info({ connectionId: 'c-1' }, 'inside'));
     });
     await inSpan('getNextJob verify', { kind: SpanKind.INTERNAL }, async () => log.info('housekeeping'));
 
@@ -123,8 +123,10 @@ describe('startTracing', () => {
     expect(stage?.parentSpanContext?.spanId).toBe(request?.spanContext().spanId);
     expect(request?.resource.attributes['service.name']).toBe('dbconn-test');
     const [outside, inside, housekeeping] = lines.map((line) => JSON.parse(line));
+    expect(outside).toMatchObject({ connectionId: 'c-1', msg: 'outside' });
     expect(outside.trace_id).toBeUndefined();
     expect(inside).toMatchObject({
+      connectionId: 'c-1',
       trace_id: request?.spanContext().traceId,
       span_id: stage?.spanContext().spanId,
     });

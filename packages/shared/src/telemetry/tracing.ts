@@ -149,20 +149,19 @@ export function inSpan<T>(
   });
 }
 
-const NO_TRACE = Object.freeze({});
-
 /**
  * The active span's ids as log fields (`trace_id`, `span_id`): the logger's mixin, so every line
  * written inside a request or a job names its trace. Nothing when no span is active, or when its
  * trace is not sampled (an id no collector will ever hold).
  */
 export function traceFields(): { trace_id?: string; span_id?: string } {
+  // A new object each time: pino merges the line's own fields into what the mixin returns.
   const span = trace.getSpan(context.active());
-  if (!span) return NO_TRACE;
+  if (!span) return {};
   const ids = span.spanContext();
   return isSpanContextValid(ids) && (ids.traceFlags & TraceFlags.SAMPLED) !== 0
     ? { trace_id: ids.traceId, span_id: ids.spanId }
-    : NO_TRACE;
+    : {};
 }
 
 export { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
