@@ -30,7 +30,7 @@ import { createSeed, type Harness, seedBody, startApi } from './harness.js';
  */
 
 const SEED = Number(process.env.PROPERTIES_SEED ?? 20261205);
-/** Cases per route: 39 routes × 12 = 468 requests, 10–35 s here (each waits for the queues to settle). */
+/** Cases per route: 41 routes × 12 = 492 requests, 10–35 s here (each waits for the queues to settle). */
 const RUNS_PER_ROUTE = 12;
 /** Stands for the id of a connection that exists when the case runs (one may have been deleted). */
 const LIVE_ID = '<live-id>';
@@ -397,6 +397,9 @@ const ROUTES: Route[] = [
   trpcMutation('assign', BASES.assign),
   trpcMutation('test', BASES.ref),
   trpcMutation('testSettings', BASES.testSettings),
+  // a live trial: started (nothing runs until it is watched), and watched under an id not started
+  trpcMutation('startTrial', BASES.testSettings),
+  trpcQuery('watchTrial', { trialId: '0b9c2f4e-5d7a-4c1e-9f3b-2a6d8e1c4b70' }),
   trpcQuery('schema', BASES.ref),
   trpcQuery('history', { ...BASES.ref, limit: 5 }),
   trpcMutation('validateSchema', BASES.validateSchema),

@@ -2,7 +2,8 @@ import { TRPCClientError } from '@trpc/client';
 import { Command, CommanderError, Option } from 'commander';
 import { type Api, connectApi } from './client.js';
 import { type CliConfig, type CliEnvironment, loadConfig, readEnvironment, saveConfig } from './config.js';
-import { Output, type StageLine } from './output.js';
+import { LiveStages, type Outcome, printOutcome } from './live-stages.js';
+import { Output } from './output.js';
 
 /** Exit codes (docs/contract.md §12): 0 active/success, 1 failed (or the API refused), 2 usage. */
 const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -14,11 +15,7 @@ const STATUSES = ['pending', 'verifying', 'active', 'failed'];
 
 interface Settled {
   status: string;
-  verification?: {
-    stages: StageLine[];
-    error?: { code: string; message: string; hint: string } | undefined;
-    warnings?: { code: string; message: string; hint: string }[] | undefined;
-  };
+  verification?: Outcome;
 }
 
 /** The connection's id: an id as it is, a name looked up (letter case ignored) page by page. */
@@ -36,39 +33,58 @@ async function resolveId(api: Api, ref: string, productName?: string): Promise<s
   }
 }
 
-function printResult(output: Output, result: Settled['verification'], printed: Set<string>): void {
-  for (const stage of result?.stages ?? []) if (!printed.has(stage.name)) output.stage(stage);
-  if (result?.error) output.hint(`${result.error.message}\n  ${result.error.hint}`);
-  for (const warning of result?.warnings ?? []) output.line(`! ${warning.code}: ${warning.message}`);
-}
-
 /**
- * Follows a connection until it settles, printing each stage as the worker finishes it (the watch
+ * Follows a connection until it settles, showing each stage as the worker finishes it (the watch
  * subscription with `stages`). Stages finished before the stream opened come with the result.
  */
-function follow(api: Api, output: Output, id: string, quiet: boolean): Promise<Settled> {
-  const printed = new Set<string>();
+function follow(api: Api, live: LiveStages | undefined, id: string): Promise<Settled> {
   return new Promise((resolve, reject) => {
-    if (!quiet) output.startSpinner('verifying');
+    live?.begin();
     const subscription = api.connections.watch.subscribe(
       { id, stages: true },
       {
         onData: (event) => {
-          if (event.stage) {
-            if (!quiet && !printed.has(event.stage.name)) {
-              printed.add(event.stage.name);
-              output.stage(event.stage);
-              output.startSpinner('verifying');
-            }
-            return;
-          }
+          if (event.stage) return live?.stage(event.stage);
           if (event.status === 'active' || event.status === 'failed') {
             subscription.unsubscribe();
-            if (!quiet) printResult(output, event.connection.verification, printed);
+            live?.finish(event.connection.verification);
             resolve(event.connection as Settled);
           }
         },
         onError: reject,
+      },
+    );
+  });
+}
+
+type TestAnswer = Awaited<ReturnType<Api['connections']['testSettings']['mutate']>>;
+
+/**
+ * Runs a started trial (try before save), showing each stage as the worker finishes it; resolves
+ * with the trial's result.
+ */
+function watchTrial(api: Api, live: LiveStages | undefined, trialId: string): Promise<TestAnswer> {
+  return new Promise((resolve, reject) => {
+    live?.begin();
+    const subscription = api.connections.watchTrial.subscribe(
+      { trialId },
+      {
+        onData: (update) => {
+          if (update.kind === 'stage') return live?.stage(update.stage);
+          subscription.unsubscribe();
+          resolve(update.result);
+        },
+        onError: (error) => {
+          subscription.unsubscribe();
+          reject(error);
+        },
+        // A trial runs once: an error after the stream opened (no worker in time, the job failed)
+        // is the answer. The link would reconnect, only to find the trial taken.
+        onConnectionStateChange: (state) => {
+          if (state.state !== 'connecting' || !state.error) return;
+          subscription.unsubscribe();
+          reject(state.error);
+        },
       },
     );
   });
@@ -160,18 +176,17 @@ export async function run(argv: string[], environment: CliEnvironment = readEnvi
         return output.line(`${created.id}  ${created.status}  ${created.connectionUrl}`);
       }
       if (!json()) output.line(`${created.id}  ${created.connectionUrl}`);
-      const settled = await follow(client, output, created.id, json());
+      const settled = await follow(client, json() ? undefined : new LiveStages(output), created.id);
       if (json()) output.json(await client.connections.get.query({ id: created.id }));
       else output.line(settled.status);
       code = settled.status === 'active' ? EXIT.ok : EXIT.failed;
     });
 
-  type TestAnswer = Awaited<ReturnType<Api['connections']['test']['mutate']>>;
   /** The answer of a test or a trial; stages already shown live are not printed again. */
-  const printTest = (result: TestAnswer, printed: Set<string> = new Set()) => {
+  const printTest = (result: TestAnswer, live: LiveStages = new LiveStages(output)) => {
     if (json()) output.json(result);
     else {
-      printResult(output, result, printed);
+      live.finish(result);
       output.line(`${result.status} in ${result.latencyMs} ms`);
     }
     code = result.status === 'success' ? EXIT.ok : EXIT.failed;
@@ -187,7 +202,7 @@ export async function run(argv: string[], environment: CliEnvironment = readEnvi
       if (json()) return printTest(await client.connections.test.mutate({ id }));
       // Stages live: the watch (with `next`, so a settled connection is followed into this test)
       // is open before the test starts; what it has not shown by the answer comes with the answer.
-      const printed = new Set<string>();
+      const live = new LiveStages(output);
       let opened: () => void = () => {};
       const listening = new Promise<void>((resolve) => {
         opened = resolve;
@@ -197,18 +212,15 @@ export async function run(argv: string[], environment: CliEnvironment = readEnvi
         {
           onData: (event) => {
             opened();
-            if (!event.stage || printed.has(event.stage.name)) return;
-            printed.add(event.stage.name);
-            output.stage(event.stage);
-            output.startSpinner('verifying');
+            if (event.stage) live.stage(event.stage);
           },
           onError: () => opened(),
         },
       );
       try {
         await listening;
-        output.startSpinner('verifying');
-        printTest(await client.connections.test.mutate({ id }), printed);
+        live.begin();
+        printTest(await client.connections.test.mutate({ id }), live);
       } finally {
         subscription.unsubscribe();
       }
@@ -216,12 +228,14 @@ export async function run(argv: string[], environment: CliEnvironment = readEnvi
 
   program
     .command('try')
-    .description('try a connection string without storing it')
+    .description('try a connection string without storing it, stage by stage')
     .argument('<connection-string>')
     .action(async (connectionString: string) => {
       const client = await api();
-      output.startSpinner('verifying');
-      printTest(await client.connections.testSettings.mutate({ connectionString }));
+      // The string goes in the body of a mutation; the stream that follows carries only the id.
+      const { trialId } = await client.connections.startTrial.mutate({ connectionString });
+      const live = json() ? undefined : new LiveStages(output);
+      printTest(await watchTrial(client, live, trialId), live);
     });
 
   program
@@ -235,7 +249,7 @@ export async function run(argv: string[], environment: CliEnvironment = readEnvi
       output.line(`${connection.configName} (${connection.id})`);
       output.line(`  ${connection.connectionUrl}`);
       output.line(`  status ${connection.status}, version ${connection.version}`);
-      printResult(output, connection.verification, new Set());
+      printOutcome(output, connection.verification, new Set());
     });
 
   program

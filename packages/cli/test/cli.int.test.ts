@@ -147,6 +147,44 @@ describe('dbconn (subprocess, real API + worker)', () => {
     expect(test.stdout).toMatch(/success in \d+ ms/);
   });
 
+  it('try on a reachable PostgreSQL prints every stage as it finishes, then the success, and exits 0', async () => {
+    const tried = await run('try', 'postgresql://postgres:anything@127.0.0.1:5432/test?sslmode=disable');
+    expect(tried.stderr).toBe('');
+    expect(tried.code).toBe(0);
+    const lines = tried.stdout.split('\n').filter(Boolean);
+    expect(lines.slice(0, 6)).toEqual([
+      expect.stringMatching(/^✓ dns \d+ ms$/),
+      expect.stringMatching(/^✓ tcp \d+ ms$/),
+      '- tls skipped',
+      expect.stringMatching(/^✓ auth \d+ ms$/),
+      expect.stringMatching(/^✓ database \d+ ms$/),
+      expect.stringMatching(/^✓ schema \d+ ms$/),
+    ]);
+    // The superuser on an empty schema passes with warnings, then the success.
+    expect(lines.slice(6, -1).every((line) => line.startsWith('! '))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^success in \d+ ms$/);
+    expect(tried.stdout).not.toContain('anything');
+  });
+
+  it('try with a wrong password exits 1 naming AUTH_FAILED, with the hint', async () => {
+    const tried = await run('try', `postgresql://reporter:wrong-password@127.0.0.1:${scram.port}/postgres`);
+    expect(tried.code).toBe(1);
+    const lines = tried.stdout.split('\n').filter(Boolean);
+    expect(lines.slice(0, 6)).toEqual([
+      expect.stringMatching(/^✓ dns \d+ ms$/),
+      expect.stringMatching(/^✓ tcp \d+ ms$/),
+      expect.stringMatching(/^(✓ tls \d+ ms|- tls skipped.*)$/),
+      '✗ auth AUTH_FAILED',
+      '- database skipped',
+      '- schema skipped',
+    ]);
+    // Then the message and the hint (indented), and the failure.
+    expect(lines.slice(6, -1).length).toBeGreaterThan(0);
+    expect(lines.slice(6, -1).every((line) => line.startsWith('  '))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^failure in \d+ ms$/);
+    expect(tried.stdout + tried.stderr).not.toContain('wrong-password');
+  });
+
   it('test, history and rm work by name; exit 1 for a failing test', async () => {
     const test = await run('test', 'cli-wrong');
     expect(test.code).toBe(1);

@@ -98,6 +98,23 @@ export const TestSettingsJobSchema = z.strictObject({
 });
 export type TestSettingsJob = z.infer<typeof TestSettingsJobSchema>;
 
+/**
+ * Pub/sub channel on which the worker announces each finished stage of a test-settings job (try
+ * before save), keyed by the job's request id: the trial id a live trial is watched by. Messages are
+ * TrialEvent JSON: a stage's name, status, duration and code; no settings, no secrets.
+ */
+export const trialEventsChannel = (prefix: string, requestId: string) =>
+  `${prefix}:events:trial:${requestId}`;
+
+export const TrialEventSchema = z.object({ requestId: z.uuid(), stage: StageResultSchema });
+export type TrialEvent = z.infer<typeof TrialEventSchema>;
+
+export const publishTrialEvent = (
+  redis: { publish(channel: string, message: string): Promise<number> },
+  prefix: string,
+  event: TrialEvent,
+) => redis.publish(trialEventsChannel(prefix, event.requestId), JSON.stringify(event));
+
 /** Discover the tables and fields of a stored connection's schema (GET /{id}/schema). */
 export const DiscoverSchemaJobSchema = z.strictObject({
   organizationId: z.string().min(1).max(100),

@@ -47,6 +47,9 @@ export const TRPC_OPERATIONS: Readonly<Record<string, Action>> = {
   'connections.assign': 'post',
   'connections.test': 'post',
   'connections.testSettings': 'post',
+  // Try before save, live: starting and watching a trial are both part of trying (post).
+  'connections.startTrial': 'post',
+  'connections.watchTrial': 'post',
   'connections.schema': 'get',
   'connections.validateSchema': 'post',
   'connections.watch': 'get',

@@ -11,6 +11,7 @@ import {
   type Keyring,
   RETRY_AFTER_SECONDS,
   type Redis,
+  type StageName,
   type StageResult,
   seal,
   type TestResult,
@@ -55,6 +56,15 @@ export interface WatchEvent {
   stage?: StageResult;
 }
 
+/** What a live trial's watcher receives: each stage as the worker finishes it, then the result. */
+export type TrialUpdate = { kind: 'stage'; stage: StageResult } | { kind: 'result'; result: TestResult };
+
+/**
+ * Who started a live trial (the caller key: organization and subject, or address while auth is
+ * off), kept beside its sealed settings with the same lifetime.
+ */
+const trialOwnerKey = (prefix: string, trialId: string) => `${prefix}:trial-owner:${trialId}`;
+
 const SETTLED: ReadonlySet<ConnectionStatus> = new Set(['active', 'failed']);
 
 /** Test now, try before save, and the live status feed. Every dial happens in the worker. */
@@ -88,24 +98,7 @@ export class VerificationService {
     input: TestSettingsInput,
     scope: ProductScope = {},
   ): Promise<TestResult> {
-    const settings = await this.settingsFor(ctx, input, scope);
-    await assertDialTargetAllowed(this.deps.egress, ctx, settings);
-    await this.limit(ctx, input.id);
-    const requestId = randomUUID();
-    const sealed = seal(this.deps.keyring, JSON.stringify(settings), {
-      organizationId: ctx.organizationId,
-      connectionId: requestId,
-    });
-    try {
-      await this.deps.redis.set(
-        testSettingsKey(this.deps.prefix, requestId),
-        sealed,
-        'EX',
-        this.deps.settingsTtlSeconds,
-      );
-    } catch (cause) {
-      throw new AppError('UNAVAILABLE', 'Redis is unavailable', { retryAfter: RETRY_AFTER_SECONDS, cause });
-    }
+    const requestId = await this.stashSettings(ctx, input, scope);
     try {
       const verification = await this.deps.interactive.run<Verification>(JOB_NAMES.testSettings, {
         organizationId: ctx.organizationId,
@@ -117,7 +110,105 @@ export class VerificationService {
       );
       return toTestResult(verification);
     } finally {
-      await this.deps.redis.del(testSettingsKey(this.deps.prefix, requestId)).catch(() => undefined);
+      await this.deleteSettings(requestId);
+    }
+  }
+
+  /**
+   * connections.startTrial: try before save, watched live. The settings are checked, counted and
+   * sealed as for POST /test, but nothing runs until the trial is watched (`watchTrial`), so the
+   * watcher cannot miss a stage. The settings travel in this call's body; the watch (an EventSource:
+   * its input is in the URL) carries only the trial id. The id is random (122 bits) and only the
+   * caller who started the trial (organization and subject) can watch it, once, within the
+   * settings' lifetime.
+   */
+  async startTrial(
+    ctx: RequestContext,
+    input: TestSettingsInput,
+    scope: ProductScope = {},
+  ): Promise<{ trialId: string }> {
+    const trialId = await this.stashSettings(ctx, input, scope);
+    await this.redisCall(() =>
+      this.deps.redis.set(
+        trialOwnerKey(this.deps.prefix, trialId),
+        callerKey(ctx),
+        'EX',
+        this.deps.settingsTtlSeconds,
+      ),
+    );
+    return { trialId };
+  }
+
+  /**
+   * connections.watchTrial: runs a started trial on the worker and streams each stage as the worker
+   * finishes it, then the result. Every stage of the result is streamed before the result, even one
+   * whose live message was lost. Another caller's (or an unknown, expired or already watched) trial
+   * is NOT_FOUND, answered before the stream opens.
+   */
+  async watchTrial(
+    ctx: RequestContext,
+    trialId: string,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<TrialUpdate>> {
+    await this.claimTrial(ctx, trialId);
+    return this.runTrial(ctx, trialId, signal);
+  }
+
+  private async *runTrial(
+    ctx: RequestContext,
+    trialId: string,
+    signal?: AbortSignal,
+  ): AsyncGenerator<TrialUpdate> {
+    const arrived: StageResult[] = [];
+    let wake: (() => void) | undefined;
+    // Subscribed before the job is queued: no stage can finish unheard.
+    const unsubscribe = await this.deps.events.subscribeTrial(trialId, (event) => {
+      arrived.push(event.stage);
+      wake?.();
+    });
+    try {
+      let outcome: { verification: Verification } | { error: unknown } | undefined;
+      void this.deps.interactive
+        .run<Verification>(JOB_NAMES.testSettings, { organizationId: ctx.organizationId, requestId: trialId })
+        .then(
+          (verification) => {
+            outcome = { verification };
+          },
+          (error: unknown) => {
+            outcome = { error };
+          },
+        )
+        .finally(() => wake?.());
+      const shown = new Set<StageName>();
+      while (!signal?.aborted) {
+        for (let stage = arrived.shift(); stage; stage = arrived.shift()) {
+          if (shown.has(stage.name)) continue;
+          shown.add(stage.name);
+          yield { kind: 'stage', stage };
+        }
+        if (outcome) break;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          wake = done;
+          signal?.addEventListener('abort', done, { once: true });
+        });
+        wake = undefined;
+      }
+      if (!outcome) return;
+      if ('error' in outcome) throw outcome.error;
+      const { verification } = outcome;
+      for (const stage of verification.stages) if (!shown.has(stage.name)) yield { kind: 'stage', stage };
+      ctx.log.info(
+        { trialId, outcome: verification.outcome, code: verification.error?.code },
+        'settings tested live',
+      );
+      yield { kind: 'result', result: toTestResult(verification) };
+    } finally {
+      await unsubscribe();
+      await this.deleteSettings(trialId);
     }
   }
 
@@ -197,6 +288,63 @@ export class VerificationService {
       }
     } finally {
       await unsubscribe();
+    }
+  }
+
+  /**
+   * Checks, counts and seals settings to try into a short-lived Redis key (never in job data), bound
+   * to this organization and a new request id, which it returns.
+   */
+  private async stashSettings(
+    ctx: RequestContext,
+    input: TestSettingsInput,
+    scope: ProductScope,
+  ): Promise<string> {
+    const settings = await this.settingsFor(ctx, input, scope);
+    await assertDialTargetAllowed(this.deps.egress, ctx, settings);
+    await this.limit(ctx, input.id);
+    const requestId = randomUUID();
+    const sealed = seal(this.deps.keyring, JSON.stringify(settings), {
+      organizationId: ctx.organizationId,
+      connectionId: requestId,
+    });
+    await this.redisCall(() =>
+      this.deps.redis.set(
+        testSettingsKey(this.deps.prefix, requestId),
+        sealed,
+        'EX',
+        this.deps.settingsTtlSeconds,
+      ),
+    );
+    return requestId;
+  }
+
+  /** The worker deletes the settings when it reads them; this covers a job that never ran. */
+  private async deleteSettings(requestId: string): Promise<void> {
+    await this.deps.redis.del(testSettingsKey(this.deps.prefix, requestId)).catch(() => undefined);
+  }
+
+  /**
+   * Takes a started trial for its watcher: only the caller who started it, and only once (two
+   * watches of one trial would run it twice). Anything else is NOT_FOUND, saying nothing of whose
+   * it is.
+   */
+  private async claimTrial(ctx: RequestContext, trialId: string): Promise<void> {
+    const key = trialOwnerKey(this.deps.prefix, trialId);
+    const owner = await this.redisCall(() => this.deps.redis.get(key));
+    const claimed = owner === callerKey(ctx) && (await this.redisCall(() => this.deps.redis.del(key))) === 1;
+    if (!claimed)
+      throw new AppError(
+        'NOT_FOUND',
+        `trial ${trialId} was not found: it expired, was already watched, or was started by someone else`,
+      );
+  }
+
+  private async redisCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (cause) {
+      throw new AppError('UNAVAILABLE', 'Redis is unavailable', { retryAfter: RETRY_AFTER_SECONDS, cause });
     }
   }
 

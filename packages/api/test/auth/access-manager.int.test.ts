@@ -132,7 +132,7 @@ describe('access control with the Access Manager', () => {
     expect(new Set(am.asked.map((q) => q.body.resource))).toEqual(new Set(['connections']));
   });
 
-  it('asks the same actions for the tRPC procedures, the watch subscription included', async () => {
+  it('asks the same actions for the tRPC procedures, the watch and trial subscriptions included', async () => {
     const api = connect(h.url, { token });
     const created = await api.connections.create.mutate({ ...seedBody(), configName: 'actions-trpc' });
     await api.connections.get.query({ id: created.id });
@@ -153,6 +153,28 @@ describe('access control with the Access Manager', () => {
     });
     await api.connections.assign.mutate({ id: created.id, productName: 'p' });
     await api.connections.delete.mutate({ id: created.id });
+    // A live trial: started (nothing dialled yet), then watched under an id that is not its own.
+    await api.connections.startTrial.mutate({
+      type: 'POSTGRESQL',
+      host: 'db.example.com',
+      port: 5432,
+      databaseName: 'd',
+      userName: 'u',
+      password: 'p',
+    });
+    const watched = await new Promise<unknown>((resolve) => {
+      const subscription = api.connections.watchTrial.subscribe(
+        { trialId: '0b9c2f4e-5d7a-4c1e-9f3b-2a6d8e1c4b70' },
+        {
+          onData: resolve,
+          onError: (error) => {
+            subscription.unsubscribe();
+            resolve(error.data?.code);
+          },
+        },
+      );
+    });
+    expect(watched).toBe('NOT_FOUND');
     expect(am.asked.map((q) => q.body.action)).toEqual([
       'post',
       'get',
@@ -162,6 +184,8 @@ describe('access control with the Access Manager', () => {
       'get',
       'post',
       'delete',
+      'post',
+      'post',
     ]);
     expect(new Set(am.asked.map((q) => q.authorization))).toEqual(new Set([`Bearer ${token}`]));
   });

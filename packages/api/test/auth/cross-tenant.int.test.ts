@@ -37,6 +37,8 @@ describe('cross-tenant isolation (MULTI_TENANT_ENABLED=true)', () => {
   let tokenB: string;
   let apiA: Client;
   let apiB: Client;
+  /** Another subject of tenant A. */
+  let apiA2: Client;
   /** A's connection with a product, and A's connection without one (assignable). */
   let owned: string;
   let free: string;
@@ -87,6 +89,9 @@ describe('cross-tenant isolation (MULTI_TENANT_ENABLED=true)', () => {
     tokenB = await sign(key, { claims: { tenantId: TENANT_B, sub: 'mallory', owner: 'b-corp' } });
     apiA = connect(h.url, { token: tokenA });
     apiB = connect(h.url, { token: tokenB });
+    apiA2 = connect(h.url, {
+      token: await sign(key, { claims: { tenantId: TENANT_A, sub: 'bob', owner: 'a-corp' } }),
+    });
 
     const created = await restA('POST', BASE, {
       body: { ...target, configName: 'production-db' },
@@ -199,6 +204,33 @@ describe('cross-tenant isolation (MULTI_TENANT_ENABLED=true)', () => {
     });
     expect(watched).toBe('NOT_FOUND');
 
+    expect(await storedOfA()).toEqual(before);
+  });
+
+  it('a live trial is watched by the caller who started it only: another tenant or subject gets NOT_FOUND', async () => {
+    /** How watching a trial ended: the result's status, or the error's code. */
+    const watchTrial = (client: Client, trialId: string) =>
+      new Promise<string>((resolve) => {
+        const subscription = client.connections.watchTrial.subscribe(
+          { trialId },
+          {
+            onData: (update) => {
+              if (update.kind !== 'result') return;
+              subscription.unsubscribe();
+              resolve(update.result.status);
+            },
+            onError: (error) => {
+              subscription.unsubscribe();
+              resolve(error instanceof TRPCClientError ? String(error.data?.code) : 'error');
+            },
+          },
+        );
+      });
+    const { trialId } = await apiA.connections.startTrial.mutate({ ...target, type: 'POSTGRESQL' });
+    expect(await watchTrial(apiB, trialId)).toBe('NOT_FOUND');
+    expect(await watchTrial(apiA2, trialId)).toBe('NOT_FOUND');
+    // Neither attempt used the trial up.
+    expect(await watchTrial(apiA, trialId)).toBe('success');
     expect(await storedOfA()).toEqual(before);
   });
 

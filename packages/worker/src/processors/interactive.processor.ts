@@ -3,6 +3,7 @@ import {
   DialSettingsSchema,
   JOB_NAMES,
   open,
+  publishTrialEvent,
   type Queue,
   type Redis,
   type StageResult,
@@ -128,7 +129,16 @@ export function createInteractiveHandlers(
       } catch {
         throw new UnrecoverableError('the settings to test could not be opened');
       }
-      const verification = await verifyConnection(settings, verifyOptions(organizationId, signal));
+      // Each finished stage goes out on the trial's own channel (a live trial watches it).
+      const log = deps.log.child({ jobId: job.id, organizationId, job: job.name });
+      const verification = await verifyConnection(
+        settings,
+        verifyOptions(organizationId, signal, (stage) => {
+          publishTrialEvent(deps.redis, deps.prefix, { requestId, stage }).catch((err: unknown) =>
+            log.warn({ err, stage: stage.name }, 'could not publish the trial stage'),
+          );
+        }),
+      );
       if (!signal?.aborted) deps.onVerified?.(settings.type, verification, 'interactive');
       return verification;
     },

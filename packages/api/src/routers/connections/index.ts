@@ -7,6 +7,7 @@ import { connectionHistory } from './history.procedure.js';
 import { listConnections } from './list.procedure.js';
 import { connectionSchema, validateSchema } from './schema.procedure.js';
 import { testConnection, testSettings } from './test.procedure.js';
+import { startTrial, watchTrial } from './trial.procedure.js';
 import { updateConnection } from './update.procedure.js';
 import { watchConnection } from './watch.procedure.js';
 
@@ -20,6 +21,8 @@ export const connectionsRouter = router({
   assign: assignConnection,
   test: testConnection,
   testSettings,
+  startTrial,
+  watchTrial,
   schema: connectionSchema,
   validateSchema,
   watch: watchConnection,
