@@ -87,9 +87,12 @@ export function newWorld(): World {
   };
 }
 
-/** `--cpu-prof` for one side (BENCH_CPU_PROF=api|worker): the profile is written when it exits. */
+/**
+ * `--cpu-prof` for one process (BENCH_CPU_PROF=api|worker|bare-api|bare-verify, or several joined by
+ * commas): the profile is written when it exits.
+ */
 function nodeArgs(name: string): string[] {
-  return process.env.BENCH_CPU_PROF === name
+  return (process.env.BENCH_CPU_PROF ?? '').split(',').includes(name)
     ? ['--cpu-prof', `--cpu-prof-dir=${resolve(ROOT, 'bench/results/profiles')}`]
     : [];
 }
@@ -153,9 +156,10 @@ export async function startServiceWorker(env: Record<string, string>): Promise<C
   return child;
 }
 
-function forkReady(file: string, env: Record<string, string>): Promise<ChildProcess> {
+function forkReady(file: string, profileName: string, env: Record<string, string>): Promise<ChildProcess> {
   const child = fork(resolve(ROOT, file), [], {
     cwd: resolve(ROOT, 'bench'),
+    execArgv: nodeArgs(profileName),
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -167,7 +171,7 @@ function forkReady(file: string, env: Record<string, string>): Promise<ChildProc
 
 export async function startBareApi(world: World): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
-  const child = await forkReady('bench/bare/api.mjs', {
+  const child = await forkReady('bench/bare/api.mjs', 'bare-api', {
     BARE_STORE_URL: world.storeDbUrl,
     BARE_SCHEMA: world.bareSchema,
     REDIS_URL: world.redisUrl,
@@ -189,7 +193,7 @@ export class BareVerifier {
 
   static async start(world: World): Promise<BareVerifier> {
     return new BareVerifier(
-      await forkReady('bench/bare/verify.mjs', {
+      await forkReady('bench/bare/verify.mjs', 'bare-verify', {
         TARGET_URL: world.targetUrl,
         TARGET_SCHEMA: world.targetSchema,
       }),

@@ -374,7 +374,7 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (req, reply) => {
-    const notReady = await checkReadiness({ store, redis });
+    const notReady = await checkReadiness({ store, redis }, config.store.timeoutMs);
     if (!notReady) return { status: 'ready' };
     req.log.warn({ down: notReady.error.extra?.down, reasons: notReady.reasons }, 'not ready');
     return sendProblem(reply, notReady.error);

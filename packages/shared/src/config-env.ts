@@ -155,6 +155,8 @@ export const EnvSchema = z.object({
       /^(mongodb|mongodb\+srv|postgres|postgresql):\/\//,
       'must be a mongodb://, mongodb+srv:// or postgres:// URL',
     )
+    // A MongoDB seed list with ports (`db1:27017,db2:27017`) is no WHATWG URL; its driver parses it.
+    .refine((v) => v.startsWith('mongodb') || URL.canParse(v), 'must be a valid URL')
     .default('mongodb://127.0.0.1:27017/dbconn'),
   /**
    * Days a connection's history (changes and verification outcomes) is kept: a TTL index on

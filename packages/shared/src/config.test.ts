@@ -40,6 +40,12 @@ describe('config', () => {
     }
   });
 
+  it('STORE_URL: a PostgreSQL URL that does not parse is refused by name; a MongoDB seed list with ports is not', () => {
+    expect(() => load({ STORE_URL: 'postgres://a:b@[bad/x' })).toThrow(/STORE_URL: must be a valid URL/);
+    const seeds = 'mongodb://u:p@db1:27017,db2:27017,db3:27017/dbconn?replicaSet=rs0';
+    expect(load({ STORE_URL: seeds }).store.url).toBe(seeds);
+  });
+
   it('refuses to start without a master key, unless NODE_ENV=test', () => {
     for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'production' }, { MASTER_KEYS: '' }])
       expect(() => loadConfig(env)).toThrow(/MASTER_KEYS: required/);

@@ -24,6 +24,7 @@ export * from './schemas/verification.schema.js';
 export * from './schemas/verification-codes.js';
 export * from './schemas/warnings.js';
 export * from './schemas/webhook.schema.js';
+export * from './startup.js';
 export * from './store/index.js';
 export * from './telemetry/index.js';
 export * from './timeout.js';

@@ -1,9 +1,6 @@
 import { AppError, RETRY_AFTER_SECONDS } from './errors.js';
 import { withTimeout } from './timeout.js';
 
-/** How long /ready waits for each dependency: a probe must answer even when a dependency hangs. */
-export const READY_CHECK_TIMEOUT_MS = 2_000;
-
 /** What /ready checks (docs/contract.md §9), named as the 503 body names them. */
 export interface ReadinessProbes {
   store: { ping(): Promise<unknown> };
@@ -21,10 +18,16 @@ export interface NotReady {
 /**
  * The one readiness check of the API's and the worker's /ready: every dependency pinged at once,
  * each under `timeoutMs`. Undefined when all answered.
+ *
+ * Both processes pass STORE_TIMEOUT_MS, the deadline every store call already has: /ready then says
+ * "not ready" exactly when a request's store call would fail too (a store slower than that answers
+ * 503 everywhere; one slower than a fixed, shorter probe bound but within it still serves). The
+ * bound keeps the probe answering when a dependency hangs (a frozen Redis is given no deadline of
+ * its own): a probe's timeout should be above STORE_TIMEOUT_MS.
  */
 export async function checkReadiness(
   probes: ReadinessProbes,
-  timeoutMs: number = READY_CHECK_TIMEOUT_MS,
+  timeoutMs: number,
 ): Promise<NotReady | undefined> {
   const names = Object.keys(probes) as ReadyDependency[];
   const results = await Promise.allSettled(

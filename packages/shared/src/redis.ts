@@ -23,7 +23,7 @@ export interface RedisClientOptions {
 }
 
 /** Reports an outage once and the recovery once; ioredis itself reconnects. */
-function reportTrouble(redis: Redis, log: RedisClientOptions['log'], role: string): Redis {
+export function reportRedisTrouble(redis: Redis, log: RedisClientOptions['log'], role: string): Redis {
   let down = false;
   redis.on('error', (err: Error) => {
     if (down) return;
@@ -64,7 +64,7 @@ export function createRedis(config: RedisConfig | string, options: RedisClientOp
   const target: Pick<RedisConfig, 'url' | 'topology'> =
     typeof config === 'string' ? { url: config, topology: { kind: 'standalone' } } : config;
   const role = options.blocking ? 'blocking' : 'commands';
-  return reportTrouble(build(target, !!options.blocking), options.log, role);
+  return reportRedisTrouble(build(target, !!options.blocking), options.log, role);
 }
 
 function build(target: Pick<RedisConfig, 'url' | 'topology'>, blocking: boolean): Redis {
@@ -121,4 +121,16 @@ export async function connectRedis(
     redis.once('error', onError);
   });
   return redis;
+}
+
+/**
+ * Replies by which a Redis that answers refuses the configured client: a wrong user or password, a
+ * user without the rights, a database number it does not have. Waiting cannot change them.
+ */
+const REFUSALS =
+  /^(WRONGPASS|NOAUTH|NOPERM|ERR (invalid password|invalid username|DB index is out of range|AUTH|Client sent AUTH))/;
+
+/** Whether a connection error is Redis refusing the configuration (not Redis being away). */
+export function isRedisRefusal(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError' && REFUSALS.test(error.message);
 }

@@ -1,11 +1,10 @@
 import {
   type Config,
   ConfigError,
+  type ConnectionStore,
   compileEgressPolicy,
-  connectRedis,
   createInteractiveQueue,
   createLogger,
-  createStore,
   createVerifyQueue,
   createWebhookQueue,
   EgressConfigError,
@@ -13,9 +12,14 @@ import {
   JOB_NAMES,
   type Logger,
   loadConfig,
+  openRedis,
+  openStore,
+  PendingDependency,
   publishConnectionEvent,
   QUEUE_NAMES,
+  type Redis,
   SelfTargets,
+  StartupError,
   selfTargetsOf,
   startTracing,
 } from '@dbconn/shared';
@@ -37,20 +41,71 @@ async function main(config: Config, log: Logger) {
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
     );
   }
-  // Before any queue or worker is made: they carry and take up trace context only when built with it.
+  // Before any queue is made: queues and workers carry and take up trace context only when built with it.
   const tracing = await startTracing(config.tracing, { defaultServiceName: 'dbconn-worker' });
   // The endpoint is not logged: its URL may hold the collector's credentials.
   if (tracing) log.info('exporting traces over OTLP/HTTP');
-  const store = await createStore(config.store.url, config.store);
-  await store.init();
+  // Ends the wait for the store and Redis at once on SIGTERM/SIGINT.
+  const stopping = new AbortController();
+  const awaited = { store: new PendingDependency<ConnectionStore>(), redis: new PendingDependency<Redis>() };
+  const metrics = createWorkerMetrics({ log });
+  // The probes come first: while the store or Redis is away at start, /health answers and /ready
+  // names what is awaited, so a supervisor sees a live process waiting instead of a crash loop.
+  const opsServer = await startOpsServer({
+    ...config.worker.health,
+    store: awaited.store,
+    redis: awaited.redis,
+    registry: metrics.registry,
+    log,
+    readyTimeoutMs: config.store.timeoutMs,
+  });
+  let stopConsuming: (() => Promise<void>) | undefined;
+  let closing = false;
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    log.info({ signal }, 'shutting down');
+    stopping.abort();
+    try {
+      await stopConsuming?.();
+      await opsServer.close();
+      awaited.redis.current?.disconnect();
+      await awaited.store.current?.close();
+      await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
+      process.exit(0);
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGINT', (signal) => void shutdown(signal));
 
-  // Fails fast while Redis is down (a schedule assertion is retried at the next reconnect or tick).
-  const redis = await connectRedis(config.redis, { log });
+  let store: ConnectionStore;
+  let redis: Redis;
+  try {
+    // Each is probed as soon as it is there: /ready names only what is still awaited.
+    [store, redis] = await Promise.all([
+      openStore(config, { log, signal: stopping.signal }).then((opened) => {
+        awaited.store.current = opened;
+        return opened;
+      }),
+      openRedis(config, { log, signal: stopping.signal }).then((opened) => {
+        awaited.redis.current = opened;
+        return opened;
+      }),
+    ]);
+  } catch (err) {
+    // A signal during the wait: the shutdown above exits.
+    if (stopping.signal.aborted) return;
+    throw err;
+  }
+
   const queue = createVerifyQueue(redis, config.redis.prefix);
   // Only read for its depth and age on /metrics; the API enqueues interactive work.
   const interactiveQueue = createInteractiveQueue(redis, config.redis.prefix);
   const webhookQueue = createWebhookQueue(redis, config.redis.prefix);
-  const metrics = createWorkerMetrics({ queues: [queue, interactiveQueue, webhookQueue], log });
+  metrics.watchQueues([queue, interactiveQueue, webhookQueue]);
 
   const keyring = { keys: config.secrets.keys };
   // What every dial shares: the service's own endpoints (never dialled) and the resolver.
@@ -125,35 +180,11 @@ async function main(config: Config, log: Logger) {
   });
   // The sweeper and periodic re-verification are BullMQ job schedulers, kept even if Redis loses them.
   const schedules = await keepSchedules({ queue, redis, config, log });
-  const opsServer = await startOpsServer({
-    ...config.worker.health,
-    store,
-    redis,
-    registry: metrics.registry,
-    log,
-  });
-
-  let closing = false;
-  const shutdown = async (signal: NodeJS.Signals) => {
-    if (closing) return;
-    closing = true;
-    log.info({ signal }, 'shutting down');
-    try {
-      await schedules.stop();
-      await Promise.all([background.close(), interactive.close(), webhooks.close()]);
-      await opsServer.close();
-      await Promise.all([queue.close(), interactiveQueue.close(), webhookQueue.close()]);
-      redis.disconnect();
-      await store.close();
-      await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
-      process.exit(0);
-    } catch (err) {
-      log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
+  stopConsuming = async () => {
+    await schedules.stop();
+    await Promise.all([background.close(), interactive.close(), webhooks.close()]);
+    await Promise.all([queue.close(), interactiveQueue.close(), webhookQueue.close()]);
   };
-  process.on('SIGTERM', (signal) => void shutdown(signal));
-  process.on('SIGINT', (signal) => void shutdown(signal));
   // The last line of start-up: both queues are consumed, the sweeper runs, the probes answer.
   log.info('worker ready');
 }
@@ -173,6 +204,8 @@ try {
 const log = createLogger({ level: config.log.level, name: 'worker' });
 yieldCpu(config.worker.nice, log);
 main(config, log).catch((err: unknown) => {
-  log.fatal({ err }, 'worker failed to start');
+  // A dependency refused the configuration: its message names the variable (and holds no secret).
+  if (err instanceof StartupError) log.fatal({ dependency: err.dependency }, err.message);
+  else log.fatal({ err }, 'worker failed to start');
   process.exit(1);
 });

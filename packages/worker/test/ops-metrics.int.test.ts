@@ -91,6 +91,7 @@ describe('verification metrics (real processors, PostgreSQL at 127.0.0.1:5432, R
       redis: env.redis,
       registry: metrics.registry,
       log: env.log,
+      readyTimeoutMs: env.config.store.timeoutMs,
     });
   });
   afterAll(async () => {

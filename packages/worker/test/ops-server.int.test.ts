@@ -33,6 +33,7 @@ describe('worker operations server (real Redis, PostgreSQL store)', () => {
       redis: env.redis,
       registry: metrics.registry,
       log: env.log,
+      readyTimeoutMs: env.config.store.timeoutMs,
       ...overrides,
     });
     cleanups.push(() => server.close());

@@ -20,6 +20,8 @@ import { foldMetadataQuery, IfMatchSchema, parseRequest } from './request.js';
 export const CONNECTIONS_PATH = '/v1/management/connections';
 
 const IdParams = z.object({ id: IdSchema });
+/** Built once: a zod schema is an object graph, and a create would otherwise build this one per request. */
+const OptionalIdempotencyKey = IdempotencyKeySchema.optional();
 /** The version as an entity tag, so `If-Match` can echo what GET returned. */
 const etag = (connection: { version: number }) => `"${connection.version}"`;
 
@@ -41,7 +43,7 @@ export function registerConnectionRoutes(
       {
         body: { schema: CreateConnectionRequestSchema, value: req.body },
         idempotencyKey: {
-          schema: IdempotencyKeySchema.optional(),
+          schema: OptionalIdempotencyKey,
           value: req.headers['idempotency-key'],
           prefix: 'Idempotency-Key',
           header: true,

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, type DecipherGCM, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, type DecipherGCM, hkdfSync } from 'node:crypto';
+import { randomBytesPooled } from '../random.js';
 
 /**
  * Sealing of a connection's secrets (docs/contract.md §8): AES-256-GCM under a key derived with HKDF-SHA256
@@ -39,7 +40,7 @@ const aad = (ctx: SealContext) => Buffer.from(`${ctx.organizationId}\u0000${ctx.
 export function seal(ring: Keyring, plaintext: string, ctx: SealContext): string {
   const version = currentKeyVersion(ring);
   const key = deriveKey(ring.keys.get(version) as Buffer, version);
-  const iv = randomBytes(12);
+  const iv = randomBytesPooled(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(aad(ctx));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -7,7 +7,8 @@ export async function createStore(
   url: string,
   options: StoreOptions = DEFAULT_STORE_OPTIONS,
 ): Promise<ConnectionStore> {
-  const scheme = new URL(url).protocol;
+  // Not `new URL`: a MongoDB seed list with ports (`db1:27017,db2:27017`) is no WHATWG URL.
+  const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0].toLowerCase();
   switch (scheme) {
     case 'mongodb:':
     case 'mongodb+srv:': {

@@ -24,8 +24,11 @@ export const UNKNOWN_CODE = 'UNKNOWN';
 export const VERIFICATION_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 export interface WorkerMetricsOptions {
-  /** Queues whose depth and age are read from Redis at each scrape. */
-  queues: Queue[];
+  /**
+   * Queues whose depth and age are read from Redis at each scrape. Absent: none yet (a worker still
+   * waiting for its dependencies serves process metrics); `watchQueues` adds them.
+   */
+  queues?: Queue[];
   log: Logger;
   /** Defaults to QUEUE_READ_TIMEOUT_MS. */
   queueReadTimeoutMs?: number;
@@ -34,6 +37,8 @@ export interface WorkerMetricsOptions {
 export interface WorkerMetrics {
   /** This worker's own registry (default process metrics included), served at /metrics. */
   registry: Registry;
+  /** Starts reading these queues' depth and age at each scrape (once: the gauges are registered here). */
+  watchQueues(queues: Queue[]): void;
   /** Counts one finished dial and observes its latency. Never throws. */
   recordVerification(engine: ConnectionType, verification: Verification, queue: QueueName): void;
 }
@@ -77,10 +82,13 @@ export function createWorkerMetrics({
     }
   }
 
-  registerQueueGauges(registry, { queues, log, readTimeoutMs: queueReadTimeoutMs });
+  const watchQueues = (watched: Queue[]) =>
+    registerQueueGauges(registry, { queues: watched, log, readTimeoutMs: queueReadTimeoutMs });
+  if (queues) watchQueues(queues);
 
   return {
     registry,
+    watchQueues,
     recordVerification(engine, verification, queue) {
       try {
         const stage = verification.error?.stage ?? NO_FAILURE;

@@ -1,19 +1,20 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ConnectionStore, checkReadiness, type Logger, toProblem } from '@dbconn/shared';
+import { checkReadiness, type Logger, type ReadinessProbes, toProblem } from '@dbconn/shared';
 import type { Registry } from 'prom-client';
 
 export interface OpsServerOptions {
   host: string;
   /** 0 takes any free port (see `port` of the result). */
   port: number;
-  store: Pick<ConnectionStore, 'ping'>;
-  /** The worker's Redis client (the one its queues use). */
-  redis: { ping(): Promise<unknown> };
+  /** The store, or a `PendingDependency` while the worker waits for it at start. */
+  store: ReadinessProbes['store'];
+  /** The worker's Redis client (the one its queues use), or a `PendingDependency`. */
+  redis: ReadinessProbes['redis'];
   registry: Registry;
   log: Logger;
-  /** Defaults to READY_CHECK_TIMEOUT_MS (shared). */
-  readyTimeoutMs?: number;
+  /** How long /ready waits for each dependency: STORE_TIMEOUT_MS in the worker (see checkReadiness). */
+  readyTimeoutMs: number;
 }
 
 export interface OpsServer {
