@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { STORE_DATABASE_URL, startTcpProxy, type TcpProxy } from '@dbconn/worker/test-fixtures';
 import { TRPCClientError } from '@trpc/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,5 +190,86 @@ describe('Idempotency-Key on create', () => {
   it('Redis holds nothing of the secrets sent with a key', async () => {
     await createWithKey(h, 'key-secret', { configName: 'idem-secret', password: 'idem-Secret-Pa55' });
     expect(await h.redisDump()).not.toContain('idem-Secret-Pa55');
+  });
+});
+
+describe('Idempotency-Key on a create the store did not answer', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // The claim's lease is four store deadlines (8 s): far longer than the retry below takes.
+    h = await startApi({ STORE_TIMEOUT_MS: '2000' });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('a create the store did not answer in time (nothing stored) can be retried at once: 201, one connection', async () => {
+    const storeUrl = new URL(h.env.STORE_URL as string);
+    const schema = storeUrl.searchParams.get('schema') as string;
+    storeUrl.searchParams.delete('schema');
+    const locker = new pg.Client({ connectionString: storeUrl.toString() });
+    await locker.connect();
+    try {
+      // The insert waits on the lock past the store deadline: the store did not answer in time.
+      await locker.query('BEGIN');
+      await locker.query(`LOCK TABLE "${schema}".connections IN EXCLUSIVE MODE`);
+      const unanswered = await createWithKey(h, 'key-stalled', { configName: 'idem-stalled' });
+      expect(unanswered.status).toBe(503);
+      expect(unanswered.body).toMatchObject({ code: 'UNAVAILABLE' });
+      await locker.query('COMMIT');
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {});
+      await locker.end();
+    }
+
+    const retried = await createWithKey(h, 'key-stalled', { configName: 'idem-stalled' });
+    expect(retried.status).toBe(201);
+    const again = await createWithKey(h, 'key-stalled', { configName: 'idem-stalled' });
+    expect(again.body.id).toBe(retried.body.id);
+    const page = await http(h, 'GET', `${PATH}?limit=100`);
+    expect(
+      page.body.items.filter((c: { configName: string }) => c.configName === 'idem-stalled'),
+    ).toHaveLength(1);
+  });
+});
+
+describe('Idempotency-Key on a create whose store answer was lost', () => {
+  // The claim's lease is four store deadlines: 2 s.
+  const STORE_TIMEOUT_MS = 500;
+  let proxy: TcpProxy;
+  let h: Harness;
+  beforeAll(async () => {
+    const target = new URL(STORE_DATABASE_URL);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+    target.port = String(proxy.port);
+    target.searchParams.set('schema', `idem_${randomBytes(3).toString('hex')}`);
+    h = await startApi({ STORE_URL: target.toString(), STORE_TIMEOUT_MS: String(STORE_TIMEOUT_MS) });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await proxy?.stop();
+  });
+
+  it('a retry after the lease answers the connection the insert stored, not 409 CONFIG_NAME_TAKEN', async () => {
+    // Pooled clients are open (a connect through the slow proxy would fail before any insert).
+    expect((await createWithKey(h, 'key-warm', { configName: 'idem-warm' })).status).toBe(201);
+    // The store commits the insert, but its answer arrives after the deadline: 503, stored anyway.
+    proxy.setLatency(STORE_TIMEOUT_MS * 4);
+    const unanswered = await createWithKey(h, 'key-lost-answer', { configName: 'idem-lost-answer' });
+    const leaseOverAt = Date.now() + STORE_TIMEOUT_MS * 4;
+    expect(unanswered.status).toBe(503);
+    proxy.setLatency(0);
+    const stored = async () =>
+      (await http(h, 'GET', `${PATH}?limit=100`)).body.items?.filter(
+        (c: { configName: string }) => c.configName === 'idem-lost-answer',
+      );
+    await expect.poll(async () => (await stored())?.length, { timeout: 20_000 }).toBe(1);
+
+    // Waiting out the lease is waiting for time itself to pass, not for an event.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, leaseOverAt - Date.now())));
+    const retried = await createWithKey(h, 'key-lost-answer', { configName: 'idem-lost-answer' });
+    expect(retried.status).toBe(201);
+    expect(retried.body.id).toBe((await stored())[0].id);
+    expect(await stored()).toHaveLength(1);
   });
 });

@@ -84,40 +84,65 @@ export class ConnectionService {
         // Its create may have stored the connection and stopped before recording the answer (a
         // process killed mid-answer): the connection as it is now is that answer.
         const stored = await this.deps.store.findById({ organizationId }, claim.connectionId);
-        if (!stored) throw keys.inProgress();
-        const connection = await this.deps.history.presentOne(stored);
-        await keys.complete(organizationId, idempotencyKey, input, connection);
-        return connection;
+        if (stored) return this.answerStored(ctx, idempotencyKey, input, stored);
+        // Nothing stored, and the attempt holding the key is past its lease: make the create ourselves,
+        // under the id the key holds.
+        const isOurs =
+          claim.isLeaseOver && (await keys.takeOver(organizationId, idempotencyKey, claim.connectionId));
+        if (!isOurs) throw keys.inProgress();
+        return this.createUnderKey(ctx, input, idempotencyKey, claim.connectionId);
       }
-      case 'claimed': {
-        let created: Connection;
-        try {
-          created = await this.insertNew(ctx, input, claim.connectionId);
-        } catch (error) {
-          // Nothing stored under the claimed id (a refused or failed create): the key is free again.
-          const stored = await this.deps.store
-            .findById({ organizationId }, claim.connectionId)
-            .catch(() => undefined);
-          if (stored === null) {
-            await keys.release(organizationId, idempotencyKey, claim.connectionId).catch((cause) => {
-              ctx.log.warn(
-                { err: cause },
-                'idempotency key not released: it frees itself when its lease ends',
-              );
-            });
-          }
-          throw error;
-        }
-        await keys.complete(organizationId, idempotencyKey, input, created).catch((cause) => {
-          // The connection is stored: a retry finds it through the in-flight claim.
-          ctx.log.warn(
-            { err: cause, connectionId: created.id },
-            'idempotent create answered but not recorded',
-          );
-        });
-        return created;
-      }
+      case 'claimed':
+        return this.createUnderKey(ctx, input, idempotencyKey, claim.connectionId);
     }
+  }
+
+  /** The create of an attempt that holds the key, under the connection id the key holds. */
+  private async createUnderKey(
+    ctx: RequestContext,
+    input: CreateConnectionInput & ProductScope,
+    idempotencyKey: string,
+    connectionId: string,
+  ): Promise<Connection> {
+    const keys = this.deps.idempotency;
+    const organizationId = ctx.organizationId;
+    let created: Connection;
+    try {
+      created = await this.insertNew(ctx, input, connectionId);
+    } catch (error) {
+      const stored = await this.deps.store.findById({ organizationId }, connectionId).catch(() => undefined);
+      // Stored after all, under the key's id: an earlier attempt's insert that landed late, or this
+      // one's before a later step failed. It is this create's connection.
+      if (stored) return this.answerStored(ctx, idempotencyKey, input, stored);
+      // Refused (a 4xx): nothing was stored, the key is free again. Otherwise (the store did not
+      // answer) the insert may still land: the key keeps its id and only the lease ends, so a retry
+      // goes on at once under the same id.
+      const isRefused = stored === null && error instanceof AppError && error.status < 500;
+      const giveBack = isRefused
+        ? keys.release(organizationId, idempotencyKey, connectionId)
+        : keys.endLease(organizationId, idempotencyKey, connectionId);
+      await giveBack.catch((cause) => {
+        ctx.log.warn({ err: cause }, 'idempotency key not given back: it frees itself when its lease ends');
+      });
+      throw error;
+    }
+    await keys.complete(organizationId, idempotencyKey, input, created).catch((cause) => {
+      // The connection is stored: a retry finds it through the in-flight claim.
+      ctx.log.warn({ err: cause, connectionId: created.id }, 'idempotent create answered but not recorded');
+    });
+    return created;
+  }
+
+  /** The answer of a keyed create whose connection is stored: the connection as it is now, recorded for the key. */
+  private async answerStored(
+    ctx: RequestContext,
+    idempotencyKey: string,
+    input: CreateConnectionInput & ProductScope,
+    stored: ConnectionRecord,
+  ): Promise<Connection> {
+    const connection = await this.deps.history.presentOne(stored);
+    await this.deps.idempotency.complete(ctx.organizationId, idempotencyKey, input, connection);
+    return connection;
   }
 
   private async insertNew(

@@ -20,7 +20,8 @@ const HKDF_SALT = Buffer.from('dbconn/idempotency');
  * brute-forced from a Redis dump; this reveals nothing without the master key.
  */
 type Entry =
-  | { state: 'in-flight'; fingerprint: string; connectionId: string }
+  /** `leaseUntil`: Redis time (ms) until which the create that claimed the key is taken to be running. */
+  | { state: 'in-flight'; fingerprint: string; connectionId: string; leaseUntil: number }
   | { state: 'done'; fingerprint: string; connectionId: string; response: Connection };
 
 export type Claim =
@@ -28,15 +29,21 @@ export type Claim =
   | { kind: 'claimed'; connectionId: string }
   /** A create with this key and body already answered: answer the same. */
   | { kind: 'done'; response: Connection }
-  /** A create with this key and body is running, or stopped before it recorded its answer. */
-  | { kind: 'in-flight'; connectionId: string };
+  /**
+   * A create with this key and body is running, or stopped before it recorded its answer; once its
+   * lease is over (`isLeaseOver`) another attempt may take the key over (`takeOver`).
+   */
+  | { kind: 'in-flight'; connectionId: string; isLeaseOver: boolean };
 
 /**
  * Stores the first answer of a create per organization and Idempotency-Key in Redis for 24 h. The key
- * is claimed before the create, with the id the connection will get, for `leaseMs` (longer than a
- * create takes with every store call at its deadline): a process killed mid-create leaves that id
- * behind, so a retry finds the connection if it was stored, and creates it otherwise once the lease
- * is over; it can never make a second connection for one key.
+ * is claimed before the create with the id the connection will get, and keeps that id for its 24 h,
+ * answered or not. The claim's lease (`leaseMs`, longer than a create takes with every store call at
+ * its deadline) only says how long other attempts wait for the first: after a process killed
+ * mid-create, a retry finds the connection if it was stored, and once the lease is over takes the key
+ * over and creates it under the same id. One id per key is what makes a second connection
+ * impossible, even when the first attempt's insert lands after its lease (a store that froze with
+ * the statement in hand): the later insert meets the earlier row, and the attempt answers with it.
  */
 export class IdempotencyKeys {
   constructor(
@@ -60,18 +67,24 @@ export class IdempotencyKeys {
    */
   async claim(organizationId: string, idempotencyKey: string, body: unknown, connectionId: string) {
     const fingerprint = this.fingerprint(body);
-    const entry: Entry = { state: 'in-flight', fingerprint, connectionId };
-    const held = await this.call(() =>
+    const entry: Omit<Entry & { state: 'in-flight' }, 'leaseUntil'> = {
+      state: 'in-flight',
+      fingerprint,
+      connectionId,
+    };
+    const answer = (await this.call(() =>
       this.redis.eval(
         CLAIM_SCRIPT,
         1,
         this.keyOf(organizationId, idempotencyKey),
         JSON.stringify(entry),
         this.leaseMs,
+        IDEMPOTENCY_TTL_SECONDS,
       ),
-    );
-    if (held === null) return { kind: 'claimed', connectionId } satisfies Claim;
-    const current = JSON.parse(String(held)) as Entry;
+    )) as [string, number] | null;
+    if (answer === null) return { kind: 'claimed', connectionId } satisfies Claim;
+    const [held, now] = answer;
+    const current = JSON.parse(held) as Entry;
     const version = Number(/^v(\d+)\./.exec(current.fingerprint)?.[1]);
     if (this.fingerprint(body, version) !== current.fingerprint) {
       throw new AppError(
@@ -79,9 +92,39 @@ export class IdempotencyKeys {
         'this Idempotency-Key was used with another request body in the last 24 hours; use a new key for a new create',
       );
     }
-    return current.state === 'done'
-      ? ({ kind: 'done', response: current.response } satisfies Claim)
-      : ({ kind: 'in-flight', connectionId: current.connectionId } satisfies Claim);
+    if (current.state === 'done') return { kind: 'done', response: current.response } satisfies Claim;
+    return {
+      kind: 'in-flight',
+      connectionId: current.connectionId,
+      isLeaseOver: current.leaseUntil <= now,
+    } satisfies Claim;
+  }
+
+  /**
+   * Takes over a key whose claim's lease is over, for a new lease, keeping its connection id. False
+   * when another attempt took it first, its create answered, or the lease is not over.
+   */
+  async takeOver(organizationId: string, idempotencyKey: string, connectionId: string): Promise<boolean> {
+    const taken = await this.call(() =>
+      this.redis.eval(
+        TAKE_OVER_SCRIPT,
+        1,
+        this.keyOf(organizationId, idempotencyKey),
+        connectionId,
+        this.leaseMs,
+      ),
+    );
+    return taken === 1;
+  }
+
+  /**
+   * Ends the lease of a create that failed without knowing whether its insert landed (the store did
+   * not answer): a retry may take the key over at once, under the same connection id.
+   */
+  async endLease(organizationId: string, idempotencyKey: string, connectionId: string) {
+    await this.call(() =>
+      this.redis.eval(END_LEASE_SCRIPT, 1, this.keyOf(organizationId, idempotencyKey), connectionId),
+    );
   }
 
   /** Records the answer of the create that holds the key, for 24 h. */
@@ -102,7 +145,7 @@ export class IdempotencyKeys {
     );
   }
 
-  /** Gives the key back after a create that stored nothing (refused, store down), unless another holds it. */
+  /** Gives the key back after a create that was refused (a 4xx: nothing stored), unless another holds it. */
   async release(organizationId: string, idempotencyKey: string, connectionId: string) {
     await this.call(() =>
       this.redis.eval(RELEASE_SCRIPT, 1, this.keyOf(organizationId, idempotencyKey), connectionId),
@@ -135,12 +178,49 @@ export class IdempotencyKeys {
   }
 }
 
-/** KEYS[1]: the key; ARGV[1]: the in-flight entry; ARGV[2]: the lease (ms). The held entry, or nil when taken. */
-const CLAIM_SCRIPT = `
+/** Redis's clock in ms: one clock for every API process, so leases do not depend on theirs. */
+const NOW_MS = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+`;
+
+/**
+ * KEYS[1]: the key; ARGV[1]: the in-flight entry without its lease; ARGV[2]: the lease (ms); ARGV[3]:
+ * the key's life (s). Nil when taken, else the held entry and Redis's time (ms).
+ */
+const CLAIM_SCRIPT = `${NOW_MS}
 local held = redis.call('GET', KEYS[1])
-if held then return held end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if held then return { held, now } end
+local entry = cjson.decode(ARGV[1])
+entry.leaseUntil = now + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(entry), 'EX', ARGV[3])
 return false
+`;
+
+/**
+ * KEYS[1]: the key; ARGV[1]: the connection id it holds; ARGV[2]: the new lease (ms). 1 when the
+ * in-flight claim of that id had no lease left and is now ours, else 0.
+ */
+const TAKE_OVER_SCRIPT = `${NOW_MS}
+local held = redis.call('GET', KEYS[1])
+if not held then return 0 end
+local entry = cjson.decode(held)
+if entry.state ~= 'in-flight' or entry.connectionId ~= ARGV[1] or entry.leaseUntil == nil then return 0 end
+if entry.leaseUntil > now then return 0 end
+entry.leaseUntil = now + tonumber(ARGV[2])
+redis.call('SET', KEYS[1], cjson.encode(entry), 'KEEPTTL')
+return 1
+`;
+
+/** KEYS[1]: the key; ARGV[1]: the connection id it was claimed for. Ends only an in-flight lease of that id. */
+const END_LEASE_SCRIPT = `
+local held = redis.call('GET', KEYS[1])
+if not held then return 0 end
+local entry = cjson.decode(held)
+if entry.state ~= 'in-flight' or entry.connectionId ~= ARGV[1] then return 0 end
+entry.leaseUntil = 0
+redis.call('SET', KEYS[1], cjson.encode(entry), 'KEEPTTL')
+return 1
 `;
 
 /** KEYS[1]: the key; ARGV[1]: the connection id it was claimed for. Deletes only an in-flight claim of that id. */
