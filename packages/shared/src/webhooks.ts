@@ -79,6 +79,18 @@ export const webhookWants = (hook: WebhookRecord, event: WebhookEvent, productNa
   hook.events.includes(event) &&
   (hook.productName === undefined || hook.productName === productName);
 
+export type WebhookData = DeliverWebhookJob['payload']['data'];
+
+/**
+ * The data of an event built only when an endpoint wants it (it costs store reads, and most
+ * organizations have no endpoint): the product name picks the endpoints; `build` answering null
+ * (the connection is gone) enqueues nothing.
+ */
+export interface LazyWebhookData {
+  productName: string | undefined;
+  build: () => Promise<WebhookData | null>;
+}
+
 /**
  * Enqueues one delivery per endpoint of the organization that wants the event. Only enqueues: the
  * worker dials (never the API). Returns how many deliveries were enqueued.
@@ -91,12 +103,15 @@ export async function emitWebhookEvent(
   },
   organizationId: string,
   event: WebhookEvent,
-  data: DeliverWebhookJob['payload']['data'],
+  eventData: WebhookData | LazyWebhookData,
 ): Promise<number> {
+  const productName = 'build' in eventData ? eventData.productName : eventData.connection.productName;
   const hooks = (await deps.store.listWebhooks(organizationId)).filter((hook) =>
-    webhookWants(hook, event, data.connection.productName),
+    webhookWants(hook, event, productName),
   );
   if (hooks.length === 0) return 0;
+  const data = 'build' in eventData ? await eventData.build() : eventData;
+  if (data === null) return 0;
   const messageId = `msg_${uuidv7()}`;
   const payload = { type: event, timestamp: new Date().toISOString(), data };
   await deps.queue.addBulk(

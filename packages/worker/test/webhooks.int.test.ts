@@ -125,6 +125,24 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
     }
   };
 
+  it('builds the data of an event only when an endpoint wants it (no store reads for an organization without one)', async () => {
+    const deps = { store: env.store, queue, policy: env.config.webhooks };
+    let built = 0;
+    const lazy = {
+      productName: undefined,
+      build: async () => {
+        built++;
+        return null;
+      },
+    };
+    expect(await emitWebhookEvent(deps, env.organizationId, 'connection.active', lazy)).toBe(0);
+    expect(built).toBe(0);
+    await register('http://127.0.0.1:9/unused', { current: newWebhookSecret() });
+    // Wanted, but the connection is gone (build answers null): built once, nothing enqueued.
+    expect(await emitWebhookEvent(deps, env.organizationId, 'connection.active', lazy)).toBe(0);
+    expect(built).toBe(1);
+  });
+
   it('a receiver answering 500 three times then 200 gets the same event four times, each signed, then it is delivered', async () => {
     const secret = newWebhookSecret();
     const hook = await register(receiver.url, { current: secret });

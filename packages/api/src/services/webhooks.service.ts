@@ -133,7 +133,11 @@ export class WebhookService {
         { store: this.deps.store, queue: this.deps.queue, policy: this.deps.policy },
         record.organizationId,
         change === 'updated' ? 'connection.updated' : 'connection.deleted',
-        { connection: await this.deps.history.presentOne(record) },
+        // Presented (a store read) only when an endpoint wants the event.
+        {
+          productName: record.productName,
+          build: async () => ({ connection: await this.deps.history.presentOne(record) }),
+        },
       );
     } catch (err) {
       ctx.log.warn({ err, connectionId: record.id, change }, 'could not enqueue webhook deliveries');

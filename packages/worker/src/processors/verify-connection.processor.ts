@@ -7,9 +7,9 @@ import {
   type ConnectionSecrets,
   type ConnectionStore,
   type ConnectionType,
-  type DeliverWebhookJob,
   HISTORY_REASON_OF,
   type Keyring,
+  type LazyWebhookData,
   type Logger,
   openStoredSecrets,
   type QueueName,
@@ -23,6 +23,7 @@ import {
   type VerificationError,
   type VerificationReason,
   VerifyConnectionJobSchema,
+  type WebhookData,
 } from '@dbconn/shared';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { DialSettings, VerifyOptions } from '../engines/types.js';
@@ -41,7 +42,7 @@ export interface VerifyConnectionProcessorDeps {
   emitWebhook?: (
     organizationId: string,
     event: 'connection.active' | 'connection.failed',
-    data: DeliverWebhookJob['payload']['data'],
+    data: WebhookData | LazyWebhookData,
   ) => Promise<unknown>;
   /** Told of every finished verification (metrics); must not throw. Dials cut short by shutdown are not told. */
   onVerified?: (engine: ConnectionType, verification: Verification, queue: QueueName) => void;
@@ -237,33 +238,39 @@ export async function writeResult(
     status === 'active' ? 'connection verified' : 'connection verification failed',
   );
   await appendVerification(deps, log, job, status, statusChanged, verification);
+  // Watchers first: the webhook deliveries are only enqueued here (bench/README.md, P2).
+  await announce(deps, log, { id: job.connectionId, status, dialVersion: job.dialVersion, verification });
   // Webhooks hear of a change of status only, not of a pass that confirms the same one.
   if (statusChanged) await emitStatusChange(deps, log, job, status, verification);
-  await announce(deps, log, { id: job.connectionId, status, dialVersion: job.dialVersion, verification });
   return { status, attempt, code };
 }
 
 async function emitStatusChange(
   deps: Pick<VerifyConnectionProcessorDeps, 'store' | 'emitWebhook'>,
   log: Logger,
-  job: { organizationId: string; connectionId: string },
+  job: {
+    organizationId: string;
+    connectionId: string;
+    previous: Pick<ConnectionRecord, 'productName'>;
+  },
   status: 'active' | 'failed',
   verification: Verification,
 ): Promise<void> {
   if (!deps.emitWebhook) return;
+  const { organizationId, connectionId } = job;
   try {
-    const record = await deps.store.findById({ organizationId: job.organizationId }, job.connectionId);
-    if (!record) return;
-    const since = new Date(Date.now() - AVAILABILITY_WINDOW_DAYS * 86_400_000);
-    const tallies = await deps.store.tallyVerifications(job.organizationId, [record.id], since);
-    await deps.emitWebhook(
-      job.organizationId,
-      status === 'active' ? 'connection.active' : 'connection.failed',
-      {
-        connection: toConnection(record, tallies.get(record.id)),
-        verification,
-      },
-    );
+    // The connection as it is now, with its availability: read only when an endpoint wants it.
+    const build = async () => {
+      const record = await deps.store.findById({ organizationId }, connectionId);
+      if (!record) return null;
+      const since = new Date(Date.now() - AVAILABILITY_WINDOW_DAYS * 86_400_000);
+      const tallies = await deps.store.tallyVerifications(organizationId, [record.id], since);
+      return { connection: toConnection(record, tallies.get(record.id)), verification };
+    };
+    await deps.emitWebhook(organizationId, status === 'active' ? 'connection.active' : 'connection.failed', {
+      productName: job.previous.productName,
+      build,
+    });
   } catch (err) {
     log.warn({ err, status }, 'could not enqueue the webhook deliveries of a status change');
   }
