@@ -2,8 +2,8 @@
  * `pnpm chaos`: two APIs and three workers on their own Redis and PostgreSQL store (started here,
  * on private loopback ports, in temp dirs), under a stream of creates, while processes are killed
  * and Redis and the store fail. Then every acknowledged create is checked. Prints one table and
- * exits 1 when anything was lost, duplicated, stranded, judged wrongly or left hanging, or a
- * fault was never recovered from.
+ * exits 1 when anything was lost, duplicated, stranded, judged wrongly, left hanging or given up
+ * on, or a fault was never recovered from.
  *
  * CHAOS_SECONDS (default 300) bounds the fault phase; the drain after it is bounded too.
  */
