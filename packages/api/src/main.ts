@@ -11,6 +11,7 @@ import {
   PendingDependency,
   type Redis,
   StartupError,
+  startTracing,
 } from '@dbconn/shared';
 import { buildServer } from './app.js';
 import { startWaitingServer } from './ops/waiting-server.js';
@@ -25,6 +26,10 @@ async function main() {
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
     );
   }
+  // Before any queue is made: queues and workers carry and take up trace context only when built with it.
+  const tracing = await startTracing(config.tracing, { defaultServiceName: 'dbconn-api' });
+  // The endpoint is not logged: its URL may hold the collector's credentials.
+  if (tracing) log.info('exporting traces over OTLP/HTTP');
   // Ends the wait for the store and Redis at once on SIGTERM/SIGINT.
   const stopping = new AbortController();
   const awaited = { store: new PendingDependency<ConnectionStore>(), redis: new PendingDependency<Redis>() };
@@ -48,6 +53,7 @@ async function main() {
     await closeServing?.();
     awaited.redis.current?.disconnect();
     await awaited.store.current?.close();
+    await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

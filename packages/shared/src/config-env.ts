@@ -357,6 +357,19 @@ export const EnvSchema = z.object({
   AUTH_REQUIRED: flag(undefined),
   /** When set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. At least 16 characters. */
   METRICS_TOKEN: optional(z.string().min(16, 'must be at least 16 characters').optional()),
+
+  // OpenTelemetry traces (docs/contract.md §11). The names are OpenTelemetry's standard ones.
+  /**
+   * Base URL of an OTLP/HTTP collector (`http://collector:4318`); traces go to `<it>/v1/traces`.
+   * Unset (and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset): no tracing SDK is started at all.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optional(httpUrl.optional()),
+  /** The full URL traces are sent to, as is; wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(httpUrl.optional()),
+  /** `service.name` of the spans. Default: `dbconn-api` for the API, `dbconn-worker` for the worker. */
+  OTEL_SERVICE_NAME: optional(z.string().max(200).optional()),
+  /** `true`: no tracing SDK even with an endpoint set. */
+  OTEL_SDK_DISABLED: flag(false),
 });
 
 export type Env = z.output<typeof EnvSchema>;

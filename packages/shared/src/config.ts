@@ -185,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     /** Worker: resolvers for connection hosts; empty = the system resolver (getaddrinfo). */
     dns: { servers: e.DNS_SERVERS },
+    tracing: tracingConfig(e),
     admin: {
       /** HTTP Basic credentials of /admin/queues; undefined = the dashboard is not mounted. */
       credentials:
@@ -253,3 +254,21 @@ function redisConfig(e: Env) {
 }
 
 export type RedisConfig = Config['redis'];
+
+/**
+ * Where spans are exported (OTLP/HTTP), per the OpenTelemetry specification: the traces endpoint as
+ * given, else the base endpoint with `/v1/traces` appended. `endpoint` undefined = no tracing.
+ */
+function tracingConfig(e: Env) {
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const endpoint =
+    e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (base === undefined ? undefined : `${base.replace(/\/+$/, '')}/v1/traces`);
+  return {
+    endpoint: e.OTEL_SDK_DISABLED ? undefined : endpoint,
+    /** Undefined: each process names itself (dbconn-api, dbconn-worker). */
+    serviceName: e.OTEL_SERVICE_NAME,
+  };
+}
+
+export type TracingConfig = Config['tracing'];

@@ -26,6 +26,7 @@ export * from './schemas/warnings.js';
 export * from './schemas/webhook.schema.js';
 export * from './startup.js';
 export * from './store/index.js';
+export * from './telemetry/index.js';
 export * from './timeout.js';
 export * from './uuid.js';
 export * from './webhooks.js';

@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { traceFields } from './telemetry/tracing.js';
 
 /**
  * Paths that may hold a secret anywhere a connection, a request body or a driver config is
@@ -40,6 +41,8 @@ export function createLogger(
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: options.name },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // `trace_id` and `span_id` of the active span on every line written inside a request or a job.
+    mixin: traceFields,
   };
   return destination ? pino(opts, destination) : pino(opts);
 }

@@ -8,11 +8,13 @@ import {
   verifyJobId,
 } from './jobs.js';
 import type { Redis } from './redis.js';
+import { telemetryOption } from './telemetry/tracing.js';
 
 export function createInteractiveQueue(connection: Redis, prefix: string): Queue<InteractiveJob> {
   return new Queue<InteractiveJob>(QUEUE_NAMES.interactive, {
     connection,
     prefix,
+    ...telemetryOption(),
     // Results are read from the completion event at once; keep few for the dashboard.
     defaultJobOptions: { removeOnComplete: { count: 200 }, removeOnFail: { count: 1000 }, attempts: 1 },
   });
@@ -22,6 +24,7 @@ export function createVerifyQueue(connection: Redis, prefix: string): Queue<Veri
   return new Queue<VerifyConnectionJob>(QUEUE_NAMES.verify, {
     connection,
     prefix,
+    ...telemetryOption(),
     defaultJobOptions: {
       removeOnComplete: { count: 1000 },
       removeOnFail: { count: 5000 },

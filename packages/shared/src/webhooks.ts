@@ -7,6 +7,7 @@ import { JOB_NAMES, QUEUE_NAMES } from './jobs.js';
 import type { Redis } from './redis.js';
 import { WEBHOOK_EVENTS, type WebhookEvent, WebhookPayloadSchema } from './schemas/webhook.schema.js';
 import type { ConnectionStore, WebhookRecord } from './store/types.js';
+import { telemetryOption } from './telemetry/tracing.js';
 import { uuidv7 } from './uuid.js';
 
 /**
@@ -28,6 +29,7 @@ export function createWebhookQueue(connection: Redis, prefix: string): Queue<Del
   return new Queue<DeliverWebhookJob>(QUEUE_NAMES.webhooks, {
     connection,
     prefix,
+    ...telemetryOption(),
     defaultJobOptions: { removeOnComplete: { count: 1000 }, removeOnFail: { count: 5000 } },
   });
 }

@@ -21,6 +21,7 @@ import {
   SelfTargets,
   StartupError,
   selfTargetsOf,
+  startTracing,
 } from '@dbconn/shared';
 import { createWorkerMetrics, keepSchedules, startOpsServer, yieldCpu } from './ops/index.js';
 import { createDeliverWebhookProcessor } from './processors/deliver-webhook.processor.js';
@@ -40,6 +41,10 @@ async function main(config: Config, log: Logger) {
       'MASTER_KEYS is not set (NODE_ENV=test): sealing with the built-in test key; store no real secret',
     );
   }
+  // Before any queue is made: queues and workers carry and take up trace context only when built with it.
+  const tracing = await startTracing(config.tracing, { defaultServiceName: 'dbconn-worker' });
+  // The endpoint is not logged: its URL may hold the collector's credentials.
+  if (tracing) log.info('exporting traces over OTLP/HTTP');
   // Ends the wait for the store and Redis at once on SIGTERM/SIGINT.
   const stopping = new AbortController();
   const awaited = { store: new PendingDependency<ConnectionStore>(), redis: new PendingDependency<Redis>() };
@@ -66,6 +71,7 @@ async function main(config: Config, log: Logger) {
       await opsServer.close();
       awaited.redis.current?.disconnect();
       await awaited.store.current?.close();
+      await tracing?.shutdown().catch((err: unknown) => log.warn({ err }, 'could not send the last spans'));
       process.exit(0);
     } catch (err) {
       log.error({ err }, 'shutdown failed');

@@ -9,6 +9,7 @@ import {
   QUEUE_NAMES,
   type QueueName,
   type Redis,
+  telemetryOption,
 } from '@dbconn/shared';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import {
@@ -99,6 +100,8 @@ export async function startWorker<Q extends QueueName = 'verify'>(
     // A job whose worker died twice fails; the sweeper then re-enqueues its connection.
     maxStalledCount: 1,
     name: `${hostname()}:${process.pid}`,
+    // While tracing runs: each job's `process` span, a child of the span that enqueued it.
+    ...telemetryOption(),
   });
 
   worker.on('error', (err) => log.error({ err }, 'worker error'));

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { createRedis, RETRY_AFTER_SECONDS } from '@dbconn/shared';
 import {
   ensureStoreDatabase,
+  type RedisFixture,
   STORE_DATABASE_URL,
+  startRedis,
   startTcpProxy,
   type TcpProxy,
 } from '@dbconn/worker/test-fixtures';
@@ -157,6 +159,60 @@ describe('API and worker started while the store refuses connections', () => {
     expect(await worker.stop()).toBe(0);
     const output = [...api.output, ...worker.output].join('');
     expect(output).not.toContain(STORE_PASSWORD);
+  });
+});
+
+describe('API and worker started while Redis is down (a private redis-server, stopped)', () => {
+  let proxy: TcpProxy;
+  let redis: RedisFixture;
+  let setup: Setup;
+  let api: ApiProcess | undefined;
+  let worker: WorkerProcess | undefined;
+
+  beforeAll(async () => {
+    await ensureStoreDatabase();
+    const target = new URL(STORE_DATABASE_URL);
+    proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
+    redis = await startRedis();
+    await redis.kill();
+    setup = setupEnv(proxy, { REDIS_URL: redis.url });
+  });
+  afterAll(async () => {
+    await worker?.kill();
+    await api?.kill();
+    await proxy?.stop();
+    if (setup) await dropSetup({ ...setup, prefix: 'none' });
+    await redis?.stop();
+  });
+
+  it('stay up, say redis is awaited, and serve and verify once it answers', {
+    timeout: 120_000,
+  }, async () => {
+    worker = spawnWorker(setup.env);
+    api = await startApiProcess(setup.env);
+    await expect
+      .poll(async () => (await http(api as ApiProcess, 'GET', '/ready')).body?.down, POLL)
+      .toEqual(['redis']);
+    await expect
+      .poll(async () => (await workerReady(worker as WorkerProcess)).body?.down, POLL)
+      .toEqual(['redis']);
+    expect(worker.child.exitCode).toBeNull();
+
+    await redis.restart();
+    await expect.poll(async () => (await http(api as ApiProcess, 'GET', '/ready')).status, POLL).toBe(200);
+    await expect.poll(async () => (await workerReady(worker as WorkerProcess)).status, POLL).toBe(200);
+    const created = await http(api, 'POST', PATH, {
+      body: { configName: `startup-${randomBytes(3).toString('hex')}`, ...LOCAL_PG },
+      headers: { 'x-product-name': 'startup' },
+    });
+    expect(created.status).toBe(201);
+    await expect
+      .poll(
+        async () => (await http(api as ApiProcess, 'GET', `${PATH}/${created.body.id}`)).body?.status,
+        POLL,
+      )
+      .toBe('active');
+    expect(await worker.stop()).toBe(0);
   });
 });
 
