@@ -7,8 +7,12 @@ import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-const { BARE_STORE_URL, BARE_SCHEMA, REDIS_URL, BARE_PREFIX, PORT } = process.env;
-const pool = new pg.Pool({ connectionString: BARE_STORE_URL, options: `-c search_path=${BARE_SCHEMA}` });
+const { BARE_STORE_URL, BARE_SCHEMA, BARE_STORE_APP, REDIS_URL, BARE_PREFIX, PORT } = process.env;
+const pool = new pg.Pool({
+  connectionString: BARE_STORE_URL,
+  options: `-c search_path=${BARE_SCHEMA}`,
+  application_name: BARE_STORE_APP,
+});
 const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
 const queue = new Queue('verify', {
   connection: redis,

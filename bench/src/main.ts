@@ -12,11 +12,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
+  BARE_STORE_APP,
   BareVerifier,
   cpuMs,
   newWorld,
   ROOT,
   rssMiB,
+  SERVICE_STORE_APP,
   serviceEnv,
   startBareApi,
   startServiceApi,
@@ -135,6 +137,20 @@ async function main() {
       ).rows[0].n,
     );
 
+  /** CPU (ms) the PostgreSQL backends of one side's store connections have used so far. */
+  const storeCpuMs = async (applicationName: string) => {
+    const { rows } = await db.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+      [applicationName],
+    );
+    return new Map(rows.map((r) => [r.pid, cpuMs(r.pid)]));
+  };
+  const storeCpuSince = async (applicationName: string, before: Map<number, number>) => {
+    let total = 0;
+    for (const [pid, now] of await storeCpuMs(applicationName)) total += now - (before.get(pid) ?? 0);
+    return total;
+  };
+
   teardown = () => removeWorld(stopWorker, children, queue, redis, db);
   try {
     log(`bench ${world.suffix}: quick=${QUICK} rounds=${ROUNDS} warm=${WARM_S}s measure=${MEASURE_S}s`);
@@ -163,9 +179,10 @@ async function main() {
           { key: 'throughput', unit: 'creates/s', higherIsBetter: true },
           { key: 'p99', unit: 'ms', higherIsBetter: false },
           { key: 'cpuPerCreate', unit: 'ms of API CPU', higherIsBetter: false },
+          { key: 'storeCpuPerCreate', unit: 'ms of PostgreSQL CPU', higherIsBetter: false },
         ],
         rounds: [],
-        note: 'cpuPerCreate: user+system CPU of the API process during the measure / creates answered (less moved by a shared machine than throughput)',
+        note: 'cpuPerCreate: user+system CPU of the API process during the measure / creates answered (less moved by a shared machine than throughput); storeCpuPerCreate: the same for the PostgreSQL backends of its store connections (found by application_name): on 2 cores the API, PostgreSQL, Redis and the load generator share the CPU, so what a create costs the store is throughput too',
       };
       for (let r = 0; r < ROUNDS; r++) {
         const sides: Record<string, Sample> = {};
@@ -173,12 +190,16 @@ async function main() {
         for (const side of order(r)) {
           const target = side === 'service' ? api : bare;
           await createLoad(target.url, `p1-warm-${side}`, { seconds: WARM_S });
+          const app = side === 'service' ? SERVICE_STORE_APP : BARE_STORE_APP;
+          const store0 = await storeCpuMs(app);
           const cpu0 = cpuMs(target.child.pid);
           const result = await createLoad(target.url, `p1-${side}`, { seconds: MEASURE_S });
+          const creates = result.throughput * MEASURE_S;
           sides[side] = {
             throughput: result.throughput,
             p99: result.p99,
-            cpuPerCreate: (cpuMs(target.child.pid) - cpu0) / (result.throughput * MEASURE_S),
+            cpuPerCreate: (cpuMs(target.child.pid) - cpu0) / creates,
+            storeCpuPerCreate: (await storeCpuSince(app, store0)) / creates,
           };
           curves[side] = result.curve;
         }
@@ -187,7 +208,7 @@ async function main() {
         m.rounds.push({ service: s, bare: b, first: order(r)[0] });
         m.curves = { service: curves.service ?? [], bare: curves.bare ?? [] };
         const say = (x: Sample) =>
-          `${x.throughput?.toFixed(0)}/s p99 ${x.p99} ms, ${x.cpuPerCreate?.toFixed(2)} ms CPU/create`;
+          `${x.throughput?.toFixed(0)}/s p99 ${x.p99} ms, ${x.cpuPerCreate?.toFixed(2)} ms CPU/create (store ${x.storeCpuPerCreate?.toFixed(2)})`;
         log(`P1 round ${r + 1}: service ${say(s)}; bare ${say(b)}`);
       }
       measures.push(m);

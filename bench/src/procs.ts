@@ -57,6 +57,10 @@ export async function stop(child: ChildProcess | undefined): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
+/** application_name of the service's and of the bare API's store connections. */
+export const SERVICE_STORE_APP = 'bench-service';
+export const BARE_STORE_APP = 'bench-bare';
+
 /** What the service and the baselines share: one world per run, removed at the end. */
 export interface World {
   suffix: string;
@@ -109,7 +113,8 @@ export function serviceEnv(world: World, extra: Record<string, string> = {}): Re
     MASTER_KEYS: `1:${randomBytes(32).toString('base64')}`,
     LOG_LEVEL: 'info',
     API_HOST: '127.0.0.1',
-    STORE_URL: `${world.storeDbUrl}?schema=${world.schema}`,
+    // application_name: the bench finds the store's backends (their CPU per create) by it.
+    STORE_URL: `${world.storeDbUrl}?schema=${world.schema}&application_name=${SERVICE_STORE_APP}`,
     REDIS_URL: world.redisUrl,
     QUEUE_PREFIX: world.prefix,
     // Measured is the API, not its port-scan guard (its Redis round trip still runs on every create).
@@ -174,6 +179,7 @@ export async function startBareApi(world: World): Promise<{ child: ChildProcess;
   const child = await forkReady('bench/bare/api.mjs', 'bare-api', {
     BARE_STORE_URL: world.storeDbUrl,
     BARE_SCHEMA: world.bareSchema,
+    BARE_STORE_APP,
     REDIS_URL: world.redisUrl,
     BARE_PREFIX: world.barePrefix,
     PORT: String(port),

@@ -9,6 +9,7 @@ import {
   startPostgres,
 } from '@dbconn/worker/test-fixtures';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../../examples/typed-client.js';
 import { type Harness, http, REDIS_URL, type Reply, startApi } from '../harness.js';
 import { PATH, waitForStatus } from './helpers.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -16,7 +17,7 @@ import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 /**
  * Issue 10, the canary proof. A canary password, CA, client certificate and client key — made
  * here, so they exist nowhere else — go through create, update (REST and tRPC), test now,
- * try-before-save (new settings, and an id with changes), schema discovery, failing requests, and a
+ * try-before-save (new settings, an id with changes, and a live trial), schema discovery, failing requests, and a
  * master-key rotation (the reseal command, then a worker with the new key), against a real
  * PostgreSQL with TLS whose server certificate the canary CA signed and whose login is the canary
  * password. Afterwards none of these holds a trace of any of them — as text, hex, or base64
@@ -174,6 +175,25 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
       body: { id, port: database.port, password: PASSWORD, ssl: settings().ssl },
     });
     expect(withId.status, JSON.stringify(withId.body)).toBe(200);
+    // a live trial: the settings in startTrial's body, its stream (stages, then the result) searched too
+    const started = await call('POST', '/trpc/connections.startTrial', { body: settings() });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    const live = await new Promise<string>((resolve, reject) => {
+      const updates: unknown[] = [];
+      const subscription = connect(h.url).connections.watchTrial.subscribe(
+        { trialId: started.body.result.data.trialId },
+        {
+          onData: (update) => {
+            updates.push(update);
+            if (update.kind !== 'result') return;
+            subscription.unsubscribe();
+            resolve(JSON.stringify(updates));
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(live).toContain('"status":"success"');
     const refused = await call('POST', `${PATH}/test`, { body: { ...settings(), userName: 'nobody' } });
     expect(refused.body.error?.code, JSON.stringify(refused.body)).toBe('AUTH_FAILED');
     expect((await call('GET', `${PATH}/${id}/schema`)).status).toBe(200);
@@ -200,6 +220,7 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
       'worker /metrics': await (await fetch(`http://127.0.0.1:${workers[1]?.opsPort()}/metrics`)).text(),
       dashboard: await dashboardJson(h),
       answers: replies.map((r) => `${JSON.stringify([...r.headers])} ${JSON.stringify(r.body)}`).join('\n'),
+      'live trial stream': live,
     };
     // what is searched is there (a search of empty places proves nothing)
     expect(places.store).toContain(id);
@@ -207,6 +228,8 @@ describe('a canary secret leaves no trace outside the sealed column', () => {
     expect(places['worker output']).toContain(id);
     expect(places['Redis pub/sub']).toContain(id);
     expect(places['reseal output']).toContain('"resealed"');
+    expect(places['live trial stream']).toContain('"kind":"stage"');
+    expect(places['Redis pub/sub']).toContain(`:events:trial:${started.body.result.data.trialId}`);
 
     const secrets = {
       password: PASSWORD,

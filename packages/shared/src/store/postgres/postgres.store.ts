@@ -133,7 +133,7 @@ export class PostgresConnectionStore implements ConnectionStore {
 
   async insert(record: ConnectionRecord): Promise<void> {
     const [sql, params] = insertStatement(record);
-    await this.query(sql, params);
+    await this.query(sql, params, 'dbconn_insert');
   }
 
   async insertWithHistory(record: ConnectionRecord, entry: HistoryRecord): Promise<void> {
@@ -145,6 +145,7 @@ export class PostgresConnectionStore implements ConnectionStore {
        INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
        SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}::jsonb FROM stored`,
       [...params, id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
+      'dbconn_insert_with_history',
     );
   }
 
@@ -288,6 +289,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       since
         ? [id, organizationId, dialVersion, new Date(), since]
         : [id, organizationId, dialVersion, new Date()],
+      since ? 'dbconn_mark_verifying_unless_settled' : 'dbconn_mark_verifying',
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
@@ -318,6 +320,7 @@ export class PostgresConnectionStore implements ConnectionStore {
         new Date(),
         options.statusChanged === true,
       ],
+      'dbconn_record_verification',
     );
     return rows.length > 0;
   }
@@ -328,6 +331,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       `INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
        VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
       [id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
+      'dbconn_append_history',
     );
   }
 
@@ -580,15 +584,21 @@ export class PostgresConnectionStore implements ConnectionStore {
     return rows.length > 0;
   }
 
-  /** One statement on a pooled client, all of it (the wait for the client included) within the deadline. */
+  /**
+   * One statement on a pooled client, all of it (the wait for the client included) within the deadline.
+   * A `name` makes it a prepared statement of each pooled client (PostgreSQL parses and plans it once
+   * per client instead of on every call): for the fixed statements of the hot paths only (create,
+   * verification), one name per text; statements built from a query's filters stay unnamed.
+   */
   private async query<Row extends object = ConnectionRow>(
     sql: string,
     params: unknown[] = [],
+    name?: string,
   ): Promise<Row[]> {
     const deadline = performance.now() + this.timeoutMs;
     const client = await this.checkout();
     try {
-      const result = await this.run<Row>(client, sql, params, deadline);
+      const result = await this.run<Row>(client, sql, params, deadline, name);
       client.release();
       return result;
     } catch (error) {
@@ -630,12 +640,14 @@ export class PostgresConnectionStore implements ConnectionStore {
     sql: string,
     params: unknown[],
     deadline: number,
+    name?: string,
   ): Promise<Row[]> {
     const remaining = Math.max(1, Math.ceil(deadline - performance.now()));
     const result = await client.query<Row & pg.QueryResultRow>({
       text: sql,
       values: params,
       query_timeout: remaining,
+      ...(name ? { name } : {}),
     } as pg.QueryConfig);
     return result.rows;
   }
