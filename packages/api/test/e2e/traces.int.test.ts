@@ -3,8 +3,11 @@
  * verification stage, the API and the worker in this process over real Redis and PostgreSQL, the
  * spans kept by an in-memory exporter.
  */
-import { createLogger, loadConfig, startTracing, type Tracing } from '@dbconn/shared';
-import { type RunningWorker, startWorker } from '@dbconn/worker';
+
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger, JOB_NAMES, loadConfig, QUEUE_NAMES, startTracing, type Tracing } from '@dbconn/shared';
+import { createDeliverWebhookProcessor, type RunningWorker, startWorker } from '@dbconn/worker';
 import { SpanKind } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +21,15 @@ describe('traces (API and worker in one process, in-memory exporter)', () => {
   let tracing: Tracing | undefined;
   let h: Harness;
   let worker: RunningWorker;
+  let webhookWorker: RunningWorker;
+  const deliveries: string[] = [];
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      deliveries.push(String(req.headers['webhook-id']));
+      res.end();
+    });
+  });
   const workerLogs: string[] = [];
 
   beforeAll(async () => {
@@ -36,9 +48,28 @@ describe('traces (API and worker in one process, in-memory exporter)', () => {
       ),
       store: h.store,
     });
+    const silent = createLogger({ level: 'silent', name: 'webhooks-test' });
+    webhookWorker = await startWorker({
+      config,
+      log: silent,
+      store: h.store,
+      queue: QUEUE_NAMES.webhooks,
+      concurrency: 1,
+      handlers: {
+        [JOB_NAMES.deliverWebhook]: createDeliverWebhookProcessor({
+          store: h.store,
+          keyring: { keys: config.secrets.keys },
+          config,
+          log: silent,
+        }),
+      },
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   });
   afterAll(async () => {
     await worker?.close();
+    await webhookWorker?.close();
+    await new Promise<void>((resolve) => receiver.close(() => resolve()));
     await h?.close();
     await tracing?.shutdown();
   });
@@ -126,5 +157,36 @@ describe('traces (API and worker in one process, in-memory exporter)', () => {
     });
     // The route pattern names the span, never the URL with its input.
     expect(JSON.stringify(spans.map((s) => [s.name, s.attributes]))).not.toContain('input=');
+  });
+
+  it('carries an update through its webhook delivery: the delivery job is in the trace of the PATCH request', async () => {
+    const { port } = receiver.address() as AddressInfo;
+    const hook = await http(h, 'POST', '/v1/management/webhooks', {
+      body: { url: `http://127.0.0.1:${port}/hook`, events: ['connection.updated'] },
+    });
+    expect(hook.status).toBe(201);
+    const created = await http(h, 'POST', PATH, {
+      body: { ...LOCAL_PG, configName: `traces-hook-${process.pid}`, ssl: { mode: 'disable' } },
+      headers: { 'x-product-name': 'traces' },
+    });
+    exporter.reset();
+    const patched = await http(h, 'PATCH', `${PATH}/${created.body.id}`, {
+      body: { metadata: { team: 'x' } },
+    });
+    expect(patched.status).toBe(200);
+    await expect.poll(() => deliveries.length, { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(() => exporter.getFinishedSpans().filter((s) => s.name === 'process webhooks').length)
+      .toBe(1);
+    const spans = exporter.getFinishedSpans();
+    const request = spans.find((s) => s.name === 'PATCH /v1/management/connections/:id');
+    const delivery = spans.find((s) => s.name === 'process webhooks');
+    expect(delivery?.spanContext().traceId).toBe(request?.spanContext().traceId);
+    expect(delivery?.attributes).toMatchObject({
+      'dbconn.webhook_event': 'connection.updated',
+      'dbconn.outcome': 'delivered',
+      'http.response.status_code': 200,
+    });
+    expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain(hook.body.secret);
   });
 });
