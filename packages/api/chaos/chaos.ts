@@ -2,8 +2,8 @@
  * `pnpm chaos`: two APIs and three workers on their own Redis and PostgreSQL store (started here,
  * on private loopback ports, in temp dirs), under a stream of creates, while processes are killed
  * and Redis and the store fail. Then every acknowledged create is checked. Prints one table and
- * exits 1 when anything was lost, duplicated, stranded, judged wrongly or left hanging, or a
- * fault was never recovered from.
+ * exits 1 when anything was lost, duplicated, stranded, judged wrongly, left hanging or given up
+ * on, or a fault was never recovered from.
  *
  * CHAOS_SECONDS (default 300) bounds the fault phase; the drain after it is bounded too.
  */
@@ -40,6 +40,14 @@ const WORKER_KILLS = Math.max(20, Math.round(SECONDS / 12));
 /** The load: one create started every CREATE_EVERY_MS, at most CREATE_IN_FLIGHT waiting at once. */
 const CREATE_EVERY_MS = 200;
 const CREATE_IN_FLIGHT = 8;
+/**
+ * How long the client keeps retrying one create (same Idempotency-Key) through lost answers, 503s and
+ * IDEMPOTENCY_KEY_IN_PROGRESS: longer than the longest outage plus the idempotency lease, as a
+ * patient client would.
+ */
+const CREATE_GIVE_UP_MS = DOWNTIME_MS + 40_000;
+/** The pause before a retry whose answer named no Retry-After (a lost answer). */
+const RETRY_PAUSE_MS = 500;
 /** A process that exits is started again after this, as a supervisor (systemd, Kubernetes) would. */
 const RESTART_DELAY_MS = 1_000;
 
@@ -128,12 +136,14 @@ async function waitReady(slot: Slot, timeoutMs = 60_000): Promise<void> {
   }
 }
 
-async function killSlot(slot: Slot, signal: NodeJS.Signals): Promise<void> {
+/** Signals the slot's process and waits for it to end; false when no process was running (between restarts). */
+async function killSlot(slot: Slot, signal: NodeJS.Signals): Promise<boolean> {
   const child = slot.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return false;
   const exited = slot.exited;
   child.kill(signal);
   await exited;
+  return true;
 }
 
 async function rssMiB(slot: Slot): Promise<number | undefined> {
@@ -152,9 +162,14 @@ interface Intent {
   idempotencyKey: string;
   /** Ids the API answered 201 with for this create (more than one = a duplicate). */
   ids: Set<string>;
+  /** The answer the client gave up on (`409 CONFIG_NAME_TAKEN`, `retries exhausted`), if it did. */
+  gaveUpOn?: string;
 }
 
-const counts = { requests: 0, hung: 0, refused: 0, networkErrors: 0 };
+const counts = { requests: 0, hung: 0, networkErrors: 0 };
+/** Every answer a load create got, attempts included, by `status code` (`201`, `503 UNAVAILABLE`, `network`). */
+const createAnswers = new Map<string, number>();
+const tally = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 const intents: Intent[] = [];
 let apis: Slot[] = [];
 let workers: Slot[] = [];
@@ -166,7 +181,7 @@ async function request(
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: Record<string, unknown> } | 'hung' | 'network'> {
+): Promise<{ status: number; body: Record<string, unknown>; retryAfterMs?: number } | 'hung' | 'network'> {
   counts.requests++;
   try {
     const res = await fetch(`http://127.0.0.1:${api.port}/v1/management/connections${path}`, {
@@ -176,7 +191,12 @@ async function request(
       signal: AbortSignal.timeout(REQUEST_BOUND_MS),
     });
     const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    const retryAfter = Number(res.headers.get('retry-after'));
+    return {
+      status: res.status,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+    };
   } catch (err) {
     if (err instanceof Error && err.name === 'TimeoutError') {
       counts.hung++;
@@ -198,7 +218,19 @@ function bodyFor(kind: Kind, configName: string): object {
   return { configName, ...settings };
 }
 
-/** One create, retried with the same Idempotency-Key on the other API when the answer was lost. */
+/**
+ * Whether a client should send the same create again (same key): its answer was lost or hung, the
+ * service was unavailable, or the first attempt with the key still holds it. Any other 4xx is final.
+ */
+function isRetryable(status: number, code: unknown): boolean {
+  return status >= 500 || status === 429 || (status === 409 && code === 'IDEMPOTENCY_KEY_IN_PROGRESS');
+}
+
+/**
+ * One create as a careful client makes it: with an Idempotency-Key, sent again with that key to the
+ * other API after a lost answer, a 5xx or IDEMPOTENCY_KEY_IN_PROGRESS (after Retry-After), until it
+ * is answered 201 or a final 4xx, or CREATE_GIVE_UP_MS has passed.
+ */
 async function createOnce(serial: number): Promise<void> {
   const kind: Kind = (['reachable', 'reachable', 'wrong-password', 'closed-port'] as const)[
     serial % 4
@@ -210,21 +242,30 @@ async function createOnce(serial: number): Promise<void> {
     ids: new Set(),
   };
   intents.push(intent);
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const giveUpAt = Date.now() + CREATE_GIVE_UP_MS;
+  for (let attempt = 0; ; attempt++) {
     const api = apis[(serial + attempt) % apis.length] as Slot;
     const res = await request(api, 'POST', '', bodyFor(kind, intent.configName), {
       'x-product-name': 'chaos',
       'idempotency-key': intent.idempotencyKey,
     });
+    const answer = typeof res === 'object' ? `${res.status} ${res.body.code ?? ''}`.trim() : res;
+    tally(createAnswers, answer);
     if (typeof res === 'object' && res.status === 201) {
       intent.ids.add(res.body.id as string);
       return;
     }
-    if (typeof res === 'object' && res.status < 500) {
-      counts.refused++;
+    if (typeof res === 'object' && !isRetryable(res.status, res.body.code)) {
+      intent.gaveUpOn = answer;
+      say(`create ${intent.configName} given up on ${answer} (attempt ${attempt + 1})`);
       return;
     }
-    await sleep(500);
+    if (Date.now() > giveUpAt) {
+      intent.gaveUpOn = `retries exhausted (last: ${answer})`;
+      say(`create ${intent.configName} given up after ${attempt + 1} attempts (last: ${answer})`);
+      return;
+    }
+    await sleep(typeof res === 'object' ? (res.retryAfterMs ?? RETRY_PAUSE_MS) : RETRY_PAUSE_MS);
   }
 }
 
@@ -288,18 +329,25 @@ async function killWorkersLoop(untilMs: number): Promise<void> {
   const every = Math.max(500, (untilMs - Date.now()) / WORKER_KILLS);
   // Every planned kill happens (the count is the contract); the time only sets the pace.
   while (faults.workerKills < WORKER_KILLS) {
-    await sleep(every * (0.25 + Math.random() * 0.5));
-    const slot = workers[Math.floor(Math.random() * workers.length)] as Slot;
-    await killSlot(slot, 'SIGKILL');
-    faults.workerKills++;
+    await sleep(every * (0.5 + Math.random()));
+    // The victim is a worker at work (ready): a process still booting, or one waiting out a Redis or
+    // store outage, holds no job, and killing it again and again would only keep it down.
+    let victim: Slot | undefined;
+    while (!victim) {
+      const ready = (
+        await Promise.all(workers.map(async (w) => ((await isReady(w)) ? w : undefined)))
+      ).filter((w): w is Slot => w !== undefined);
+      victim = ready[Math.floor(Math.random() * ready.length)];
+      if (!victim) await sleep(500);
+    }
+    if (await killSlot(victim, 'SIGKILL')) faults.workerKills++;
   }
 }
 
 async function killApi(index: number): Promise<void> {
   const slot = apis[index % apis.length] as Slot;
   say(`kill -9 ${slot.name}`);
-  await killSlot(slot, 'SIGKILL');
-  faults.apiKills++;
+  if (await killSlot(slot, 'SIGKILL')) faults.apiKills++;
   await sleep(RESTART_DELAY_MS * 2);
   await waitReady(slot);
   recovery.push({ fault: `API kill -9 (${slot.name})`, ms: await recoveryMs(Date.now(), 'api') });
@@ -345,8 +393,7 @@ async function storeFreeze(store: PostgresFixture): Promise<void> {
 async function rollingRestart(): Promise<void> {
   for (const slot of workers) {
     say(`SIGTERM ${slot.name}`);
-    await killSlot(slot, 'SIGTERM');
-    faults.sigterms++;
+    if (await killSlot(slot, 'SIGTERM')) faults.sigterms++;
     await sleep(RESTART_DELAY_MS * 2);
     await waitReady(slot);
   }
@@ -512,7 +559,23 @@ async function main(): Promise<void> {
   const twice = await storeClient.query(
     `SELECT config_name FROM connections WHERE config_name LIKE 'chaos-%' GROUP BY config_name HAVING count(*) > 1`,
   );
+  // Each create given up on, explained: the answer it ended on, and whether the store holds its
+  // connection anyway (a create that landed although its answer never reached the client).
+  const givenUp = intents.filter((i) => i.gaveUpOn !== undefined);
+  const storedNames = new Set(
+    (
+      await storeClient.query<{ config_name: string }>(
+        'SELECT config_name FROM connections WHERE config_name = ANY($1) AND deleted_at IS NULL',
+        [givenUp.map((i) => i.configName)],
+      )
+    ).rows.map((row) => row.config_name),
+  );
+  const givenUpWhy = new Map<string, number>();
+  for (const intent of givenUp) {
+    tally(givenUpWhy, `${intent.gaveUpOn}, ${storedNames.has(intent.configName) ? 'stored' : 'not stored'}`);
+  }
   await storeClient.end();
+  const unsent = intents.filter((i) => i.ids.size === 0 && i.gaveUpOn === undefined);
   const duplicated = duplicatedIntents.length + twice.rows.length;
   const rss = await Promise.all(
     [...apis, ...workers].map(async (slot) => ({ slot, end: await rssMiB(slot) })),
@@ -523,10 +586,12 @@ async function main(): Promise<void> {
     ['API kill -9', faults.apiKills],
     ['worker SIGTERM (rolling)', faults.sigterms],
     ['creates acknowledged (201)', acknowledged.length],
-    [
-      'creates refused (4xx) / not answered',
-      `${counts.refused} / ${intents.length - acknowledged.length - counts.refused}`,
-    ],
+    ...[...createAnswers.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([answer, n]): [string, number] => [`create answers (every attempt): ${answer}`, n]),
+    ['creates given up', givenUp.length],
+    ...[...givenUpWhy.entries()].map(([why, n]): [string, number] => [`  given up: ${why}`, n]),
+    ['creates still unanswered at the end', unsent.length],
     [
       'connections final (active/failed)',
       [...statuses.values()].filter((s) => s === 'active' || s === 'failed').length,
@@ -553,9 +618,16 @@ async function main(): Promise<void> {
   stopping = true;
   for (const slot of [...apis, ...workers]) await killSlot(slot, 'SIGTERM');
   await stopEverything();
-  const failed =
-    lost.length + duplicated + stranded.length + wrong.length + counts.hung > 0 ||
-    recovery.entries.some(({ ms }) => !Number.isFinite(ms));
+  const mustBeZero = [
+    lost.length,
+    duplicated,
+    stranded.length,
+    wrong.length,
+    counts.hung,
+    givenUp.length,
+    unsent.length,
+  ];
+  const failed = mustBeZero.some((n) => n > 0) || recovery.entries.some(({ ms }) => !Number.isFinite(ms));
   if (!failed) await rm(logDir, { recursive: true, force: true });
   else say(`logs kept in ${logDir}`);
   process.exit(failed ? 1 : 0);

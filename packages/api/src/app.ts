@@ -18,6 +18,7 @@ import {
   createRedis,
   createWebhookQueue,
   type ErrorCode,
+  isTracing,
   publishConnectionEvent,
   QUEUE_NAMES,
   SelfTargets,
@@ -37,6 +38,7 @@ import { AccessControl } from './auth/access-control.js';
 import { guardRestRoutes } from './auth/rest-guard.js';
 import { registerOps } from './ops/index.js';
 import { createApiMetrics } from './ops/metrics.js';
+import { registerRequestSpans } from './ops/tracing.js';
 import { registerConnectionRoutes } from './rest/connections.rest.js';
 import { sendProblem, toAppError } from './rest/problem.js';
 import { registerWebhookRoutes } from './rest/webhooks.rest.js';
@@ -204,6 +206,8 @@ export async function buildServer(deps: AppDeps): Promise<FastifyInstance> {
       );
     },
   });
+  // First of all hooks, so everything a request does runs inside its span.
+  if (isTracing()) registerRequestSpans(app);
   const { config, store, redis, keyring } = deps;
   // First: a server that would run without the auth it was asked for must not start at all.
   const access = AccessControl.fromConfig(config.auth, loggerInstance);

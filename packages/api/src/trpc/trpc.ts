@@ -1,4 +1,13 @@
-import { AppError, ERROR_CATALOGUE, type ErrorCode, type FieldError, toFieldErrors } from '@dbconn/shared';
+import {
+  AppError,
+  ERROR_CATALOGUE,
+  type ErrorCode,
+  type FieldError,
+  inSpan,
+  SPAN_ATTRIBUTES,
+  toFieldErrors,
+} from '@dbconn/shared';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { Identity } from '../auth/access-control.js';
 import { type Action, trpcAction } from '../auth/operations.js';
@@ -107,6 +116,26 @@ const mapAppErrors = t.middleware(async ({ next, ctx, path }) => {
 });
 
 /**
+ * A span per procedure, named by its path (`connections.create`): a request's span holds one per
+ * call of a batch. Its outcome is the catalogue code; a server-side failure marks it as an error.
+ */
+const traced = t.middleware(({ next, path, type }) =>
+  inSpan(
+    path,
+    { attributes: { 'rpc.system': 'trpc', 'rpc.method': path, 'trpc.type': type } },
+    async (span) => {
+      const result = await next();
+      if (!result.ok) {
+        const { code } = describeError(result.error);
+        span.setAttribute(SPAN_ATTRIBUTES.code, code);
+        if (ERROR_CATALOGUE[code].status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      }
+      return result;
+    },
+  ),
+);
+
+/**
  * Every procedure asks access control first, with the action auth/operations.ts gives its path;
  * a procedure missing from that table is refused, never open (docs/contract.md §8).
  */
@@ -114,11 +143,12 @@ const authorized = t.middleware(async ({ next, ctx, path }) => {
   const action = trpcAction(path);
   if (!action) throw new AppError('FORBIDDEN', `${path} has no access rule`);
   const { organizationId, subject } = await ctx.authorize(action);
+  trace.getActiveSpan()?.setAttribute(SPAN_ATTRIBUTES.organizationId, organizationId);
   const log = subject ? ctx.log.child({ subject }) : ctx.log;
   return next({ ctx: { organizationId, subject, log } });
 });
 
 export const router = t.router;
 /** The base of every procedure: errors mapped through the catalogue, the caller authorized. */
-export const authorizedProcedure = t.procedure.use(mapAppErrors).use(authorized);
+export const authorizedProcedure = t.procedure.use(traced).use(mapAppErrors).use(authorized);
 export const createCallerFactory = t.createCallerFactory;

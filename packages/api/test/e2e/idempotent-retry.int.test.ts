@@ -12,6 +12,19 @@ const PATH = '/v1/management/connections';
 /** Longer than the test: the first answer is held in the proxy until the API is gone. */
 const ANSWER_HELD_MS = 600_000;
 
+/** /health answers while the process still waits for the store and Redis: serving starts at /ready. */
+const untilReady = (api: ApiProcess) =>
+  expect
+    .poll(
+      () =>
+        fetch(`${api.url}/ready`).then(
+          (res) => res.status,
+          () => 0,
+        ),
+      { timeout: 30_000 },
+    )
+    .toBe(200);
+
 describe('an idempotent create retried after the API was killed mid-answer', () => {
   let h: Harness;
   let proxy: TcpProxy | undefined;
@@ -28,6 +41,7 @@ describe('an idempotent create retried after the API was killed mid-answer', () 
   it('answers 201 with the connection stored by the killed process', { timeout: 120_000 }, async () => {
     const first = await startApiProcess(h.env);
     apis.push(first);
+    await untilReady(first);
     const url = new URL(first.url);
     proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) });
     proxy.setLatency(ANSWER_HELD_MS);
@@ -51,6 +65,7 @@ describe('an idempotent create retried after the API was killed mid-answer', () 
 
     const second = await startApiProcess(h.env);
     apis.push(second);
+    await untilReady(second);
     const retried = await http(second, 'POST', PATH, request);
     expect(retried.status).toBe(201);
     expect(retried.body.id).toBe(stored?.id);

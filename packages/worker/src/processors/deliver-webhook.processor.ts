@@ -10,9 +10,11 @@ import {
   type Keyring,
   type Logger,
   openWebhookSecrets,
+  SPAN_ATTRIBUTES,
   signingSecrets,
   uuidv7,
 } from '@dbconn/shared';
+import { trace } from '@opentelemetry/api';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { StageFailure } from '../failures/stage-failure.js';
@@ -91,6 +93,14 @@ export function createDeliverWebhookProcessor(deps: DeliverWebhookDeps) {
     });
     const delivered =
       outcome.statusCode !== undefined && outcome.statusCode >= 200 && outcome.statusCode < 300;
+    // The job's `process` span (while tracing runs): which endpoint and event, and how it went; never the URL.
+    trace.getActiveSpan()?.setAttributes({
+      [SPAN_ATTRIBUTES.organizationId]: organizationId,
+      'dbconn.webhook_id': webhookId,
+      'dbconn.webhook_event': event,
+      [SPAN_ATTRIBUTES.outcome]: delivered ? 'delivered' : 'failed',
+      ...(outcome.statusCode !== undefined ? { 'http.response.status_code': outcome.statusCode } : {}),
+    });
     await deps.store.recordDeliveryAttempt(
       {
         id: uuidv7(),

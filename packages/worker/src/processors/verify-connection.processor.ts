@@ -14,6 +14,7 @@ import {
   openStoredSecrets,
   type QueueName,
   SealError,
+  SPAN_ATTRIBUTES,
   STAGE_NAMES,
   toConnection,
   uuidv7,
@@ -25,6 +26,7 @@ import {
   VerifyConnectionJobSchema,
   type WebhookData,
 } from '@dbconn/shared';
+import { trace } from '@opentelemetry/api';
 import { DelayedError, type Job, UnrecoverableError, WaitingError } from 'bullmq';
 import type { DialSettings, VerifyOptions } from '../engines/types.js';
 import { isTransientCode, verifyConnection } from '../verify/verify-connection.js';
@@ -136,6 +138,13 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
     const log = deps.log.child({ jobId: job.id, connectionId, organizationId, dialVersion, attempt });
+    // The job's `process` span (BullMQ's, while tracing runs): ids and why, never settings.
+    const jobSpan = trace.getActiveSpan();
+    jobSpan?.setAttributes({
+      [SPAN_ATTRIBUTES.connectionId]: connectionId,
+      [SPAN_ATTRIBUTES.organizationId]: organizationId,
+      [SPAN_ATTRIBUTES.reason]: reason,
+    });
 
     // BullMQ delivers at least once: a worker killed after writing the result but before BullMQ
     // recorded the completion leaves a job that runs again. A result of this dialled version from a
@@ -150,6 +159,7 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
       return { status: 'skipped', attempt };
     }
     await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion });
+    jobSpan?.setAttribute(SPAN_ATTRIBUTES.engine, record.type);
 
     const secrets = tryOpenStoredSecrets(deps.keyring, record, log);
     if (!secrets) {
@@ -233,6 +243,10 @@ export async function writeResult(
     );
     return { status: 'discarded', attempt, code };
   }
+  trace.getActiveSpan()?.setAttributes({
+    [SPAN_ATTRIBUTES.outcome]: status,
+    ...(code ? { [SPAN_ATTRIBUTES.code]: code } : {}),
+  });
   log.info(
     { status, stage: verification.error?.stage, code, latencyMs: verification.latencyMs },
     status === 'active' ? 'connection verified' : 'connection verification failed',

@@ -161,7 +161,7 @@ export async function dial<T>(
   let settings = given;
   const startedAt = performance.now();
   const checkedAt = new Date().toISOString();
-  const stages = new StageRunner(options, startedAt);
+  const stages = new StageRunner({ ...options, engine: given.type }, startedAt);
   const releases = new Releases();
   const report: ServerReport = {};
   const policy = egressPolicy(options.egress);

@@ -7,6 +7,7 @@ import {
 } from '@dbconn/shared';
 import type { Stages } from '../engines/types.js';
 import { fail, StageFailure } from '../failures/stage-failure.js';
+import { recordStageSpan } from './stage-span.js';
 
 /** Where a verification stopped, for the result's `error`. */
 export interface RecordedFailure {
@@ -36,6 +37,7 @@ export class StageRunner implements Stages {
   private readonly recorder = {
     set: (stage: StageName, result: StageResult) => {
       this.results.set(stage, result);
+      recordStageSpan(this.limits.engine, result);
       try {
         this.limits.onStage?.(result);
       } catch {
@@ -51,6 +53,8 @@ export class StageRunner implements Stages {
       timeoutMs: number;
       stageTimeoutMs: number;
       signal?: AbortSignal | undefined;
+      /** The engine dialled (CONNECTION_TYPES), an attribute of each stage's span. */
+      engine?: string | undefined;
       /** Told of each stage as it finishes (ok, skipped or failed), in order. */
       onStage?: ((result: StageResult) => void) | undefined;
     },
