@@ -72,14 +72,15 @@ function watchTrial(api: Api, live: LiveStages | undefined, trialId: string): Pr
         onData: (update) => {
           if (update.kind === 'stage') return live?.stage(update.stage);
           subscription.unsubscribe();
-          resolve(update.result);
+          if (update.kind === 'result') resolve(update.result);
+          else reject(new Error(`${update.error.code}: ${update.error.message}`));
         },
         onError: (error) => {
           subscription.unsubscribe();
           reject(error);
         },
-        // A trial runs once: an error after the stream opened (no worker in time, the job failed)
-        // is the answer. The link would reconnect, only to find the trial taken.
+        // A trial runs once. The API sends a trial's own failure as its last update (above); a
+        // connection lost mid-stream would make the link reconnect, only to find the trial taken.
         onConnectionStateChange: (state) => {
           if (state.state !== 'connecting' || !state.error) return;
           subscription.unsubscribe();

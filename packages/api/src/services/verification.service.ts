@@ -7,6 +7,7 @@ import {
   type ConnectionStore,
   type DialSettings,
   type EgressGuard,
+  type ErrorCode,
   JOB_NAMES,
   type Keyring,
   RETRY_AFTER_SECONDS,
@@ -56,8 +57,25 @@ export interface WatchEvent {
   stage?: StageResult;
 }
 
-/** What a live trial's watcher receives: each stage as the worker finishes it, then the result. */
-export type TrialUpdate = { kind: 'stage'; stage: StageResult } | { kind: 'result'; result: TestResult };
+/**
+ * What a live trial's watcher receives: each stage as the worker finishes it, then the result — or,
+ * when the trial could not run to a result after the stream opened (no worker in time, the queue
+ * down), the error, as data. A trial runs once, so that error is the answer: thrown into the stream
+ * it would make a tRPC client reconnect (its codes are the retryable ones) only to find the trial
+ * already taken, and the caller would see NOT_FOUND instead of the cause.
+ */
+export type TrialUpdate =
+  | { kind: 'stage'; stage: StageResult }
+  | { kind: 'result'; result: TestResult }
+  | { kind: 'error'; error: TrialError };
+
+/** Why a trial ended without a result: the catalogue code and message, as a thrown error would say. */
+export interface TrialError {
+  code: ErrorCode;
+  message: string;
+  /** Seconds a caller should wait before starting a new trial, when the cause is a dependency. */
+  retryAfter?: number;
+}
 
 /**
  * Who started a live trial (the caller key: organization and subject, or address while auth is
@@ -198,7 +216,10 @@ export class VerificationService {
         wake = undefined;
       }
       if (!outcome) return;
-      if ('error' in outcome) throw outcome.error;
+      if ('error' in outcome) {
+        yield { kind: 'error', error: trialError(ctx, trialId, outcome.error) };
+        return;
+      }
       const { verification } = outcome;
       for (const stage of verification.stages) if (!shown.has(stage.name)) yield { kind: 'stage', stage };
       ctx.log.info(
@@ -414,3 +435,17 @@ export function toTestResult(v: Verification): TestResult {
 }
 
 const deleted = (id: string) => new AppError('NOT_FOUND', `connection ${id} was deleted`);
+
+/** A trial's failure as the watcher is told it; anything not an AppError is logged and said INTERNAL. */
+function trialError(ctx: RequestContext, trialId: string, error: unknown): TrialError {
+  if (error instanceof AppError) {
+    ctx.log.warn({ trialId, code: error.code }, 'live trial ended without a result');
+    return {
+      code: error.code,
+      message: error.message,
+      ...(error.retryAfter !== undefined && { retryAfter: error.retryAfter }),
+    };
+  }
+  ctx.log.error({ trialId, err: error }, 'live trial failed');
+  return { code: 'INTERNAL', message: 'An internal error occurred; it has been logged.' };
+}

@@ -7,7 +7,10 @@ import { type Harness, startApi } from '../harness.js';
 import { LOCAL_PG } from './helpers.js';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
 
-type Update = { kind: 'stage'; stage: string; status: string } | { kind: 'result'; status: string };
+type Update =
+  | { kind: 'stage'; stage: string; status: string }
+  | { kind: 'result'; status: string }
+  | { kind: 'error'; code: string };
 
 /** Watches a started trial; `seen` fills as updates arrive, `done` settles when the stream ends. */
 function watch(api: Client, trialId: string) {
@@ -20,7 +23,11 @@ function watch(api: Client, trialId: string) {
           if (update.kind === 'stage')
             seen.push({ kind: 'stage', stage: update.stage.name, status: update.stage.status });
           else {
-            seen.push({ kind: 'result', status: update.result.status });
+            seen.push(
+              update.kind === 'result'
+                ? { kind: 'result', status: update.result.status }
+                : { kind: 'error', code: update.error.code },
+            );
             subscription.unsubscribe();
             resolve(seen);
           }
@@ -148,5 +155,55 @@ describe('connections.startTrial and watchTrial', () => {
       expect(data?.code).toBe('VALIDATION_FAILED');
       expect(data?.errors?.map((e) => e.field).sort()).toEqual(['host', 'port']);
     }
+  });
+});
+
+describe('a live trial that cannot run to a result', () => {
+  let h: Harness;
+  let api: Client;
+  beforeAll(async () => {
+    // No worker at all: the trial is queued and nobody answers within the interactive timeout.
+    h = await startApi({ INTERACTIVE_TIMEOUT_MS: '1000' });
+    api = connect(h.url);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('ends the stream with the error as its last update (no reconnect to a taken trial)', async () => {
+    const { trialId } = await api.connections.startTrial.mutate({ ...LOCAL_PG, ssl: { mode: 'disable' } });
+    let reconnects = 0;
+    const updates = await new Promise<unknown[]>((resolve, reject) => {
+      const seen: unknown[] = [];
+      const subscription = api.connections.watchTrial.subscribe(
+        { trialId },
+        {
+          onData: (update) => {
+            seen.push(update);
+            if (update.kind !== 'stage') {
+              subscription.unsubscribe();
+              resolve(seen);
+            }
+          },
+          onError: reject,
+          onConnectionStateChange: (state) => {
+            if (state.state === 'connecting' && state.error) reconnects++;
+          },
+        },
+      );
+    });
+    expect(updates).toEqual([
+      {
+        kind: 'error',
+        error: {
+          code: 'WORKER_TIMEOUT',
+          message: expect.stringContaining('1000 ms'),
+          retryAfter: expect.any(Number),
+        },
+      },
+    ]);
+    expect(reconnects).toBe(0);
+    // The trial ran (and failed) once: it cannot be watched again.
+    expect(await failure(watch(api, trialId).done)).toBe('NOT_FOUND');
   });
 });
