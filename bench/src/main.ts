@@ -309,6 +309,8 @@ async function main() {
         else settled.set(event.id, value);
       });
       await subscriber.psubscribe(`${world.prefix}:events:connection:*`);
+      /** Where each measured create → active went: read back after the clock stopped. */
+      const parts: { id: string; total: number; create: number }[] = [];
       const createToActive = async () => {
         const t0 = performance.now();
         const res = await fetch(`${api.url}${CREATE_PATH}`, {
@@ -317,10 +319,12 @@ async function main() {
           body: nextBody('p2'),
         });
         const { id } = (await res.json()) as { id: string };
+        const created = performance.now();
         if (res.status !== 201) throw new Error(`P2 create answered ${res.status}`);
         const done =
           settled.get(id) ?? (await new Promise<{ at: number; status: string }>((r) => waiters.set(id, r)));
         if (done.status !== 'active') throw new Error(`P2: the connection became ${done.status}, not active`);
+        parts.push({ id, total: done.at - t0, create: created - t0 });
         return done.at - t0;
       };
       const m: Measure = {
@@ -337,6 +341,7 @@ async function main() {
         for (const side of order(r)) {
           if (side === 'service') {
             for (let i = 0; i < 10; i++) await createToActive();
+            parts.length = 0;
             const latencies: number[] = [];
             for (let i = 0; i < P2_RUNS; i++) latencies.push(await createToActive());
             sample.service = latencies;
@@ -356,6 +361,15 @@ async function main() {
         m.curves = { service: sc, bare: bc };
         log(
           `P2 round ${r + 1}: service p50 ${at(sc, 50).toFixed(1)} p99 ${at(sc, 99).toFixed(1)} ms; bare p50 ${at(bc, 50).toFixed(1)} p99 ${at(bc, 99).toFixed(1)} ms`,
+        );
+        const split = await p2Split(api.url, parts);
+        extra.p2Split = [...((extra.p2Split as unknown[] | undefined) ?? []), split];
+        log(
+          `P2 round ${r + 1} split (medians, ms): create answered ${split.create} | queue pick-up + claim + result write + event ${split.bookkeeping} | the dial ${split.dial} (${Object.entries(
+            split.stages,
+          )
+            .map(([name, ms]) => `${name} ${ms}`)
+            .join(', ')})`,
         );
       }
       await subscriber.quit();
@@ -555,3 +569,38 @@ main().catch((err: unknown) => {
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
+
+/**
+ * P2's time split, from the service's own record of each measured create: the POST's answer, the
+ * dial (the verification's `latencyMs` and its stages' `durationMs`), and what is left — BullMQ's
+ * pick-up, the claim, the result and history write, and the `active` event. Medians, ms.
+ */
+async function p2Split(
+  apiUrl: string,
+  parts: { id: string; total: number; create: number }[],
+): Promise<{ create: number; bookkeeping: number; dial: number; stages: Record<string, number> }> {
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    return Math.round((sorted[Math.floor(sorted.length / 2)] ?? Number.NaN) * 10) / 10;
+  };
+  const dial: number[] = [];
+  const bookkeeping: number[] = [];
+  const stages = new Map<string, number[]>();
+  for (const part of parts) {
+    const res = await fetch(`${apiUrl}${CREATE_PATH}/${part.id}`, { headers: { 'x-product-name': 'bench' } });
+    const body = (await res.json()) as {
+      verification?: { latencyMs: number; stages: { name: string; durationMs: number }[] };
+    };
+    if (!body.verification) continue;
+    dial.push(body.verification.latencyMs);
+    bookkeeping.push(part.total - part.create - body.verification.latencyMs);
+    for (const stage of body.verification.stages)
+      stages.set(stage.name, [...(stages.get(stage.name) ?? []), stage.durationMs]);
+  }
+  return {
+    create: median(parts.map((p) => p.create)),
+    bookkeeping: median(bookkeeping),
+    dial: median(dial),
+    stages: Object.fromEntries([...stages].map(([name, xs]) => [name, median(xs)])),
+  };
+}
