@@ -255,6 +255,20 @@ export interface ConnectionStore {
     options?: { statusChanged?: boolean },
   ): Promise<boolean>;
   /**
+   * `recordVerification` and `appendHistory` of its entry in one statement, where the store has one
+   * (PostgreSQL): the entry is written exactly when the result is, in one round trip and one commit
+   * (bench/README.md, P2/P3). Absent: record, then append.
+   */
+  recordVerificationWithHistory?(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    status: 'active' | 'failed',
+    verification: Verification,
+    options: { statusChanged?: boolean },
+    entry: HistoryRecord,
+  ): Promise<boolean>;
+  /**
    * Sweeper: live records left pending/verifying since before `olderThan`, by (statusChangedAt, id);
    * with `after`, only those past that position (the sweeper pages past records it leaves alone).
    */

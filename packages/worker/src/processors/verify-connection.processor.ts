@@ -8,6 +8,7 @@ import {
   type ConnectionStore,
   type ConnectionType,
   HISTORY_REASON_OF,
+  type HistoryRecord,
   type Keyring,
   type LazyWebhookData,
   type Logger,
@@ -158,7 +159,9 @@ function verifyOnce(deps: VerifyConnectionProcessorDeps): VerifyConnectionProces
       );
       return { status: 'skipped', attempt };
     }
-    await announce(deps, log, { id: connectionId, status: 'verifying', dialVersion });
+    // Not awaited, like the stages': the dial need not wait for Redis, and one publisher keeps the
+    // order (verifying, the stages, the result).
+    void announce(deps, log, { id: connectionId, status: 'verifying', dialVersion });
     jobSpan?.setAttribute(SPAN_ATTRIBUTES.engine, record.type);
 
     const secrets = tryOpenStoredSecrets(deps.keyring, record, log);
@@ -228,14 +231,29 @@ export async function writeResult(
   // The settled status changes with the first result, or an outcome other than the last one;
   // pending and verifying in between (an edit, a claim) do not count.
   const statusChanged = job.previous.verification?.outcome !== verification.outcome;
-  const written = await deps.store.recordVerification(
-    job.organizationId,
-    job.connectionId,
-    job.dialVersion,
-    status,
-    verification,
-    { statusChanged },
-  );
+  const entry = historyEntry(job, status, statusChanged, verification);
+  const { store } = deps;
+  // One statement where the store has one (the result and its entry, or neither); else two steps.
+  const written = store.recordVerificationWithHistory
+    ? await store.recordVerificationWithHistory(
+        job.organizationId,
+        job.connectionId,
+        job.dialVersion,
+        status,
+        verification,
+        { statusChanged },
+        entry,
+      )
+    : await store.recordVerification(
+        job.organizationId,
+        job.connectionId,
+        job.dialVersion,
+        status,
+        verification,
+        {
+          statusChanged,
+        },
+      );
   if (!written) {
     log.info(
       { status, code },
@@ -251,7 +269,7 @@ export async function writeResult(
     { status, stage: verification.error?.stage, code, latencyMs: verification.latencyMs },
     status === 'active' ? 'connection verified' : 'connection verification failed',
   );
-  await appendVerification(deps, log, job, status, statusChanged, verification);
+  if (!store.recordVerificationWithHistory) await appendVerification(deps, log, entry);
   // Watchers first: the webhook deliveries are only enqueued here (bench/README.md, P2).
   await announce(deps, log, { id: job.connectionId, status, dialVersion: job.dialVersion, verification });
   // Webhooks hear of a change of status only, not of a pass that confirms the same one.
@@ -290,33 +308,43 @@ async function emitStatusChange(
   }
 }
 
-/** Appends a written result to the history; a failure is logged (the result itself is stored). */
-async function appendVerification(
-  deps: Pick<VerifyConnectionProcessorDeps, 'store'>,
-  log: Logger,
+/** The history entry of a verification's result (docs/contract.md §11). */
+function historyEntry(
   job: Parameters<typeof writeResult>[2],
   status: 'active' | 'failed',
   statusChanged: boolean,
   verification: Verification,
-): Promise<void> {
+): HistoryRecord {
   const at = new Date();
+  return {
+    id: uuidv7(at.getTime()),
+    organizationId: job.organizationId,
+    connectionId: job.connectionId,
+    ...(job.previous.productName !== undefined ? { productName: job.previous.productName } : {}),
+    at,
+    kind: 'verification',
+    reason: job.reason,
+    status,
+    statusChanged,
+    ...(verification.error ? { stage: verification.error.stage, code: verification.error.code } : {}),
+    ...(verification.warnings ? { warnings: verification.warnings.map((w) => w.code) } : {}),
+    latencyMs: verification.latencyMs,
+  };
+}
+
+/** Appends a written result to the history; a failure is logged (the result itself is stored). */
+async function appendVerification(
+  deps: Pick<VerifyConnectionProcessorDeps, 'store'>,
+  log: Logger,
+  entry: HistoryRecord,
+): Promise<void> {
   try {
-    await deps.store.appendHistory({
-      id: uuidv7(at.getTime()),
-      organizationId: job.organizationId,
-      connectionId: job.connectionId,
-      ...(job.previous.productName !== undefined ? { productName: job.previous.productName } : {}),
-      at,
-      kind: 'verification',
-      reason: job.reason,
-      status,
-      statusChanged,
-      ...(verification.error ? { stage: verification.error.stage, code: verification.error.code } : {}),
-      ...(verification.warnings ? { warnings: verification.warnings.map((w) => w.code) } : {}),
-      latencyMs: verification.latencyMs,
-    });
+    await deps.store.appendHistory(entry);
   } catch (err) {
-    log.warn({ err, status }, 'could not append the verification to the history');
+    log.warn(
+      { err, status: entry.kind === 'verification' ? entry.status : undefined },
+      'could not append the verification to the history',
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeStoreContract, makeTestRecord } from '../../../test/store-contract/index.js';
+import { describeStoreContract, makeTestRecord, verificationResult } from '../../../test/store-contract/index.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
 import { DEFAULT_STORE_OPTIONS } from '../types.js';
@@ -192,6 +192,62 @@ describe('PostgresConnectionStore', () => {
     expect(
       await queryIn(schema, 'SELECT id FROM connection_history WHERE connection_id = $1', [clash.id]),
     ).toEqual([]);
+  });
+
+  it('recordVerificationWithHistory writes the result and its entry together, or neither (a stale dial)', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = open(schema);
+    await store.init();
+    const record = makeTestRecord({ organizationId: 'org-v', configName: 'verified-once' });
+    await store.insert(record);
+    const entry = (status: 'active' | 'failed') => ({
+      id: uuidv7(),
+      organizationId: 'org-v',
+      connectionId: record.id,
+      at: new Date(),
+      kind: 'verification' as const,
+      reason: 'created' as const,
+      status,
+      statusChanged: true,
+      latencyMs: 12,
+    });
+    await store.markVerifying('org-v', record.id, 1);
+    const checkedAt = new Date().toISOString();
+    expect(
+      await store.recordVerificationWithHistory(
+        'org-v',
+        record.id,
+        1,
+        'active',
+        verificationResult(checkedAt),
+        { statusChanged: true },
+        entry('active'),
+      ),
+    ).toBe(true);
+    expect(await store.findById({ organizationId: 'org-v' }, record.id)).toMatchObject({
+      status: 'active',
+      verification: { outcome: 'passed', checkedAt },
+      lastStatusChangeAt: expect.any(Date),
+    });
+    expect(await store.listHistory('org-v', record.id, { limit: 10 })).toMatchObject([
+      { kind: 'verification', status: 'active', reason: 'created', statusChanged: true, latencyMs: 12 },
+    ]);
+
+    // A result of an older dialled version is stale: neither the record nor the history changes.
+    expect(
+      await store.recordVerificationWithHistory(
+        'org-v',
+        record.id,
+        0,
+        'failed',
+        verificationResult(new Date().toISOString(), 'failed'),
+        { statusChanged: true },
+        entry('failed'),
+      ),
+    ).toBe(false);
+    expect((await store.findById({ organizationId: 'org-v' }, record.id))?.status).toBe('active');
+    expect(await store.listHistory('org-v', record.id, { limit: 10 })).toHaveLength(1);
   });
 
   it('refuses a schema parameter that is not a plain lower-case identifier', () => {

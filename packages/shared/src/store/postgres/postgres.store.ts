@@ -50,6 +50,36 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEALED_TABLES: Record<SealedKind, string> = { connection: 'connections', webhook: 'webhooks' };
 
 /**
+ * A verification's result onto its record, only while the dialled version matches and no later dial
+ * settled it (see ConnectionStore.recordVerification); `recordVerificationParams` fills $1–$8.
+ */
+const RECORD_VERIFICATION = `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
+         status_changed_at = $7, updated_at = $7,
+         last_status_change_at = CASE WHEN $8::boolean THEN $7 ELSE last_status_change_at END
+       WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
+         AND (status NOT IN ('active', 'failed') OR last_verified_at IS NULL OR last_verified_at <= $6)`;
+
+function recordVerificationParams(
+  organizationId: string,
+  id: string,
+  dialVersion: number,
+  status: 'active' | 'failed',
+  verification: Verification,
+  options: { statusChanged?: boolean },
+): unknown[] {
+  return [
+    id,
+    organizationId,
+    dialVersion,
+    status,
+    JSON.stringify(verification),
+    new Date(verification.checkedAt),
+    new Date(),
+    options.statusChanged === true,
+  ];
+}
+
+/**
  * The PostgreSQL store (docs/contract.md §10). The URL may carry `?schema=<name>`: the store then lives in that
  * schema (created at `init()`), which gives tests and side-by-side deployments their own tables.
  *
@@ -304,23 +334,43 @@ export class PostgresConnectionStore implements ConnectionStore {
   ): Promise<boolean> {
     if (!UUID.test(id)) return false;
     const rows = await this.query(
-      `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
-         status_changed_at = $7, updated_at = $7,
-         last_status_change_at = CASE WHEN $8::boolean THEN $7 ELSE last_status_change_at END
-       WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
-         AND (status NOT IN ('active', 'failed') OR last_verified_at IS NULL OR last_verified_at <= $6)
-       RETURNING id`,
-      [
-        id,
-        organizationId,
-        dialVersion,
-        status,
-        JSON.stringify(verification),
-        new Date(verification.checkedAt),
-        new Date(),
-        options.statusChanged === true,
-      ],
+      `${RECORD_VERIFICATION} RETURNING id`,
+      recordVerificationParams(organizationId, id, dialVersion, status, verification, options),
       'dbconn_record_verification',
+    );
+    return rows.length > 0;
+  }
+
+  async recordVerificationWithHistory(
+    organizationId: string,
+    id: string,
+    dialVersion: number,
+    status: 'active' | 'failed',
+    verification: Verification,
+    options: { statusChanged?: boolean },
+    entry: HistoryRecord,
+  ): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const params = recordVerificationParams(organizationId, id, dialVersion, status, verification, options);
+    const { id: entryId, connectionId, productName, at, kind, ...details } = entry;
+    const n = params.length;
+    // The entry is inserted only from the row the update wrote: a stale result leaves no trace.
+    const rows = await this.query<{ id: string }>(
+      `WITH written AS (${RECORD_VERIFICATION} RETURNING id)
+       INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
+       SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}::jsonb FROM written
+       RETURNING connection_id AS id`,
+      [
+        ...params,
+        entryId,
+        entry.organizationId,
+        connectionId,
+        productName ?? null,
+        at,
+        kind,
+        JSON.stringify(details),
+      ],
+      'dbconn_record_verification_with_history',
     );
     return rows.length > 0;
   }
