@@ -14,7 +14,9 @@ import pg from 'pg';
 import {
   BARE_STORE_APP,
   BareVerifier,
+  commCpuMs,
   cpuMs,
+  machineBusyMs,
   newWorld,
   ROOT,
   rssMiB,
@@ -165,9 +167,20 @@ async function main() {
     children.push({ stop: () => stop(bare.child) });
     const verifier = await BareVerifier.start(world);
     children.push({ stop: () => stop(verifier.child) });
+    /**
+     * Refreshes the planner's statistics of both sides' tables, as autovacuum does within a minute in
+     * steady state. The bench fills tables faster than that: indexes built on an empty table say
+     * they hold nothing until analysed, and PostgreSQL then scanned an organization's or a partial
+     * index for each lookup by id — 4.8 ms of store CPU per verification instead of 0.9 (README).
+     */
+    const analyze = () =>
+      db.query(
+        `ANALYZE ${world.schema}.connections, ${world.schema}.connection_history, ${world.bareSchema}.connections`,
+      );
     const topUp = async (needed: number) => {
       const missing = needed - (await backlog());
       if (missing > 0) await createLoad(api.url, 'backlog', { amount: missing });
+      await analyze();
     };
     const order = (round: number) =>
       round % 2 === 0 ? (['service', 'bare'] as const) : (['bare', 'service'] as const);
@@ -261,8 +274,16 @@ async function main() {
     if (PHASES.has('P3')) {
       const m: Measure = {
         name: `P3 verifications at concurrency ${P3_CONCURRENCY}`,
-        metrics: [{ key: 'rate', unit: 'verifications/s', higherIsBetter: true }],
+        metrics: [
+          { key: 'rate', unit: 'verifications/s', higherIsBetter: true },
+          { key: 'machineCpu', unit: 'ms of machine CPU per verification', higherIsBetter: false },
+          { key: 'processCpu', unit: 'ms of worker/loop CPU per verification', higherIsBetter: false },
+          { key: 'postgresCpu', unit: 'ms of PostgreSQL CPU per verification', higherIsBetter: false },
+          { key: 'redisCpu', unit: 'ms of Redis CPU per verification', higherIsBetter: false },
+          { key: 'storeCpu', unit: 'ms of store CPU per verification (service only)', higherIsBetter: false },
+        ],
         rounds: [],
+        note: 'machineCpu: busy CPU of the whole machine (every process: the worker or loop, PostgreSQL, Redis, the bench) during the measure / verifications; processCpu: the worker process or the bare loop alone; postgresCpu: every postgres process (store and target: one server), exited backends included; redisCpu: redis-server; storeCpu: the backends of the store connections of the worker (part of postgresCpu). With both cores busy, rate ≈ 2,0 ms / machineCpu',
       };
       for (let r = 0; r < ROUNDS; r++) {
         const sample: Record<string, Sample> = {};
@@ -273,20 +294,38 @@ async function main() {
             await withWorker(P3_CONCURRENCY);
             await sleep(WARM_S * 1000);
             const before = await verifiedCount();
+            const start = cpuNow(worker?.pid);
+            const store0 = await storeCpuMs(SERVICE_STORE_APP);
             const t0 = performance.now();
             await sleep(MEASURE_S * 1000);
+            const used = cpuSince(start, worker?.pid);
+            const storeUsed = await storeCpuSince(SERVICE_STORE_APP, store0);
             const done = (await verifiedCount()) - before;
-            sample.service = { rate: done / ((performance.now() - t0) / 1000) };
+            sample.service = {
+              rate: done / ((performance.now() - t0) / 1000),
+              ...perVerification(used, done),
+              storeCpu: storeUsed / done,
+            };
             await stopWorker();
           } else {
             await verifier.run({ concurrency: P3_CONCURRENCY, durationMs: WARM_S * 1000 });
+            const start = cpuNow(verifier.child.pid);
             const loop = await verifier.run({ concurrency: P3_CONCURRENCY, durationMs: MEASURE_S * 1000 });
-            sample.bare = { rate: loop.completed / loop.seconds };
+            const used = cpuSince(start, verifier.child.pid);
+            sample.bare = {
+              rate: loop.completed / loop.seconds,
+              ...perVerification(used, loop.completed),
+            };
           }
         }
         m.rounds.push({ service: sample.service as Sample, bare: sample.bare as Sample, first: order(r)[0] });
         log(
-          `P3 round ${r + 1}: service ${sample.service?.rate?.toFixed(0)}/s; bare ${sample.bare?.rate?.toFixed(0)}/s`,
+          `P3 round ${r + 1}: ${(['service', 'bare'] as const)
+            .map(
+              (side) =>
+                `${side} ${sample[side]?.rate?.toFixed(0)}/s, ${sample[side]?.machineCpu?.toFixed(2)} ms machine CPU/verification (its process ${sample[side]?.processCpu?.toFixed(2)}, PostgreSQL ${sample[side]?.postgresCpu?.toFixed(2)}, Redis ${sample[side]?.redisCpu?.toFixed(2)}${side === 'service' ? `, of PostgreSQL the store's backends ${sample.service?.storeCpu?.toFixed(2)}` : ''})`,
+            )
+            .join('; ')}`,
         );
       }
       measures.push(m);
@@ -296,6 +335,7 @@ async function main() {
       // An empty queue: each create is verified at once, not behind the backlog of the phases above.
       await stopWorker();
       await queue.drain(true);
+      await analyze();
       await withWorker(WORKER_DEFAULT_CONCURRENCY);
       const subscriber = redis.duplicate();
       const settled = new Map<string, { at: number; status: string }>();
@@ -602,5 +642,34 @@ async function p2Split(
     bookkeeping: median(bookkeeping),
     dial: median(dial),
     stages: Object.fromEntries([...stages].map(([name, xs]) => [name, median(xs)])),
+  };
+}
+
+/** CPU used so far by the machine, one process, PostgreSQL and Redis (ms): see P3. */
+function cpuNow(pid: number | undefined) {
+  return {
+    machine: machineBusyMs(),
+    process: cpuMs(pid),
+    postgres: commCpuMs('postgres'),
+    redis: commCpuMs('redis-server'),
+  };
+}
+
+function cpuSince(start: ReturnType<typeof cpuNow>, pid: number | undefined): ReturnType<typeof cpuNow> {
+  const now = cpuNow(pid);
+  return {
+    machine: now.machine - start.machine,
+    process: now.process - start.process,
+    postgres: now.postgres - start.postgres,
+    redis: now.redis - start.redis,
+  };
+}
+
+function perVerification(used: ReturnType<typeof cpuNow>, verifications: number) {
+  return {
+    machineCpu: used.machine / verifications,
+    processCpu: used.process / verifications,
+    postgresCpu: used.postgres / verifications,
+    redisCpu: used.redis / verifications,
   };
 }

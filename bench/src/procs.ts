@@ -1,6 +1,6 @@
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +35,44 @@ export function cpuMs(pid: number | undefined): number {
   // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * Busy CPU time of the whole machine so far, ms, from /proc/stat (every core: user, nice, system,
+ * irq, softirq, steal; not idle or iowait). On 2 cores everything a verification makes happen —
+ * its own process, PostgreSQL's backends, Redis — shares this.
+ */
+export function machineBusyMs(): number {
+  const [, ...ticks] = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = ticks.map(Number);
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) * 10;
+}
+
+/**
+ * CPU time (user + system) every process named `comm` has used so far, ms, ended ones included:
+ * the live ones' own time, plus the reaped children's time their top process holds (PostgreSQL's
+ * postmaster holds the time of every backend that has exited, one per verification here).
+ */
+export function commCpuMs(comm: string): number {
+  const stats = new Map<number, string[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended between the listing and the read
+    }
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
+    stats.set(Number(entry), stat.slice(stat.lastIndexOf(')') + 2).split(' '));
+  }
+  let ticks = 0;
+  for (const fields of stats.values()) {
+    // After the name: ppid is field 4 (index 1), utime 14, stime 15, cutime 16, cstime 17.
+    ticks += Number(fields[11]) + Number(fields[12]);
+    if (!stats.has(Number(fields[1]))) ticks += Number(fields[13]) + Number(fields[14]);
+  }
+  return ticks * 10;
 }
 
 async function waitFor(url: string, child: ChildProcess, name: string): Promise<void> {
