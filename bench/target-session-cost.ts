@@ -7,6 +7,7 @@
 //   cd bench && npx tsx target-session-cost.ts
 import pg from 'pg';
 import { commCpuMs } from './src/procs.js';
+
 const INSPECT = `
   SELECT r.rolsuper AS superuser,
          (SELECT d.datdba = r.oid FROM pg_database d WHERE d.datname = current_database()) AS owner,
@@ -20,17 +21,30 @@ const INSPECT = `
 const N = 300;
 async function session(extra: (c: pg.Client) => Promise<unknown>) {
   const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
-  await c.connect(); await c.query('SELECT version()'); await c.query(`SELECT has_schema_privilege(oid, 'USAGE') AS usable FROM pg_namespace WHERE nspname = $1`, ['public']);
-  await extra(c); await c.end();
+  await c.connect();
+  await c.query('SELECT version()');
+  await c.query(`SELECT has_schema_privilege(oid, 'USAGE') AS usable FROM pg_namespace WHERE nspname = $1`, [
+    'public',
+  ]);
+  await extra(c);
+  await c.end();
 }
 const variants: [string, (c: pg.Client) => Promise<unknown>][] = [
   ['bare', async () => {}],
   ['+inspect', (c) => c.query(INSPECT, ['public'])],
   ['+select 1', (c) => c.query('SELECT 1')],
 ];
-for (let round = 0; round < 2; round++) for (const [name, fn] of variants) {
-  for (let i = 0; i < 20; i++) await session(fn);
-  const c0 = commCpuMs('postgres'); const t0 = performance.now();
-  for (let i = 0; i < N; i++) await session(fn);
-  console.log(name, 'pg ms/session', ((commCpuMs('postgres') - c0) / N).toFixed(2), 'wall', ((performance.now() - t0) / N).toFixed(2));
-}
+for (let round = 0; round < 2; round++)
+  for (const [name, fn] of variants) {
+    for (let i = 0; i < 20; i++) await session(fn);
+    const c0 = commCpuMs('postgres');
+    const t0 = performance.now();
+    for (let i = 0; i < N; i++) await session(fn);
+    console.log(
+      name,
+      'pg ms/session',
+      ((commCpuMs('postgres') - c0) / N).toFixed(2),
+      'wall',
+      ((performance.now() - t0) / N).toFixed(2),
+    );
+  }
