@@ -1,6 +1,10 @@
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeStoreContract, makeTestRecord, verificationResult } from '../../../test/store-contract/index.js';
+import {
+  describeStoreContract,
+  makeTestRecord,
+  verificationResult,
+} from '../../../test/store-contract/index.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
 import { uuidv7 } from '../../uuid.js';
 import { DEFAULT_STORE_OPTIONS } from '../types.js';
