@@ -4,20 +4,11 @@
 // plus a trivial query; PostgreSQL CPU per session from /proc (every postgres process, ended
 // backends included). Sequential, alternated, two rounds.
 //
-//   cd bench && npx tsx target-session-cost.ts
+//   pnpm --filter @dbconn/worker exec tsx --conditions=@dbconn/source ../../bench/target-session-cost.ts
 import pg from 'pg';
+import { INSPECT_ACCOUNT } from '../packages/worker/src/engines/postgres.js';
 import { commCpuMs } from './src/procs.js';
 
-const INSPECT = `
-  SELECT r.rolsuper AS superuser,
-         (SELECT d.datdba = r.oid FROM pg_database d WHERE d.datname = current_database()) AS owner,
-         has_schema_privilege(n.oid, 'CREATE') AS can_create,
-         EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
-                   AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')) AS can_write,
-         (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid
-                   AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))::int AS tables
-    FROM pg_roles r, pg_namespace n
-   WHERE r.rolname = current_user AND n.nspname = $1`;
 const N = 300;
 async function session(extra: (c: pg.Client) => Promise<unknown>) {
   const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
@@ -31,7 +22,7 @@ async function session(extra: (c: pg.Client) => Promise<unknown>) {
 }
 const variants: [string, (c: pg.Client) => Promise<unknown>][] = [
   ['bare', async () => {}],
-  ['+inspect', (c) => c.query(INSPECT, ['public'])],
+  ['+inspect', (c) => c.query(INSPECT_ACCOUNT, ['public'])],
   ['+select 1', (c) => c.query('SELECT 1')],
 ];
 for (let round = 0; round < 2; round++)

@@ -137,7 +137,7 @@ const sessions = new DialSessions<{ client: pg.Client; stream: Socket }>();
  * INSERT/UPDATE/DELETE/TRUNCATE on one of its tables) and how many tables, views and foreign tables
  * it holds. Catalogs and privilege functions every role can read.
  */
-const INSPECT_ACCOUNT = `
+export const INSPECT_ACCOUNT = `
   SELECT r.rolsuper AS superuser,
          (SELECT d.datdba = r.oid FROM pg_database d WHERE d.datname = current_database()) AS owner,
          has_schema_privilege(n.oid, 'CREATE') AS can_create,
