@@ -370,6 +370,30 @@ export const EnvSchema = z.object({
   OTEL_SERVICE_NAME: optional(z.string().max(200).optional()),
   /** `true`: no tracing SDK even with an endpoint set. */
   OTEL_SDK_DISABLED: flag(false),
+  /**
+   * Which traces are kept, as OpenTelemetry names them: `parentbased_always_on` (the default),
+   * `parentbased_traceidratio` with OTEL_TRACES_SAMPLER_ARG, `parentbased_always_off`, or the same
+   * without `parentbased_` (a caller's sampled flag is then ignored). BullMQ's housekeeping spans
+   * are never kept whatever the sampler.
+   */
+  OTEL_TRACES_SAMPLER: z
+    .enum([
+      'always_on',
+      'always_off',
+      'traceidratio',
+      'parentbased_always_on',
+      'parentbased_always_off',
+      'parentbased_traceidratio',
+    ])
+    .default('parentbased_always_on'),
+  /** The share of traces kept (0–1) with a `traceidratio` sampler; default 1. */
+  OTEL_TRACES_SAMPLER_ARG: optional(
+    z
+      .string()
+      .regex(/^(0(\.\d+)?|1(\.0+)?)$/, 'must be a number from 0 to 1')
+      .transform(Number)
+      .optional(),
+  ),
 });
 
 export type Env = z.output<typeof EnvSchema>;

@@ -268,6 +268,16 @@ function tracingConfig(e: Env) {
     endpoint: e.OTEL_SDK_DISABLED ? undefined : endpoint,
     /** Undefined: each process names itself (dbconn-api, dbconn-worker). */
     serviceName: e.OTEL_SERVICE_NAME,
+    sampler: {
+      /** Follow a caller's (or a job's parent's) sampled flag when there is one. */
+      parentBased: e.OTEL_TRACES_SAMPLER.startsWith('parentbased_'),
+      /** The share of new traces kept. */
+      ratio: e.OTEL_TRACES_SAMPLER.endsWith('always_off')
+        ? 0
+        : e.OTEL_TRACES_SAMPLER.endsWith('traceidratio')
+          ? (e.OTEL_TRACES_SAMPLER_ARG ?? 1)
+          : 1,
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SpanKind, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config.js';
@@ -25,6 +25,24 @@ describe('tracing configuration', () => {
       configOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SDK_DISABLED: 'true' }).endpoint,
     ).toBeUndefined();
     expect(configOf({ OTEL_SERVICE_NAME: 'reports-dbconn' }).serviceName).toBe('reports-dbconn');
+  });
+
+  it('reads OTEL_TRACES_SAMPLER and its argument as OpenTelemetry names them', () => {
+    expect(configOf({}).sampler).toEqual({ parentBased: true, ratio: 1 });
+    expect(
+      configOf({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' }).sampler,
+    ).toEqual({ parentBased: true, ratio: 0.25 });
+    expect(configOf({ OTEL_TRACES_SAMPLER: 'traceidratio' }).sampler).toEqual({
+      parentBased: false,
+      ratio: 1,
+    });
+    expect(configOf({ OTEL_TRACES_SAMPLER: 'always_off' }).sampler).toEqual({ parentBased: false, ratio: 0 });
+    expect(configOf({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' }).sampler).toEqual({
+      parentBased: true,
+      ratio: 0,
+    });
+    expect(() => configOf({ OTEL_TRACES_SAMPLER: 'jaeger_remote' })).toThrow(/OTEL_TRACES_SAMPLER/);
+    expect(() => configOf({ OTEL_TRACES_SAMPLER_ARG: '2' })).toThrow(/OTEL_TRACES_SAMPLER_ARG/);
   });
 
   it('names a bad endpoint or flag', () => {
@@ -131,5 +149,50 @@ describe('startTracing', () => {
       span_id: stage?.spanContext().spanId,
     });
     expect(housekeeping.trace_id).toBeUndefined();
+  });
+
+  it('keeps the share of new traces OTEL_TRACES_SAMPLER asks for; parentbased follows a caller', async () => {
+    const remoteParent = (sampled: boolean) =>
+      trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+        isRemote: true,
+      });
+    const recorded = (parent = ROOT_CONTEXT) => {
+      const span = trace.getTracer('probe').startSpan('request', { kind: SpanKind.SERVER }, parent);
+      const recording = span.isRecording();
+      span.end();
+      return recording;
+    };
+    const started = (env: Record<string, string>) =>
+      startTracing(configOf(env), {
+        defaultServiceName: 'dbconn-test',
+        spanProcessors: [new SimpleSpanProcessor(new InMemorySpanExporter())],
+      });
+
+    tracing = await started({ OTEL_TRACES_SAMPLER: 'parentbased_always_off' });
+    expect(recorded()).toBe(false);
+    expect(recorded(remoteParent(true))).toBe(true);
+    await tracing?.shutdown();
+
+    tracing = await started({ OTEL_TRACES_SAMPLER: 'always_off' });
+    expect(recorded(remoteParent(true))).toBe(false);
+    await tracing?.shutdown();
+
+    // A quarter of new traces: about 250 of 1,000 (the trace id decides; 1,000 draws, wide bounds).
+    tracing = await started({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.25' });
+    const kept = Array.from({ length: 1000 }, () => recorded()).filter(Boolean).length;
+    expect(kept).toBeGreaterThan(150);
+    expect(kept).toBeLessThan(350);
+
+    await tracing?.shutdown();
+    tracing = await started({
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0',
+    });
+    expect(recorded()).toBe(false);
+    expect(recorded(remoteParent(true))).toBe(true);
+    expect(recorded(remoteParent(false))).toBe(false);
   });
 });

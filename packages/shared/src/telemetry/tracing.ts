@@ -69,12 +69,15 @@ export const telemetryOption = (): { telemetry?: BullMQOtel } =>
  * spans of kind INTERNAL every few seconds per worker; they would bury the traces that matter, so
  * a root span of that kind is dropped. Children follow their parent's decision (ParentBased).
  */
-const workComesIn: Sampler = {
-  shouldSample: (_context, _traceId, _name, kind) => ({
-    decision: kind === SpanKind.INTERNAL ? SamplingDecision.NOT_RECORD : SamplingDecision.RECORD_AND_SAMPLED,
-  }),
-  toString: () => 'WorkComesInSampler',
-};
+function workComesIn(ratio: Sampler): Sampler {
+  return {
+    shouldSample: (context, traceId, name, kind, attributes, links) =>
+      kind === SpanKind.INTERNAL
+        ? { decision: SamplingDecision.NOT_RECORD }
+        : ratio.shouldSample(context, traceId, name, kind, attributes, links),
+    toString: () => `WorkComesInSampler{${ratio.toString()}}`,
+  };
+}
 
 /**
  * Starts the tracing SDK when the configuration names an OTLP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT
@@ -107,7 +110,13 @@ export async function startTracing(
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: config.serviceName ?? options.defaultServiceName,
     }),
-    sampler: new sdk.ParentBasedSampler({ root: workComesIn }),
+    // OTEL_TRACES_SAMPLER(_ARG): the ratio decides which new traces are kept; with `parentbased_`
+    // a caller's traceparent decides for its own trace (the SDK's reading of the variables, which
+    // a sampler given here would otherwise override).
+    sampler: (() => {
+      const root = workComesIn(new sdk.TraceIdRatioBasedSampler(config.sampler.ratio));
+      return config.sampler.parentBased ? new sdk.ParentBasedSampler({ root }) : root;
+    })(),
     spanProcessors,
   });
   // Trace context only: a `baggage` header from a caller would otherwise be copied into every job.
