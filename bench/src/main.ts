@@ -193,9 +193,12 @@ async function main() {
           { key: 'p99', unit: 'ms', higherIsBetter: false },
           { key: 'cpuPerCreate', unit: 'ms of API CPU', higherIsBetter: false },
           { key: 'storeCpuPerCreate', unit: 'ms of PostgreSQL CPU', higherIsBetter: false },
+          { key: 'machineCpuPerCreate', unit: 'ms of machine CPU', higherIsBetter: false },
+          { key: 'redisCpuPerCreate', unit: 'ms of Redis CPU', higherIsBetter: false },
+          { key: 'loadCpuPerCreate', unit: 'ms of load-generator CPU', higherIsBetter: false },
         ],
         rounds: [],
-        note: 'cpuPerCreate: user+system CPU of the API process during the measure / creates answered (less moved by a shared machine than throughput); storeCpuPerCreate: the same for the PostgreSQL backends of its store connections (found by application_name): on 2 cores the API, PostgreSQL, Redis and the load generator share the CPU, so what a create costs the store is throughput too',
+        note: 'cpuPerCreate: user+system CPU of the API process during the measure / creates answered (less moved by a shared machine than throughput); storeCpuPerCreate: the same for the PostgreSQL backends of its store connections (found by application_name): on 2 cores the API, PostgreSQL, Redis and the load generator share the CPU, so what a create costs the store is throughput too; machineCpuPerCreate: busy CPU of the whole machine (/proc/stat); redisCpuPerCreate: redis-server; loadCpuPerCreate: the bench process, where autocannon runs',
       };
       for (let r = 0; r < ROUNDS; r++) {
         const sides: Record<string, Sample> = {};
@@ -206,13 +209,18 @@ async function main() {
           const app = side === 'service' ? SERVICE_STORE_APP : BARE_STORE_APP;
           const store0 = await storeCpuMs(app);
           const cpu0 = cpuMs(target.child.pid);
+          const machine0 = cpuNow(process.pid);
           const result = await createLoad(target.url, `p1-${side}`, { seconds: MEASURE_S });
+          const machine = cpuSince(machine0, process.pid);
           const creates = result.throughput * MEASURE_S;
           sides[side] = {
             throughput: result.throughput,
             p99: result.p99,
             cpuPerCreate: (cpuMs(target.child.pid) - cpu0) / creates,
             storeCpuPerCreate: (await storeCpuSince(app, store0)) / creates,
+            machineCpuPerCreate: machine.machine / creates,
+            redisCpuPerCreate: machine.redis / creates,
+            loadCpuPerCreate: machine.process / creates,
           };
           curves[side] = result.curve;
         }
@@ -221,7 +229,7 @@ async function main() {
         m.rounds.push({ service: s, bare: b, first: order(r)[0] });
         m.curves = { service: curves.service ?? [], bare: curves.bare ?? [] };
         const say = (x: Sample) =>
-          `${x.throughput?.toFixed(0)}/s p99 ${x.p99} ms, ${x.cpuPerCreate?.toFixed(2)} ms CPU/create (store ${x.storeCpuPerCreate?.toFixed(2)})`;
+          `${x.throughput?.toFixed(0)}/s p99 ${x.p99} ms, ${x.cpuPerCreate?.toFixed(2)} ms CPU/create (store ${x.storeCpuPerCreate?.toFixed(2)}, Redis ${x.redisCpuPerCreate?.toFixed(2)}, load generator ${x.loadCpuPerCreate?.toFixed(2)}, machine ${x.machineCpuPerCreate?.toFixed(2)})`;
         log(`P1 round ${r + 1}: service ${say(s)}; bare ${say(b)}`);
       }
       measures.push(m);
