@@ -50,32 +50,48 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SEALED_TABLES: Record<SealedKind, string> = { connection: 'connections', webhook: 'webhooks' };
 
 /**
- * A verification's result onto its record, only while the dialled version matches and no later dial
- * settled it (see ConnectionStore.recordVerification); `recordVerificationParams` fills $1–$8.
+ * The UPDATE of a verification's result onto its record ($1–$8), only while the dialled version
+ * matches and no later dial settled it (see ConnectionStore.recordVerification).
  */
-const RECORD_VERIFICATION = `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
-         status_changed_at = $7, updated_at = $7,
-         last_status_change_at = CASE WHEN $8::boolean THEN $7 ELSE last_status_change_at END
-       WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
-         AND (status NOT IN ('active', 'failed') OR last_verified_at IS NULL OR last_verified_at <= $6)`;
-
-function recordVerificationParams(
+function verificationStatement(
   organizationId: string,
   id: string,
   dialVersion: number,
   status: 'active' | 'failed',
   verification: Verification,
   options: { statusChanged?: boolean },
-): unknown[] {
+): [string, unknown[]] {
   return [
-    id,
-    organizationId,
-    dialVersion,
-    status,
-    JSON.stringify(verification),
-    new Date(verification.checkedAt),
-    new Date(),
-    options.statusChanged === true,
+    `UPDATE connections SET status = $4, verification = $5::jsonb, last_verified_at = $6,
+         status_changed_at = $7, updated_at = $7,
+         last_status_change_at = CASE WHEN $8::boolean THEN $7 ELSE last_status_change_at END
+       WHERE id = $1 AND organization_id = $2 AND dial_version = $3 AND deleted_at IS NULL
+         AND (status NOT IN ('active', 'failed') OR last_verified_at IS NULL OR last_verified_at <= $6)`,
+    [
+      id,
+      organizationId,
+      dialVersion,
+      status,
+      JSON.stringify(verification),
+      new Date(verification.checkedAt),
+      new Date(),
+      options.statusChanged === true,
+    ],
+  ];
+}
+
+/**
+ * The INSERT of a history entry, its parameters numbered after `offset`: one row of VALUES, or with
+ * `from` (a CTE's name) one row per row that CTE returned — none when it wrote nothing.
+ */
+function historyStatement(entry: HistoryRecord, offset = 0, from?: string): [string, unknown[]] {
+  const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
+  const n = (i: number) => `$${offset + i}`;
+  const values = `${n(1)}, ${n(2)}, ${n(3)}, ${n(4)}, ${n(5)}, ${n(6)}, ${n(7)}::jsonb`;
+  return [
+    `INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
+       ${from ? `SELECT ${values} FROM ${from}` : `VALUES (${values})`}`,
+    [id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
   ];
 }
 
@@ -168,13 +184,10 @@ export class PostgresConnectionStore implements ConnectionStore {
 
   async insertWithHistory(record: ConnectionRecord, entry: HistoryRecord): Promise<void> {
     const [sql, params] = insertStatement(record);
-    const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
-    const n = params.length;
+    const [history, entryParams] = historyStatement(entry, params.length, 'stored');
     await this.query(
-      `WITH stored AS (${sql} RETURNING id)
-       INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
-       SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}::jsonb FROM stored`,
-      [...params, id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
+      `WITH stored AS (${sql} RETURNING id) ${history}`,
+      [...params, ...entryParams],
       'dbconn_insert_with_history',
     );
   }
@@ -333,11 +346,15 @@ export class PostgresConnectionStore implements ConnectionStore {
     options: { statusChanged?: boolean } = {},
   ): Promise<boolean> {
     if (!UUID.test(id)) return false;
-    const rows = await this.query(
-      `${RECORD_VERIFICATION} RETURNING id`,
-      recordVerificationParams(organizationId, id, dialVersion, status, verification, options),
-      'dbconn_record_verification',
+    const [sql, params] = verificationStatement(
+      organizationId,
+      id,
+      dialVersion,
+      status,
+      verification,
+      options,
     );
+    const rows = await this.query(`${sql} RETURNING id`, params, 'dbconn_record_verification');
     return rows.length > 0;
   }
 
@@ -351,38 +368,27 @@ export class PostgresConnectionStore implements ConnectionStore {
     entry: HistoryRecord,
   ): Promise<boolean> {
     if (!UUID.test(id)) return false;
-    const params = recordVerificationParams(organizationId, id, dialVersion, status, verification, options);
-    const { id: entryId, connectionId, productName, at, kind, ...details } = entry;
-    const n = params.length;
+    const [sql, params] = verificationStatement(
+      organizationId,
+      id,
+      dialVersion,
+      status,
+      verification,
+      options,
+    );
     // The entry is inserted only from the row the update wrote: a stale result leaves no trace.
-    const rows = await this.query<{ id: string }>(
-      `WITH written AS (${RECORD_VERIFICATION} RETURNING id)
-       INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
-       SELECT $${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, $${n + 7}::jsonb FROM written
-       RETURNING connection_id AS id`,
-      [
-        ...params,
-        entryId,
-        entry.organizationId,
-        connectionId,
-        productName ?? null,
-        at,
-        kind,
-        JSON.stringify(details),
-      ],
+    const [history, entryParams] = historyStatement(entry, params.length, 'written');
+    const rows = await this.query(
+      `WITH written AS (${sql} RETURNING id) ${history} RETURNING connection_id AS id`,
+      [...params, ...entryParams],
       'dbconn_record_verification_with_history',
     );
     return rows.length > 0;
   }
 
   async appendHistory(entry: HistoryRecord): Promise<void> {
-    const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
-    await this.query(
-      `INSERT INTO connection_history (id, organization_id, connection_id, product_name, at, kind, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)`,
-      [id, organizationId, connectionId, productName ?? null, at, kind, JSON.stringify(details)],
-      'dbconn_append_history',
-    );
+    const [sql, params] = historyStatement(entry);
+    await this.query(sql, params, 'dbconn_append_history');
   }
 
   async listHistory(
