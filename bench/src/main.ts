@@ -171,7 +171,7 @@ async function main() {
      * Refreshes the planner's statistics of both sides' tables, as autovacuum does within a minute in
      * steady state. The bench fills tables faster than that: indexes built on an empty table say
      * they hold nothing until analysed, and PostgreSQL then scanned an organization's or a partial
-     * index for each lookup by id — 4.8 ms of store CPU per verification instead of 0.9 (README).
+     * index for each lookup by id — 4.5–5.6 ms of store CPU per verification instead of 0.7–0.9 (README).
      */
     const analyze = () =>
       db.query(
@@ -291,7 +291,7 @@ async function main() {
           { key: 'storeCpu', unit: 'ms of store CPU per verification (service only)', higherIsBetter: false },
         ],
         rounds: [],
-        note: 'machineCpu: busy CPU of the whole machine (every process: the worker or loop, PostgreSQL, Redis, the bench) during the measure / verifications; processCpu: the worker process or the bare loop alone; postgresCpu: every postgres process (store and target: one server), exited backends included; redisCpu: redis-server; storeCpu: the backends of the store connections of the worker (part of postgresCpu). With both cores busy, rate ≈ 2,0 ms / machineCpu',
+        note: 'machineCpu: busy CPU of the whole machine (every process: the worker or loop, PostgreSQL, Redis, the bench) during the measure / verifications; processCpu: the worker process or the bare loop alone; postgresCpu: every postgres process (store and target: one server), exited backends included; redisCpu: redis-server; storeCpu: the backends of the store connections of the worker (part of postgresCpu). With both cores busy, rate ≈ 2,000 ms / machineCpu',
       };
       for (let r = 0; r < ROUNDS; r++) {
         const sample: Record<string, Sample> = {};

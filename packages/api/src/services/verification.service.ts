@@ -7,6 +7,7 @@ import {
   type ConnectionStore,
   type DialSettings,
   type EgressGuard,
+  ERROR_CATALOGUE,
   type ErrorCode,
   JOB_NAMES,
   type Keyring,
@@ -436,9 +437,12 @@ export function toTestResult(v: Verification): TestResult {
 
 const deleted = (id: string) => new AppError('NOT_FOUND', `connection ${id} was deleted`);
 
-/** A trial's failure as the watcher is told it; anything not an AppError is logged and said INTERNAL. */
+/**
+ * A trial's failure as the watcher is told it, by the tRPC door's rule: an AppError's code and
+ * message, except that an INTERNAL one (or anything else) is logged and said only by its title.
+ */
 function trialError(ctx: RequestContext, trialId: string, error: unknown): TrialError {
-  if (error instanceof AppError) {
+  if (error instanceof AppError && error.code !== 'INTERNAL') {
     ctx.log.warn({ trialId, code: error.code }, 'live trial ended without a result');
     return {
       code: error.code,
@@ -446,6 +450,9 @@ function trialError(ctx: RequestContext, trialId: string, error: unknown): Trial
       ...(error.retryAfter !== undefined && { retryAfter: error.retryAfter }),
     };
   }
-  ctx.log.error({ trialId, err: error }, 'live trial failed');
-  return { code: 'INTERNAL', message: 'An internal error occurred; it has been logged.' };
+  ctx.log.error(
+    { trialId, err: error instanceof AppError ? (error.cause ?? error) : error },
+    'live trial failed',
+  );
+  return { code: 'INTERNAL', message: ERROR_CATALOGUE.INTERNAL.title };
 }

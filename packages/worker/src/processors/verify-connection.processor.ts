@@ -308,13 +308,15 @@ async function emitStatusChange(
   }
 }
 
+type VerificationHistoryRecord = Extract<HistoryRecord, { kind: 'verification' }>;
+
 /** The history entry of a verification's result (docs/contract.md §11). */
 function historyEntry(
   job: Parameters<typeof writeResult>[2],
   status: 'active' | 'failed',
   statusChanged: boolean,
   verification: Verification,
-): HistoryRecord {
+): VerificationHistoryRecord {
   const at = new Date();
   return {
     id: uuidv7(at.getTime()),
@@ -336,15 +338,12 @@ function historyEntry(
 async function appendVerification(
   deps: Pick<VerifyConnectionProcessorDeps, 'store'>,
   log: Logger,
-  entry: HistoryRecord,
+  entry: VerificationHistoryRecord,
 ): Promise<void> {
   try {
     await deps.store.appendHistory(entry);
   } catch (err) {
-    log.warn(
-      { err, status: entry.kind === 'verification' ? entry.status : undefined },
-      'could not append the verification to the history',
-    );
+    log.warn({ err, status: entry.status }, 'could not append the verification to the history');
   }
 }
 
