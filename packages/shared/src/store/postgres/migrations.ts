@@ -132,6 +132,25 @@ export const MIGRATIONS: Migration[] = [
         ON webhook_deliveries (organization_id, webhook_id, id DESC)`,
     ],
   },
+  {
+    version: 7,
+    name: 'covering index for the list and its total',
+    statements: [
+      // list() orders an organization's live rows by (created_at, id) and counts the matches. With the
+      // filter columns in the index, the page of a deep OFFSET and the exact total are read from the
+      // index alone (an index-only scan) instead of every row of the table (bench/README.md, P5).
+      `CREATE INDEX IF NOT EXISTS connections_organization_created_live
+        ON connections (organization_id, created_at, id) INCLUDE (product_name, type, status, metadata)
+        WHERE deleted_at IS NULL`,
+      // Every query by organization also asks for live rows: the index above serves them all.
+      'DROP INDEX IF EXISTS connections_organization_created',
+      // An index-only scan reads the row only on pages changed since the last vacuum. Verifications
+      // change rows all day; vacuuming after 2% of them (not PostgreSQL's default 20%) keeps most
+      // pages marked all-visible. A vacuum of 100,000 rows takes a fraction of a second.
+      `ALTER TABLE connections SET (autovacuum_vacuum_scale_factor = 0.02,
+        autovacuum_vacuum_insert_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.02)`,
+    ],
+  },
 ];
 
 /** Name of the unique index behind CONFIG_NAME_TAKEN (a unique violation on anything else is a bug). */

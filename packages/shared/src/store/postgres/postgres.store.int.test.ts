@@ -254,6 +254,57 @@ describe('PostgresConnectionStore', () => {
     expect(await store.listHistory('org-v', record.id, { limit: 10 })).toHaveLength(1);
   });
 
+  it('lists a vacuumed organization and counts its matches from the covering index, not the table', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    // One pooled client: the backend that ran the list is the one whose statistics are read below.
+    const store = new PostgresConnectionStore(storeUrl(schema), { ...DEFAULT_STORE_OPTIONS, poolSize: 1 });
+    stores.push(store);
+    await store.init();
+    const template = makeTestRecord({ organizationId: 'org-big' });
+    await store.insert(template);
+    await queryIn(
+      schema,
+      `INSERT INTO connections (id, organization_id, config_name, config_name_key, product_name, type, host,
+         port, database_name, user_name, schema, ssl_mode, sealed_secrets, metadata, status, version,
+         dial_version, created_at, updated_at, status_changed_at)
+       SELECT gen_random_uuid(), organization_id, 'c-' || g, 'c-' || g, product_name, type, host, port,
+         database_name, user_name, schema, ssl_mode, sealed_secrets,
+         jsonb_build_object('team', 'team-' || (g % 5)), status, 1, 1,
+         created_at - (20001 - g) * interval '1 second', updated_at, status_changed_at
+       FROM generate_series(1, 20000) g, connections ORDER BY g`,
+    );
+    await queryIn(schema, 'VACUUM (ANALYZE) connections');
+    const scans = async () =>
+      (
+        await queryIn<{ seq: string; covering: string }>(
+          schema,
+          `SELECT t.seq_scan AS seq, i.idx_scan AS covering
+           FROM pg_stat_user_tables t JOIN pg_stat_user_indexes i USING (relid)
+           WHERE t.schemaname = $1 AND t.relname = 'connections'
+             AND i.indexrelname = 'connections_organization_created_live'`,
+          [schema],
+        )
+      )[0];
+    await store.ping();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await store.ping(); // a backend reports its statistics when it goes idle, at most once a second
+    const before = await scans();
+
+    const query = { page: 200, limit: 20, sortOrder: 'desc', metadata: { team: 'team-3' } } as const;
+    const page = await store.list({ organizationId: 'org-big' }, query);
+    expect(page.total).toBe(4000);
+    expect(page.items).toHaveLength(20);
+
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await store.ping();
+    const after = await scans();
+    // The page's ids and the total each came from one scan of the covering index...
+    expect(Number(after?.covering) - Number(before?.covering)).toBe(2);
+    // ...and neither read the table from end to end.
+    expect(after?.seq).toBe(before?.seq);
+  });
+
   it('refuses a schema parameter that is not a plain lower-case identifier', () => {
     expect(() => new PostgresConnectionStore(`${DATABASE_URL}?schema=bad;name`)).toThrow(/schema/);
     expect(() => new PostgresConnectionStore(`${DATABASE_URL}?schema=Upper`)).toThrow(/schema/);
