@@ -61,6 +61,36 @@ const BODY = {
 let created = 0;
 const nextBody = (tag: string) => JSON.stringify({ ...BODY, configName: `${tag}-${created++}` });
 
+/**
+ * What this machine charges for the two things every measure repeats, printed before the table:
+ * figures from runs on different machines (or one machine on different days) compare only through
+ * these. A PostgreSQL session (connect, `SELECT 1`, end: a fork, its startup and its exit) is the
+ * floor of every verification; a fixed loop of JavaScript stands for the processes' own work.
+ */
+async function calibrate(url: string) {
+  const sessions: number[] = [];
+  const busyBefore = machineBusyMs();
+  for (let i = 0; i < 100; i++) {
+    const t0 = performance.now();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query('SELECT 1');
+    await client.end();
+    sessions.push(performance.now() - t0);
+  }
+  const sessionCpuMs = (machineBusyMs() - busyBefore) / sessions.length;
+  const t0 = performance.now();
+  let x = 0;
+  for (let i = 0; i < 2e7; i++) x = (x * 31 + i) % 1_000_003;
+  const loopMs = performance.now() - t0 + (x < 0 ? 1 : 0);
+  const sorted = [...sessions].sort((a, b) => a - b);
+  const sessionP50Ms = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  log(
+    `machine: a PostgreSQL session (connect, SELECT 1, end) ${sessionP50Ms.toFixed(1)} ms p50 and ${sessionCpuMs.toFixed(1)} ms of machine CPU; a fixed JavaScript loop ${loopMs.toFixed(0)} ms; load ${loadavg()[0]?.toFixed(2)}`,
+  );
+  return { sessionP50Ms, sessionCpuMs, loopMs, load1: loadavg()[0] };
+}
+
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 /** Creates at CLIENTS concurrency for a duration (s) or an amount, each with a new configName. */
@@ -156,6 +186,7 @@ async function main() {
   teardown = () => removeWorld(stopWorker, children, queue, redis, db);
   try {
     log(`bench ${world.suffix}: quick=${QUICK} rounds=${ROUNDS} warm=${WARM_S}s measure=${MEASURE_S}s`);
+    extra.machine = await calibrate(world.storeDbUrl);
     const api = await startServiceApi(baseEnv);
     children.push({ stop: () => stop(api.child) });
     // The bare table is the service's table (same columns and indexes): the same insert cost.
