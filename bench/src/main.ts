@@ -61,6 +61,17 @@ const BODY = {
 let created = 0;
 const nextBody = (tag: string) => JSON.stringify({ ...BODY, configName: `${tag}-${created++}` });
 
+/** Adds one round of latencies (ms) to `m` as p50/p99 per side, keeps its curves, and says both. */
+function latencyRound(m: Measure, service: number[], bare: number[], first: 'service' | 'bare') {
+  const curves = { service: curveOf(service), bare: curveOf(bare) };
+  const at = (c: number[], p: number) => c[CURVE.indexOf(p)] ?? Number.NaN;
+  const sample = (c: number[]) => ({ p50: at(c, 50), p99: at(c, 99) });
+  m.rounds.push({ service: sample(curves.service), bare: sample(curves.bare), first });
+  m.curves = curves;
+  const say = (c: number[]) => `p50 ${at(c, 50).toFixed(1)} p99 ${at(c, 99).toFixed(1)} ms`;
+  return { service: say(curves.service), bare: say(curves.bare) };
+}
+
 /**
  * What this machine charges for the two things every measure repeats, printed before the table:
  * figures from runs on different machines (or one machine on different days) compare only through
@@ -429,18 +440,8 @@ async function main() {
             sample.bare = (await verifier.run({ concurrency: 1, count: P2_RUNS })).latencies;
           }
         }
-        const sc = curveOf(sample.service ?? []);
-        const bc = curveOf(sample.bare ?? []);
-        const at = (c: number[], p: number) => c[CURVE.indexOf(p)] ?? Number.NaN;
-        m.rounds.push({
-          service: { p50: at(sc, 50), p99: at(sc, 99) },
-          bare: { p50: at(bc, 50), p99: at(bc, 99) },
-          first: order(r)[0],
-        });
-        m.curves = { service: sc, bare: bc };
-        log(
-          `P2 round ${r + 1}: service p50 ${at(sc, 50).toFixed(1)} p99 ${at(sc, 99).toFixed(1)} ms; bare p50 ${at(bc, 50).toFixed(1)} p99 ${at(bc, 99).toFixed(1)} ms`,
-        );
+        const round = latencyRound(m, sample.service ?? [], sample.bare ?? [], order(r)[0]);
+        log(`P2 round ${r + 1}: service ${round.service}; bare ${round.bare}`);
         const split = await p2Split(api.url, parts);
         extra.p2Split = [...((extra.p2Split as unknown[] | undefined) ?? []), split];
         log(
@@ -557,17 +558,9 @@ async function main() {
             times[side] = [];
             for (let i = 0; i < P5_RUNS; i++) times[side].push(await timed(runs[side]));
           }
-          const sc = curveOf(times.service ?? []);
-          const bc = curveOf(times.bare ?? []);
-          const at = (c: number[], p: number) => c[CURVE.indexOf(p)] ?? Number.NaN;
-          m.rounds.push({
-            service: { p50: at(sc, 50), p99: at(sc, 99) },
-            bare: { p50: at(bc, 50), p99: at(bc, 99) },
-            first: order(r)[0],
-          });
-          m.curves = { service: sc, bare: bc };
+          const round = latencyRound(m, times.service ?? [], times.bare ?? [], order(r)[0]);
           log(
-            `P5 page ${page}, ${state}, round ${r + 1}: service p50 ${at(sc, 50).toFixed(1)} p99 ${at(sc, 99).toFixed(1)} ms; direct SQL p50 ${at(bc, 50).toFixed(1)} p99 ${at(bc, 99).toFixed(1)} ms`,
+            `P5 page ${page}, ${state}, round ${r + 1}: service ${round.service}; direct SQL ${round.bare}`,
           );
         }
         for (const [name, sql] of [
