@@ -11,6 +11,7 @@ import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { storeSessionOptions } from '../../packages/shared/src/store/postgres/session-options.js';
 import {
   BARE_STORE_APP,
   BareVerifier,
@@ -513,7 +514,7 @@ async function main() {
       // The bare side sends the store's two queries at once, as the store does, on two clients with the
       // store's session settings.
       const [direct, directCount] = [0, 1].map(
-        () => new pg.Client({ connectionString: world.storeDbUrl, options: '-c random_page_cost=1.1' }),
+        () => new pg.Client({ connectionString: world.storeDbUrl, options: storeSessionOptions() }),
       ) as [pg.Client, pg.Client];
       await Promise.all([direct.connect(), directCount.connect()]);
       const plans: Record<string, string> = {};

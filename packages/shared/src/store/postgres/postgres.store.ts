@@ -37,6 +37,7 @@ import {
   WEBHOOK_COLUMNS,
   type WebhookRow,
 } from './rows.js';
+import { storeSessionOptions } from './session-options.js';
 
 /** Serialises `init()` of every process sharing the database (an arbitrary, fixed 64-bit key). */
 const MIGRATION_LOCK_KEY = '7319046152380911';
@@ -134,7 +135,7 @@ export class PostgresConnectionStore implements ConnectionStore {
       // A peer that vanished (host down, connection dropped by a middlebox) is found on idle clients.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
-      options: sessionOptions(schemaName),
+      options: storeSessionOptions(schemaName),
     });
     // An idle client whose server went away emits here; the pool drops it and the next query
     // reconnects or fails with UNAVAILABLE. Without a listener the process would crash.
@@ -717,19 +718,6 @@ export class PostgresConnectionStore implements ConnectionStore {
     client.release(always || isUnavailable(storeError) ? asError(error) : undefined);
     return storeError;
   }
-}
-
-/**
- * Settings of the store's own sessions, sent at connect. The planner is told that a page read at
- * random costs little more than one read in sequence (1.1, PostgreSQL's documented value for SSDs and
- * cached data; its default 4 is for spinning disks): a registry's tables fit in memory, and at 4 it
- * counts a filtered list by reading every row (23 ms for 100,000 rows) rather than the covering
- * index of migration 7 (15 ms; bench/README.md, P5).
- */
-function sessionOptions(schemaName: string | undefined): string {
-  const options = ['-c random_page_cost=1.1'];
-  if (schemaName) options.push(`-c search_path=${schemaName}`);
-  return options.join(' ');
 }
 
 /** The INSERT of a connection and its parameters ($1–$25). */
