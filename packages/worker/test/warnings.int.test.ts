@@ -28,6 +28,10 @@ describe('account warnings on the shared PostgreSQL', () => {
   const reader = `warn_reader_${suffix}`;
   const reports = `warn_reports_${suffix}`;
   const empty = `warn_empty_${suffix}`;
+  const viewsOnly = `warn_views_${suffix}`;
+  // Mixed case: the owner check compares role names, so one that needs quoting must still match.
+  const owner = `Warn_Owner_${suffix}`;
+  const ownedDb = `warn_owned_${suffix}`;
 
   beforeAll(async () => {
     await admin.connect();
@@ -39,11 +43,20 @@ describe('account warnings on the shared PostgreSQL', () => {
     await admin.query(`GRANT SELECT ON ALL TABLES IN SCHEMA ${reports} TO ${reader}`);
     await admin.query(`CREATE SCHEMA ${empty}`);
     await admin.query(`GRANT USAGE ON SCHEMA ${empty} TO ${reader}`);
+    await admin.query(`CREATE SCHEMA ${viewsOnly}`);
+    await admin.query(`CREATE VIEW ${viewsOnly}.totals AS SELECT 1 AS total`);
+    await admin.query(`GRANT USAGE ON SCHEMA ${viewsOnly} TO ${reader}`);
+    await admin.query(`GRANT SELECT ON ${viewsOnly}.totals TO ${reader}`);
+    await admin.query(`CREATE ROLE "${owner}" LOGIN`);
+    await admin.query(`CREATE DATABASE ${ownedDb} OWNER "${owner}"`);
   });
   afterAll(async () => {
     await admin.query(`DROP SCHEMA IF EXISTS ${reports} CASCADE`);
     await admin.query(`DROP SCHEMA IF EXISTS ${empty} CASCADE`);
+    await admin.query(`DROP SCHEMA IF EXISTS ${viewsOnly} CASCADE`);
     await admin.query(`DROP ROLE IF EXISTS ${reader}`);
+    await admin.query(`DROP DATABASE IF EXISTS ${ownedDb}`);
+    await admin.query(`DROP ROLE IF EXISTS "${owner}"`);
     await admin.end();
   });
 
@@ -73,6 +86,34 @@ describe('account warnings on the shared PostgreSQL', () => {
     } finally {
       await admin.query(`REVOKE INSERT ON ${reports}.orders FROM ${reader}`);
     }
+  });
+
+  it('warns ACCOUNT_OVERPRIVILEGED for a role that may create objects in the schema', async () => {
+    await admin.query(`GRANT CREATE ON SCHEMA ${reports} TO ${reader}`);
+    try {
+      const result = await verifyConnection(local(reader, reports), verifyOptions());
+      expect(result.outcome).toBe('passed');
+      expect(codes(result.warnings)).toEqual(['ACCOUNT_OVERPRIVILEGED']);
+      expect(result.warnings?.[0]?.message).toMatch(`may create objects in ${reports}`);
+    } finally {
+      await admin.query(`REVOKE CREATE ON SCHEMA ${reports} FROM ${reader}`);
+    }
+  });
+
+  it('warns ACCOUNT_OVERPRIVILEGED for the owner of the database, a name that needs quoting included', async () => {
+    const result = await verifyConnection(
+      { ...local(owner, 'public'), databaseName: ownedDb },
+      verifyOptions(),
+    );
+    expect(result.outcome).toBe('passed');
+    const warning = result.warnings?.find((w) => w.code === 'ACCOUNT_OVERPRIVILEGED');
+    expect(warning?.message).toMatch(/owns the database/);
+  });
+
+  it('counts a view as a table: a schema with only views is not empty', async () => {
+    const result = await verifyConnection(local(reader, viewsOnly), verifyOptions());
+    expect(result.outcome).toBe('passed');
+    expect(result.warnings).toBeUndefined();
   });
 
   it('warns SCHEMA_EMPTY for a schema without tables', async () => {

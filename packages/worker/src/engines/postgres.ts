@@ -135,18 +135,30 @@ const sessions = new DialSessions<{ client: pg.Client; stream: Socket }>();
 /**
  * What the login may do beyond reading `$1` (superuser, database owner, CREATE on the schema, or
  * INSERT/UPDATE/DELETE/TRUNCATE on one of its tables) and how many tables, views and foreign tables
- * it holds. Catalogs and privilege functions every role can read.
+ * it holds. Catalogs and privilege functions every role can read. At most one row: none when the
+ * schema is not there.
+ *
+ * Written for a backend that has just started, where every catalog page and cache entry touched for
+ * the first time costs (1.3 ms less per session than a join of pg_roles with two filtered pg_class
+ * subqueries on this project's machine, bench/README.md): the superuser flag is the session's
+ * `is_superuser` setting rather than the pg_roles view, the owner's name comes from pg_get_userbyid,
+ * and pg_class is read once, whole, with the conditions inside the aggregates, so the planner
+ * estimates nothing on it.
  */
 export const INSPECT_ACCOUNT = `
-  SELECT r.rolsuper AS superuser,
-         (SELECT d.datdba = r.oid FROM pg_database d WHERE d.datname = current_database()) AS owner,
+  SELECT current_setting('is_superuser') = 'on' AS superuser,
+         (SELECT pg_get_userbyid(d.datdba) = current_user FROM pg_database d
+           WHERE d.datname = current_database()) AS owner,
          has_schema_privilege(n.oid, 'CREATE') AS can_create,
-         EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
-                   AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')) AS can_write,
-         (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid
-                   AND c.relkind IN ('r', 'p', 'v', 'm', 'f'))::int AS tables
-    FROM pg_roles r, pg_namespace n
-   WHERE r.rolname = current_user AND n.nspname = $1`;
+         k.can_write,
+         k.tables
+    FROM pg_namespace n,
+         LATERAL (SELECT coalesce(bool_or(c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
+                           AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')), false) AS can_write,
+                         (count(*) FILTER (WHERE c.relnamespace = n.oid
+                           AND c.relkind IN ('r', 'p', 'v', 'm', 'f')))::int AS tables
+                    FROM pg_class c) k
+   WHERE n.nspname = $1`;
 
 interface AccountRow {
   superuser: boolean;
