@@ -4,6 +4,7 @@ import type { DialSettings } from '../src/engines/types.js';
 import { verifyConnection } from '../src/verify/verify-connection.js';
 import {
   closedPort,
+  endedSessions,
   type PostgresFixture,
   randomSuffix,
   type SocketFixture,
@@ -21,6 +22,8 @@ import { dialSettings, shortDeadlines, stageSummary, verifyOptions, visibleText 
 const suffix = randomSuffix();
 const database = `dbconn_t_${suffix}`;
 const closedDatabase = `dbconn_t_${suffix}_closed`;
+/** Only the session-closing test connects to it: its statistics count that test's sessions alone. */
+const endedDatabase = `dbconn_t_${suffix}_ended`;
 const role = `dbconn_t_${suffix}_user`;
 const lockedSchema = 'locked';
 
@@ -44,6 +47,7 @@ beforeAll(async () => {
   await shared.query(`CREATE ROLE ${role} LOGIN`);
   await shared.query(`CREATE DATABASE ${database}`);
   await shared.query(`CREATE DATABASE ${closedDatabase}`);
+  await shared.query(`CREATE DATABASE ${endedDatabase}`);
   await shared.query(`REVOKE CONNECT ON DATABASE ${closedDatabase} FROM PUBLIC`);
   await inDatabase(
     `CREATE SCHEMA ${lockedSchema}; REVOKE ALL ON SCHEMA ${lockedSchema} FROM PUBLIC; CREATE SCHEMA app; GRANT USAGE ON SCHEMA app TO ${role};`,
@@ -56,6 +60,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await shared.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
   await shared.query(`DROP DATABASE IF EXISTS ${closedDatabase} WITH (FORCE)`);
+  await shared.query(`DROP DATABASE IF EXISTS ${endedDatabase} WITH (FORCE)`);
   await shared.query(`DROP ROLE IF EXISTS ${role}`);
   await shared.end();
   await scram?.stop();
@@ -93,6 +98,20 @@ describe('PostgreSQL verification', () => {
       verifyOptions(),
     );
     expect(result.outcome).toBe('passed');
+  });
+
+  it('ends each session with Terminate without waiting for the server to close: none abandoned', async () => {
+    const query = (sql: string, values: unknown[]) => shared.query(sql, values);
+    const before = await endedSessions(query, endedDatabase);
+    for (let i = 0; i < 5; i++) {
+      const result = await verifyConnection(onShared({ databaseName: endedDatabase }), verifyOptions());
+      expect(result.outcome).toBe('passed');
+    }
+    // The backends report their end as they exit, which the dial no longer waits for.
+    await expect
+      .poll(async () => (await endedSessions(query, endedDatabase)).ended, { timeout: 10_000 })
+      .toBe(before.ended + 5);
+    expect((await endedSessions(query, endedDatabase)).abandoned).toBe(before.abandoned);
   });
 
   it('fails at auth with AUTH_FAILED for a wrong password, without echoing it', async () => {

@@ -3,6 +3,7 @@ import type { DialSettings } from '../src/engines/types.js';
 import { verifyConnection } from '../src/verify/verify-connection.js';
 import {
   type CertificateAuthority,
+  endedSessions,
   makeCa,
   type PostgresFixture,
   randomSuffix,
@@ -77,6 +78,22 @@ describe('PostgreSQL', () => {
     );
     expect(result.error).toBeUndefined();
     expect(result.outcome).toBe('passed');
+  });
+
+  it('ends a TLS session with Terminate before closing the socket: none abandoned', async () => {
+    const query = (sql: string, values: unknown[]) => sslOnly.admin(sql, values);
+    const before = await endedSessions(query, 'template1');
+    for (let i = 0; i < 3; i++) {
+      const result = await verifyConnection(
+        settings(sslOnly.port, { ssl: { mode: 'require' }, databaseName: 'template1' }),
+        verifyOptions(),
+      );
+      expect(result.outcome).toBe('passed');
+    }
+    await expect
+      .poll(async () => (await endedSessions(query, 'template1')).ended, { timeout: 10_000 })
+      .toBe(before.ended + 3);
+    expect((await endedSessions(query, 'template1')).abandoned).toBe(before.abandoned);
   });
 
   it('keeps AUTH_FAILED when pg_hba.conf refuses the login over TLS too', async () => {
