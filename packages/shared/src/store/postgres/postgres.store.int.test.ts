@@ -58,6 +58,38 @@ describe('PostgresConnectionStore', () => {
     await Promise.all(stores.map((s) => s.close()));
     for (const schema of schemas) await dropSchema(schema);
   });
+  /** A store of its own, migrated. */
+  const openNew = async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = open(schema);
+    await store.init();
+    return { schema, store };
+  };
+  /** The 'created' history entry of a record. */
+  const created = (record: ReturnType<typeof makeTestRecord>) => ({
+    id: uuidv7(),
+    organizationId: record.organizationId,
+    connectionId: record.id,
+    at: new Date(),
+    kind: 'change' as const,
+    action: 'created' as const,
+    subject: null,
+  });
+  /** Creates sent at once, as concurrent requests send them: each one's outcome, in order. */
+  const createAtOnce = (store: PostgresConnectionStore, records: ReturnType<typeof makeTestRecord>[]) =>
+    Promise.allSettled(records.map((record) => store.insertWithHistory(record, created(record))));
+  /** The transactions that wrote these rows: rows written by one statement share one `xmin`. */
+  const writers = async (schema: string, ids: string[]) =>
+    new Set(
+      (
+        await queryIn<{ xmin: string }>(
+          schema,
+          'SELECT xmin::text FROM connections WHERE id = ANY($1::uuid[])',
+          [ids],
+        )
+      ).map((row) => row.xmin),
+    );
 
   it('migrates once when several processes init at the same time, and init again is a no-op', async () => {
     const schema = uniqueSchema();
@@ -173,15 +205,6 @@ describe('PostgresConnectionStore', () => {
     schemas.push(schema);
     const store = open(schema);
     await store.init();
-    const created = (record: ReturnType<typeof makeTestRecord>) => ({
-      id: uuidv7(),
-      organizationId: record.organizationId,
-      connectionId: record.id,
-      at: new Date(),
-      kind: 'change' as const,
-      action: 'created' as const,
-      subject: null,
-    });
     const first = makeTestRecord({ organizationId: 'org-h', configName: 'history-one' });
     await store.insertWithHistory(first, created(first));
     expect(await store.findById({ organizationId: 'org-h' }, first.id)).toMatchObject({ id: first.id });
@@ -196,6 +219,96 @@ describe('PostgresConnectionStore', () => {
     expect(
       await queryIn(schema, 'SELECT id FROM connection_history WHERE connection_id = $1', [clash.id]),
     ).toEqual([]);
+  });
+
+  it('writes creates that arrive together in shared statements, each record with its created entry', async () => {
+    const { schema, store } = await openNew();
+    const records = Array.from({ length: 30 }, (_, i) =>
+      makeTestRecord({
+        organizationId: 'org-b',
+        configName: `batch-${i}`,
+        metadata: { team: `t${i % 3}` },
+        ...(i % 2 === 0
+          ? {
+              productName: 'reports',
+              schema: 'sales',
+              sslMode: 'verify-full',
+              createdBy: 'user-1',
+              updatedBy: 'user-1',
+            }
+          : {}),
+      }),
+    );
+    const outcomes = await createAtOnce(store, records);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(records.map(() => 'fulfilled'));
+    // Batched: fewer transactions than records (the first creates go alone, the rest wait and go together).
+    expect(
+      (
+        await writers(
+          schema,
+          records.map((r) => r.id),
+        )
+      ).size,
+    ).toBeLessThan(records.length);
+    for (const record of records) {
+      // Every field round-trips through the batch statement as through a lone insert.
+      expect(await store.findById({ organizationId: 'org-b' }, record.id)).toEqual(record);
+      expect(await store.listHistory('org-b', record.id, { limit: 10 })).toMatchObject([
+        { connectionId: record.id, kind: 'change', action: 'created' },
+      ]);
+    }
+  });
+
+  it('answers CONFIG_NAME_TAKEN to each create of a batch whose name is taken, and stores the rest', async () => {
+    const { schema, store } = await openNew();
+    const taken = makeTestRecord({ organizationId: 'org-t', configName: 'already-here' });
+    await store.insertWithHistory(taken, created(taken));
+    const records = Array.from({ length: 12 }, (_, i) =>
+      makeTestRecord({ organizationId: 'org-t', configName: `name-${i}` }),
+    );
+    // Two of the burst want the same name; one wants a name stored before it.
+    records[6] = makeTestRecord({ organizationId: 'org-t', configName: 'twice' });
+    records[9] = makeTestRecord({ organizationId: 'org-t', configName: 'TWICE' });
+    records[11] = makeTestRecord({ organizationId: 'org-t', configName: 'Already-Here' });
+    const outcomes = await createAtOnce(store, records);
+
+    const refused = outcomes.flatMap((outcome, i) => (outcome.status === 'rejected' ? [i] : []));
+    expect(refused).toContain(11);
+    expect(refused.filter((i) => i === 6 || i === 9)).toHaveLength(1);
+    expect(refused).toHaveLength(2);
+    for (const i of refused) {
+      expect((outcomes[i] as PromiseRejectedResult).reason).toMatchObject({ code: 'CONFIG_NAME_TAKEN' });
+    }
+    const stored = records.filter((_, i) => !refused.includes(i)).map((record) => record.id);
+    expect((await writers(schema, stored)).size).toBeLessThan(stored.length);
+    // An entry for each stored record and none for a refused one.
+    const entries = await queryIn<{ connection_id: string }>(
+      schema,
+      'SELECT connection_id FROM connection_history WHERE connection_id <> $1',
+      [taken.id],
+    );
+    expect(entries.map((entry) => entry.connection_id).sort()).toEqual([...stored].sort());
+  });
+
+  it('gives a create the batch statement refuses its own error, and stores the others of the batch', async () => {
+    const { schema, store } = await openNew();
+    const records = Array.from({ length: 10 }, (_, i) =>
+      makeTestRecord({ organizationId: 'org-r', configName: `row-${i}` }),
+    );
+    // No column takes this port (integer): the whole batch statement fails on it.
+    records[7] = makeTestRecord({ organizationId: 'org-r', configName: 'row-7', port: 2 ** 31 });
+    const outcomes = await createAtOnce(store, records);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(
+      records.map((_, i) => (i === 7 ? 'rejected' : 'fulfilled')),
+    );
+    expect(String((outcomes[7] as PromiseRejectedResult).reason)).toMatch(/out of range/);
+    const ids = await queryIn<{ id: string }>(schema, 'SELECT id FROM connections ORDER BY id');
+    expect(ids.map((row) => row.id)).toEqual(
+      records
+        .filter((_, i) => i !== 7)
+        .map((r) => r.id)
+        .sort(),
+    );
   });
 
   it('recordVerificationWithHistory writes the result and its entry together, or neither (a stale dial)', async () => {

@@ -1,7 +1,12 @@
 import type { ConnectionStatus, ConnectionType } from '../../schemas/connection.schema.js';
 import type { SslMode } from '../../schemas/ssl.schema.js';
 import type { Verification } from '../../schemas/verification.schema.js';
-import type { ConnectionRecord, HistoryRecord, WebhookRecord } from '../types.js';
+import {
+  type ConnectionRecord,
+  type HistoryRecord,
+  normaliseConfigName,
+  type WebhookRecord,
+} from '../types.js';
 
 /** The PostgreSQL store's rows (connections, history, webhooks) and their mapping to records. */
 
@@ -120,4 +125,101 @@ export function toWebhookRecord(row: WebhookRow): WebhookRecord {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+}
+
+/** The columns a create writes (every column but deleted_at), in the order of its parameters. */
+export const CONNECTION_INSERTED = [
+  'id',
+  'organization_id',
+  'config_name',
+  'config_name_key',
+  'product_name',
+  'type',
+  'host',
+  'port',
+  'database_name',
+  'user_name',
+  'schema',
+  'ssl_mode',
+  'sealed_secrets',
+  'metadata',
+  'status',
+  'verification',
+  'version',
+  'dial_version',
+  'created_at',
+  'updated_at',
+  'status_changed_at',
+  'last_verified_at',
+  'created_by',
+  'updated_by',
+  'last_status_change_at',
+] as const;
+export const HISTORY_INSERTED = [
+  'id',
+  'organization_id',
+  'connection_id',
+  'product_name',
+  'at',
+  'kind',
+  'details',
+] as const;
+
+/** A record as its row's columns; a jsonb column holds its value (an object), not its text. */
+export function connectionRow(
+  record: ConnectionRecord,
+): Record<(typeof CONNECTION_INSERTED)[number], unknown> {
+  return {
+    id: record.id,
+    organization_id: record.organizationId,
+    config_name: record.configName,
+    config_name_key: normaliseConfigName(record.configName),
+    product_name: record.productName ?? null,
+    type: record.type,
+    host: record.host,
+    port: record.port,
+    database_name: record.databaseName,
+    user_name: record.userName,
+    schema: record.schema ?? null,
+    ssl_mode: record.sslMode ?? null,
+    sealed_secrets: record.sealedSecrets,
+    metadata: record.metadata,
+    status: record.status,
+    verification: record.verification ?? null,
+    version: record.version,
+    dial_version: record.dialVersion,
+    created_at: record.createdAt,
+    updated_at: record.updatedAt,
+    status_changed_at: record.statusChangedAt,
+    last_verified_at: record.lastVerifiedAt ?? null,
+    created_by: record.createdBy ?? null,
+    updated_by: record.updatedBy ?? null,
+    last_status_change_at: record.lastStatusChangeAt ?? null,
+  };
+}
+
+export function historyRow(entry: HistoryRecord): Record<(typeof HISTORY_INSERTED)[number], unknown> {
+  const { id, organizationId, connectionId, productName, at, kind, ...details } = entry;
+  return {
+    id,
+    organization_id: organizationId,
+    connection_id: connectionId,
+    product_name: productName ?? null,
+    at,
+    kind,
+    details,
+  };
+}
+
+/** A row's values as statement parameters, in the columns' order; a jsonb value goes as its text. */
+export function columnValues<Column extends string>(
+  columns: readonly Column[],
+  row: Record<Column, unknown>,
+): unknown[] {
+  return columns.map((column) => {
+    const value = row[column];
+    return value !== null && typeof value === 'object' && !(value instanceof Date)
+      ? JSON.stringify(value)
+      : value;
+  });
 }
