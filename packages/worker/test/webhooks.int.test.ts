@@ -310,4 +310,41 @@ describe('webhook deliveries (real Redis, real receiver on loopback)', () => {
     );
     expect(receiver.received.map((r) => JSON.parse(r.body).data.connection.id)).toEqual([recovered.id]);
   });
+
+  it('a change of status in an organization without an enabled endpoint looks no endpoint up', async () => {
+    const asked: string[] = [];
+    const process = createVerifyConnectionProcessor({
+      store: env.store,
+      keyring: keyring(),
+      config: env.config,
+      log: env.log,
+      emitWebhook: (organizationId, event, data) => {
+        asked.push(event);
+        return emitWebhookEvent(
+          { store: env.store, queue, policy: env.config.webhooks },
+          organizationId,
+          event,
+          data,
+        );
+      },
+    });
+    const changes = async () => {
+      const record = await insertConnection(env, {
+        status: 'failed',
+        verification: verification('failed'),
+        lastVerifiedAt: new Date(Date.now() - 60_000),
+      });
+      const job = await enqueueVerification(env.queue, jobFor(record, 'periodic'), env.config.verify);
+      expect(await process(job)).toMatchObject({ status: 'active' });
+    };
+    // None at all, then one that is turned off: the result's statement already said so.
+    await changes();
+    const hook = await register(receiver.url, { current: newWebhookSecret() }, { enabled: false });
+    await changes();
+    expect(asked).toEqual([]);
+    // Turned on, the next change is offered to it.
+    await env.store.updateWebhook(env.organizationId, hook.id, { enabled: true });
+    await changes();
+    expect(asked).toEqual(['connection.active']);
+  });
 });

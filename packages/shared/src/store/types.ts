@@ -257,7 +257,9 @@ export interface ConnectionStore {
   /**
    * `recordVerification` and `appendHistory` of its entry in one statement, where the store has one
    * (PostgreSQL): the entry is written exactly when the result is, in one round trip and one commit
-   * (bench/README.md, P2/P3). Absent: record, then append.
+   * (bench/README.md, P2/P3). Absent: record, then append. Null when nothing was written (as
+   * `recordVerification`'s false); else whether the organization has an enabled webhook endpoint,
+   * read in the same statement: when it has none, a change of status needs no webhook lookup.
    */
   recordVerificationWithHistory?(
     organizationId: string,
@@ -267,7 +269,7 @@ export interface ConnectionStore {
     verification: Verification,
     options: { statusChanged?: boolean },
     entry: HistoryRecord,
-  ): Promise<boolean>;
+  ): Promise<{ webhooks: boolean } | null>;
   /**
    * Sweeper: live records left pending/verifying since before `olderThan`, by (statusChangedAt, id);
    * with `after`, only those past that position (the sweeper pages past records it leaves alone).

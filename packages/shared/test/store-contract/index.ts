@@ -22,7 +22,7 @@ import { describeUpdateContract } from './update.contract.js';
 import { describeVerificationContract } from './verification.contract.js';
 import { describeWebhookContract } from './webhooks.contract.js';
 
-export { makeTestRecord, verificationResult } from './helpers.js';
+export { makeTestRecord, makeTestWebhook, verificationResult } from './helpers.js';
 
 export function describeStoreContract(
   name: string,

@@ -233,7 +233,8 @@ export async function writeResult(
   const statusChanged = job.previous.verification?.outcome !== verification.outcome;
   const entry = historyEntry(job, status, statusChanged, verification);
   const { store } = deps;
-  // One statement where the store has one (the result and its entry, or neither); else two steps.
+  // One statement where the store has one (the result and its entry, or neither, and whether the
+  // organization has a webhook endpoint at all); else two steps, and the endpoints are looked up.
   const written = store.recordVerificationWithHistory
     ? await store.recordVerificationWithHistory(
         job.organizationId,
@@ -244,16 +245,16 @@ export async function writeResult(
         { statusChanged },
         entry,
       )
-    : await store.recordVerification(
-        job.organizationId,
-        job.connectionId,
-        job.dialVersion,
-        status,
-        verification,
-        {
-          statusChanged,
-        },
-      );
+    : (await store.recordVerification(
+          job.organizationId,
+          job.connectionId,
+          job.dialVersion,
+          status,
+          verification,
+          { statusChanged },
+        ))
+      ? { webhooks: true }
+      : null;
   if (!written) {
     log.info(
       { status, code },
@@ -273,7 +274,7 @@ export async function writeResult(
   // Watchers first: the webhook deliveries are only enqueued here (bench/README.md, P2).
   await announce(deps, log, { id: job.connectionId, status, dialVersion: job.dialVersion, verification });
   // Webhooks hear of a change of status only, not of a pass that confirms the same one.
-  if (statusChanged) await emitStatusChange(deps, log, job, status, verification);
+  if (statusChanged && written.webhooks) await emitStatusChange(deps, log, job, status, verification);
   return { status, attempt, code };
 }
 

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   describeStoreContract,
   makeTestRecord,
+  makeTestWebhook,
   verificationResult,
 } from '../../../test/store-contract/index.js';
 import { AppError, RETRY_AFTER_SECONDS } from '../../errors.js';
@@ -341,7 +342,7 @@ describe('PostgresConnectionStore', () => {
         { statusChanged: true },
         entry('active'),
       ),
-    ).toBe(true);
+    ).toEqual({ webhooks: false });
     expect(await store.findById({ organizationId: 'org-v' }, record.id)).toMatchObject({
       status: 'active',
       verification: { outcome: 'passed', checkedAt },
@@ -362,9 +363,55 @@ describe('PostgresConnectionStore', () => {
         { statusChanged: true },
         entry('failed'),
       ),
-    ).toBe(false);
+    ).toBeNull();
     expect((await store.findById({ organizationId: 'org-v' }, record.id))?.status).toBe('active');
     expect(await store.listHistory('org-v', record.id, { limit: 10 })).toHaveLength(1);
+  });
+
+  it('recordVerificationWithHistory tells whether the organization has an enabled webhook endpoint', async () => {
+    const schema = uniqueSchema();
+    schemas.push(schema);
+    const store = open(schema);
+    await store.init();
+    const record = makeTestRecord({ organizationId: 'org-w', configName: 'with-hooks' });
+    await store.insert(record);
+    let passes = 0;
+    const settle = async () => {
+      // Each pass is a later dial of the same settings (dialled version 1), checked a second apart.
+      passes += 1;
+      await store.markVerifying('org-w', record.id, 1);
+      const at = new Date(Date.now() + passes * 1_000).toISOString();
+      return store.recordVerificationWithHistory(
+        'org-w',
+        record.id,
+        1,
+        'active',
+        verificationResult(at),
+        { statusChanged: false },
+        {
+          id: uuidv7(),
+          organizationId: 'org-w',
+          connectionId: record.id,
+          at: new Date(),
+          kind: 'verification',
+          reason: 'periodic',
+          status: 'active',
+          statusChanged: false,
+          latencyMs: 3,
+        },
+      );
+    };
+    expect(await settle()).toEqual({ webhooks: false });
+    // Another organization's endpoint is not this one's.
+    await store.insertWebhook(makeTestWebhook('org-other'));
+    expect(await settle()).toEqual({ webhooks: false });
+    const hook = makeTestWebhook('org-w', { enabled: false });
+    await store.insertWebhook(hook);
+    expect(await settle()).toEqual({ webhooks: false });
+    await store.updateWebhook('org-w', hook.id, { enabled: true });
+    expect(await settle()).toEqual({ webhooks: true });
+    await store.deleteWebhook('org-w', hook.id);
+    expect(await settle()).toEqual({ webhooks: false });
   });
 
   it('lists a vacuumed organization and counts its matches from the covering index, not the table', async () => {

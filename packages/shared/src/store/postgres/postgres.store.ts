@@ -454,8 +454,8 @@ export class PostgresConnectionStore implements ConnectionStore {
     verification: Verification,
     options: { statusChanged?: boolean },
     entry: HistoryRecord,
-  ): Promise<boolean> {
-    if (!UUID.test(id)) return false;
+  ): Promise<{ webhooks: boolean } | null> {
+    if (!UUID.test(id)) return null;
     const [sql, params] = verificationStatement(
       organizationId,
       id,
@@ -465,13 +465,17 @@ export class PostgresConnectionStore implements ConnectionStore {
       options,
     );
     // The entry is inserted only from the row the update wrote: a stale result leaves no trace.
+    // Whether the organization has an endpoint that could want the change rides along, so the
+    // usual answer (none) costs no statement of its own (bench/README.md, P3).
     const [history, entryParams] = historyStatement(entry, params.length, 'written');
-    const rows = await this.query(
-      `WITH written AS (${sql} RETURNING id) ${history} RETURNING connection_id AS id`,
+    const rows = await this.query<{ webhooks: boolean }>(
+      `WITH written AS (${sql} RETURNING id), logged AS (${history})
+       SELECT EXISTS (SELECT 1 FROM webhooks WHERE organization_id = $2 AND enabled AND deleted_at IS NULL)
+         AS webhooks FROM written`,
       [...params, ...entryParams],
       'dbconn_record_verification_with_history',
     );
-    return rows.length > 0;
+    return rows[0] ? { webhooks: rows[0].webhooks } : null;
   }
 
   async appendHistory(entry: HistoryRecord): Promise<void> {
