@@ -290,8 +290,26 @@ async function runLoad(): Promise<void> {
 
 // ——— recovery probes ———
 
+/**
+ * Whether a recovery probe is measuring: worker kills wait for it to end. A probe's job taken by a
+ * worker killed under it waits out BullMQ's stalled check (STALLED_INTERVAL_MS, once or twice), and
+ * that would time the kill, not the fault the probe follows (a 15.5 s "store freeze" recovery on
+ * 2026-12-06 was a worker killed 2 s into the probe). What a kill costs is counted apart: no
+ * verification may be lost or stranded by one.
+ */
+let probing = false;
+
 /** Time from `since` until a new reachable create answers 201 and is verified `active`. */
 async function recoveryMs(since: number, label: string): Promise<number> {
+  probing = true;
+  try {
+    return await probe(since, label);
+  } finally {
+    probing = false;
+  }
+}
+
+async function probe(since: number, label: string): Promise<number> {
   const until = since + RECOVERY_LIMIT_MS;
   const configName = `probe-${label}-${randomUUID().slice(0, 8)}`;
   const idempotencyKey = randomUUID();
@@ -339,10 +357,12 @@ async function killWorkersLoop(untilMs: number): Promise<void> {
     // store outage, holds no job, and killing it again and again would only keep it down.
     let victim: Slot | undefined;
     while (!victim) {
+      while (probing) await sleep(250);
       const ready = (
         await Promise.all(workers.map(async (w) => ((await isReady(w)) ? w : undefined)))
       ).filter((w): w is Slot => w !== undefined);
-      victim = ready[Math.floor(Math.random() * ready.length)];
+      // A probe that started while readiness was asked still gets its quiet.
+      victim = probing ? undefined : ready[Math.floor(Math.random() * ready.length)];
       if (!victim) await sleep(500);
     }
     if (await killSlot(victim, 'SIGKILL')) faults.workerKills++;
