@@ -235,24 +235,10 @@ export async function writeResult(
   const { store } = deps;
   // One statement where the store has one (the result and its entry, or neither, and whether the
   // organization has a webhook endpoint at all); else two steps, and the endpoints are looked up.
+  const result = [job.organizationId, job.connectionId, job.dialVersion, status, verification] as const;
   const written = store.recordVerificationWithHistory
-    ? await store.recordVerificationWithHistory(
-        job.organizationId,
-        job.connectionId,
-        job.dialVersion,
-        status,
-        verification,
-        { statusChanged },
-        entry,
-      )
-    : (await store.recordVerification(
-          job.organizationId,
-          job.connectionId,
-          job.dialVersion,
-          status,
-          verification,
-          { statusChanged },
-        ))
+    ? await store.recordVerificationWithHistory(...result, { statusChanged }, entry)
+    : (await store.recordVerification(...result, { statusChanged }))
       ? { webhooks: true }
       : null;
   if (!written) {
