@@ -6,6 +6,7 @@ export * from './crypto/reseal.js';
 export * from './crypto/seal.js';
 export * from './egress/index.js';
 export * from './errors.js';
+export * from './event-publisher.js';
 export * from './jobs.js';
 export * from './logger.js';
 export * from './metrics/queue-gauges.js';

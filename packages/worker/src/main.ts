@@ -3,6 +3,7 @@ import {
   ConfigError,
   type ConnectionStore,
   compileEgressPolicy,
+  createConnectionEventPublisher,
   createInteractiveQueue,
   createLogger,
   createVerifyQueue,
@@ -15,7 +16,6 @@ import {
   openRedis,
   openStore,
   PendingDependency,
-  publishConnectionEvent,
   QUEUE_NAMES,
   type Redis,
   SelfTargets,
@@ -116,14 +116,15 @@ async function main(config: Config, log: Logger) {
       : {}),
   };
   const prefix = config.redis.prefix;
+  // Status and stage events, several per write (event-publisher.ts); flushed before Redis goes.
+  const events = createConnectionEventPublisher(redis, prefix);
   const processorDeps = {
     store,
     keyring,
     config,
     log,
     dialEnvironment,
-    publish: (event: Parameters<typeof publishConnectionEvent>[2]) =>
-      publishConnectionEvent(redis, prefix, event),
+    publish: events.publish,
     onVerified: metrics.recordVerification,
     emitWebhook: (
       organizationId: string,
@@ -183,6 +184,7 @@ async function main(config: Config, log: Logger) {
   stopConsuming = async () => {
     await schedules.stop();
     await Promise.all([background.close(), interactive.close(), webhooks.close()]);
+    await events.flush();
     await Promise.all([queue.close(), interactiveQueue.close(), webhookQueue.close()]);
   };
   // The last line of start-up: both queues are consumed, the sweeper runs, the probes answer.
