@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import mysql2 from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHECK_SESSION } from '../src/engines/postgres.js';
 import { verifyConnection } from '../src/verify/verify-connection.js';
 import {
   type CertificateAuthority,
@@ -108,6 +109,65 @@ describe('account warnings on the shared PostgreSQL', () => {
     expect(result.outcome).toBe('passed');
     const warning = result.warnings?.find((w) => w.code === 'ACCOUNT_OVERPRIVILEGED');
     expect(warning?.message).toMatch(/owns the database/);
+  });
+
+  it('passes a server that refuses the inspection, and warns of nothing it could not look up', async () => {
+    // The owner check calls pg_get_userbyid; without EXECUTE on it the one-statement check fails,
+    // and the schema is checked alone.
+    const ownedAdmin = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:5432/${ownedDb}` });
+    await ownedAdmin.connect();
+    try {
+      await ownedAdmin.query('REVOKE EXECUTE ON FUNCTION pg_catalog.pg_get_userbyid(oid) FROM PUBLIC');
+      const result = await verifyConnection(
+        { ...local(owner, 'public'), databaseName: ownedDb },
+        verifyOptions(),
+      );
+      expect(result.outcome).toBe('passed');
+      expect(result.stages.find((s) => s.name === 'schema')?.status).toBe('ok');
+      expect(result.warnings).toBeUndefined();
+    } finally {
+      await ownedAdmin.query('GRANT EXECUTE ON FUNCTION pg_catalog.pg_get_userbyid(oid) TO PUBLIC');
+      await ownedAdmin.end();
+    }
+  });
+
+  it('answers with the statement for the login the server reports as with the one that asks the server', async () => {
+    // CHECK_SESSION.superuser and .role leave out what the login makes needless; .unknown asks.
+    const cases = [
+      {
+        user: 'postgres',
+        database: 'test',
+        schemas: [reports, empty, viewsOnly, 'nowhere'],
+        text: CHECK_SESSION.superuser,
+      },
+      {
+        user: reader,
+        database: 'test',
+        schemas: [reports, empty, viewsOnly, 'nowhere'],
+        text: CHECK_SESSION.role,
+      },
+      { user: owner, database: ownedDb, schemas: ['public'], text: CHECK_SESSION.role },
+    ];
+    await admin.query(`GRANT INSERT ON ${reports}.orders TO ${reader}`);
+    try {
+      for (const { user, database, schemas, text } of cases) {
+        const client = new pg.Client({
+          connectionString: `postgres://${encodeURIComponent(user)}@127.0.0.1:5432/${database}`,
+        });
+        await client.connect();
+        try {
+          for (const schema of schemas) {
+            const asked = (await client.query(CHECK_SESSION.unknown, [schema])).rows;
+            expect(asked).toHaveLength(1);
+            expect((await client.query(text, [schema])).rows).toEqual(asked);
+          }
+        } finally {
+          await client.end();
+        }
+      }
+    } finally {
+      await admin.query(`REVOKE INSERT ON ${reports}.orders FROM ${reader}`);
+    }
   });
 
   it('counts a view as a table: a schema with only views is not empty', async () => {

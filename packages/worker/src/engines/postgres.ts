@@ -133,50 +133,99 @@ async function query<T extends pg.QueryResultRow>(
 const sessions = new DialSessions<{ client: pg.Client; stream: Socket }>();
 
 /**
- * What the login may do beyond reading `$1` (superuser, database owner, CREATE on the schema, or
- * INSERT/UPDATE/DELETE/TRUNCATE on one of its tables) and how many tables, views and foreign tables
- * it holds. Catalogs and privilege functions every role can read. At most one row: none when the
- * schema is not there.
+ * The database and schema checks and the account inspection, in one statement: the server's
+ * version, whether schema `$1` is there (`found`) and usable, what the login may do beyond reading
+ * it (superuser, database owner, CREATE on the schema, or INSERT/UPDATE/DELETE/TRUNCATE on one of
+ * its tables) and whether it holds a table, view or foreign table. Catalogs and privilege functions
+ * every role can read. Always one row.
  *
- * Written for a backend that has just started, where every catalog page and cache entry touched for
- * the first time costs (1.9 ms of PostgreSQL CPU less per session, median, than a join of pg_roles
- * with two filtered pg_class subqueries on a slow machine, bench/README.md): the superuser flag is the session's
- * `is_superuser` setting rather than the pg_roles view, the owner's name comes from pg_get_userbyid,
- * and pg_class is read once, whole, with the conditions inside the aggregates, so the planner
- * estimates nothing on it.
+ * Written for a backend that has just started, where every catalog entry and statistic the planner
+ * touches for the first time costs (bench/README.md, P3, measured with bench/target-session-cost.ts):
+ * - one statement where there were three (version, schema check, inspection);
+ * - a superuser, as the server reports at login (`is_superuser`), gets a statement without the
+ *   privilege lookups: PostgreSQL plans every subquery of a statement, taken or not;
+ * - the conditions on pg_class sit inside a CASE, which the planner does not estimate: estimating
+ *   `relnamespace = …` reads pg_class's statistics, a third of the inspection's cost;
+ * - the superuser flag is the session's setting, not the pg_roles view, and the owner's name comes
+ *   from pg_get_userbyid.
  */
-export const INSPECT_ACCOUNT = `
-  SELECT current_setting('is_superuser') = 'on' AS superuser,
-         (SELECT pg_get_userbyid(d.datdba) = current_user FROM pg_database d
-           WHERE d.datname = current_database()) AS owner,
-         has_schema_privilege(n.oid, 'CREATE') AS can_create,
-         k.can_write,
-         k.tables
-    FROM pg_namespace n,
-         LATERAL (SELECT coalesce(bool_or(c.relnamespace = n.oid AND c.relkind IN ('r', 'p')
-                           AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')), false) AS can_write,
-                         (count(*) FILTER (WHERE c.relnamespace = n.oid
-                           AND c.relkind IN ('r', 'p', 'v', 'm', 'f')))::int AS tables
-                    FROM pg_class c) k
-   WHERE n.nspname = $1`;
-
-interface AccountRow {
-  superuser: boolean;
-  owner: boolean | null;
-  can_create: boolean;
-  can_write: boolean;
-  tables: number;
+function sessionCheck(superuser: 'reported' | 'not reported' | 'unknown'): string {
+  const inSchema = (kinds: string, also = '') =>
+    `EXISTS (SELECT 1 FROM pg_class c WHERE CASE WHEN c.relnamespace = n.oid THEN c.relkind IN (${kinds})${also} END)`;
+  const privileges = {
+    owner: `(SELECT pg_get_userbyid(d.datdba) = current_user FROM pg_database d WHERE d.datname = current_database())`,
+    can_create: `has_schema_privilege(n.oid, 'CREATE')`,
+    can_write: inSchema(`'r', 'p'`, ` AND has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')`),
+  };
+  const columns = Object.entries(privileges).map(([name, sql]) =>
+    superuser === 'reported'
+      ? `NULL AS ${name}`
+      : superuser === 'not reported'
+        ? `${sql} AS ${name}`
+        : `CASE WHEN NOT s.superuser THEN ${sql} END AS ${name}`,
+  );
+  const flag = {
+    reported: 'true',
+    'not reported': 'false',
+    unknown: `current_setting('is_superuser') = 'on'`,
+  };
+  return `
+  SELECT version() AS version,
+         n.oid IS NOT NULL AS found,
+         has_schema_privilege(n.oid, 'USAGE') AS usable,
+         s.superuser,
+         ${columns.join(',\n         ')},
+         ${inSchema(`'r', 'p', 'v', 'm', 'f'`)} AS has_tables
+    FROM (SELECT ${flag[superuser]} AS superuser) s
+    LEFT JOIN pg_namespace n ON n.nspname = $1`;
 }
 
-/** ACCOUNT_OVERPRIVILEGED and SCHEMA_EMPTY from INSPECT_ACCOUNT; a failing query warns of nothing. */
-async function inspectAccount(ctx: EngineContext, client: pg.Client): Promise<void> {
-  let row: AccountRow | undefined;
+/** The statement for a login the server said is a superuser, one it said is not, and one it did not say. */
+export const CHECK_SESSION = {
+  superuser: sessionCheck('reported'),
+  role: sessionCheck('not reported'),
+  unknown: sessionCheck('unknown'),
+} as const;
+
+interface SessionRow {
+  version: string;
+  found: boolean;
+  usable: boolean | null;
+  superuser: boolean;
+  owner: boolean | null;
+  can_create: boolean | null;
+  can_write: boolean | null;
+  has_tables: boolean;
+}
+
+/** The schema check alone: what runs when a server does not take CHECK_SESSION. */
+const SCHEMA_USABLE = `SELECT has_schema_privilege(oid, 'USAGE') AS usable FROM pg_namespace WHERE nspname = $1`;
+
+/**
+ * CHECK_SESSION's row, or undefined when the server refuses it (a PostgreSQL look-alike without one
+ * of its functions, EXECUTE revoked on one, a table dropped while it was read): then the database
+ * and schema stages run their own plain queries, and the login is warned of nothing.
+ */
+async function checkSession(
+  client: pg.Client,
+  schema: string,
+  superuser: boolean | undefined,
+): Promise<SessionRow | undefined> {
+  const text =
+    superuser === undefined
+      ? CHECK_SESSION.unknown
+      : superuser
+        ? CHECK_SESSION.superuser
+        : CHECK_SESSION.role;
   try {
-    row = (await client.query<AccountRow>(INSPECT_ACCOUNT, [ctx.schema])).rows[0];
+    return (await client.query<SessionRow>(text, [schema])).rows[0];
   } catch {
-    return;
+    return undefined;
   }
-  if (!row) return;
+}
+
+/** ACCOUNT_OVERPRIVILEGED and SCHEMA_EMPTY from CHECK_SESSION's row. */
+function warnAccount(ctx: EngineContext, row: SessionRow): void {
   const privilege = row.superuser
     ? 'is a superuser'
     : row.owner
@@ -187,7 +236,7 @@ async function inspectAccount(ctx: EngineContext, client: pg.Client): Promise<vo
           ? `may write to tables of ${ctx.schema}`
           : undefined;
   if (privilege) ctx.warn('ACCOUNT_OVERPRIVILEGED', { privilege });
-  if (row.tables === 0) ctx.warn('SCHEMA_EMPTY');
+  if (!row.has_tables) ctx.warn('SCHEMA_EMPTY');
 }
 
 export const postgres: EngineAdapter = {
@@ -251,6 +300,11 @@ export const postgres: EngineAdapter = {
     connection.on('authenticationMD5Password', () => {
       askedForMd5 = true;
     });
+    // PostgreSQL reports at login whether the role is a superuser (CHECK_SESSION picks its statement).
+    let superuser: boolean | undefined;
+    connection.on('parameterStatus', (msg: { parameterName: string; parameterValue: string }) => {
+      if (msg.parameterName === 'is_superuser') superuser = msg.parameterValue === 'on';
+    });
     // Terminate is written and the socket closed at once: the dial does not wait for the server to
     // close its side, as libpq's PQfinish does not. A backend's exit is a process teardown that says
     // nothing about the connection (10–15 ms on the bench's machine, bench/README.md). On an idle
@@ -273,25 +327,28 @@ export const postgres: EngineAdapter = {
         ctx.warn('PASSWORD_AUTH_WEAK', { method: 'MD5 (md5 in pg_hba.conf or an MD5-stored password)' });
     });
 
+    // One statement answers the database and schema stages and the inspection (CHECK_SESSION); the
+    // plain queries run only when the server refuses it.
+    const { schema } = ctx;
+    let checked: SessionRow | undefined;
     await stages.run('database', async () => {
-      const { rows } = await query<{ version: string }>(client, ready, 'SELECT version() AS version');
-      const version = rows[0]?.version;
+      checked = await checkSession(client, schema, superuser);
+      const version =
+        checked?.version ??
+        (await query<{ version: string }>(client, ready, 'SELECT version() AS version')).rows[0]?.version;
       if (version) ctx.report.version = version;
     });
 
-    const { schema } = ctx;
     await stages.run('schema', async () => {
       // pg_namespace is readable by every role, so "missing" and "not usable" can be told apart.
-      const { rows } = await query<{ usable: boolean }>(
-        client,
-        ready,
-        `SELECT has_schema_privilege(oid, 'USAGE') AS usable FROM pg_namespace WHERE nspname = $1`,
-        [schema],
-      );
-      const row = rows[0];
+      const row = checked
+        ? checked.found
+          ? checked
+          : undefined
+        : (await query<{ usable: boolean }>(client, ready, SCHEMA_USABLE, [schema])).rows[0];
       if (!row) throw fail('SCHEMA_NOT_FOUND');
       if (!row.usable) throw fail({ code: 'PERMISSION_DENIED', stage: 'schema' });
-      await inspectAccount(ctx, client);
+      if (checked) warnAccount(ctx, checked);
     });
     sessions.keep(ctx, { client, stream: ready });
   },
