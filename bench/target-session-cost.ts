@@ -10,14 +10,13 @@
 //   pnpm --filter @dbconn/worker exec tsx --conditions=@dbconn/source ../../bench/target-session-cost.ts
 //   (N sessions per turn, R turns; TARGET_URL and TARGET_SCHEMA choose the login and schema)
 import pg from 'pg';
-import { CHECK_SESSION } from '../packages/worker/src/engines/postgres.js';
+import { CHECK_SESSION, SCHEMA_USABLE } from '../packages/worker/src/engines/postgres.js';
 import { commCpuMs } from './src/procs.js';
 
 const N = Number(process.env.N ?? 30);
 const R = Number(process.env.R ?? 12);
 const TARGET_URL = process.env.TARGET_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const SCHEMA = process.env.TARGET_SCHEMA ?? 'public';
-const SCHEMA_USABLE = `SELECT has_schema_privilege(oid, 'USAGE') AS usable FROM pg_namespace WHERE nspname = $1`;
 /** The worker's inspection until 2026-12-06: a statement of its own after the schema check. */
 const INSPECT_BEFORE = `
   SELECT current_setting('is_superuser') = 'on' AS superuser,

@@ -79,7 +79,7 @@ export function createConnectionEventPublisher(
           reject,
         });
         const settles = event.status === 'active' || event.status === 'failed' || event.deleted === true;
-        if (settles || holdMs <= 0) {
+        if (settles) {
           // The next tick, not now: events given in the same turn still share the write.
           if (!soon) {
             soon = true;

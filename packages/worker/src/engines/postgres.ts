@@ -199,7 +199,7 @@ interface SessionRow {
 }
 
 /** The schema check alone: what runs when a server does not take CHECK_SESSION. */
-const SCHEMA_USABLE = `SELECT has_schema_privilege(oid, 'USAGE') AS usable FROM pg_namespace WHERE nspname = $1`;
+export const SCHEMA_USABLE = `SELECT has_schema_privilege(oid, 'USAGE') AS usable FROM pg_namespace WHERE nspname = $1`;
 
 /**
  * CHECK_SESSION's row, or undefined when the server refuses it (a PostgreSQL look-alike without one
@@ -211,14 +211,9 @@ async function checkSession(
   schema: string,
   superuser: boolean | undefined,
 ): Promise<SessionRow | undefined> {
-  const text =
-    superuser === undefined
-      ? CHECK_SESSION.unknown
-      : superuser
-        ? CHECK_SESSION.superuser
-        : CHECK_SESSION.role;
+  const login = superuser === undefined ? 'unknown' : superuser ? 'superuser' : 'role';
   try {
-    return (await client.query<SessionRow>(text, [schema])).rows[0];
+    return (await client.query<SessionRow>(CHECK_SESSION[login], [schema])).rows[0];
   } catch {
     return undefined;
   }
